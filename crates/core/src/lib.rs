@@ -1,0 +1,25 @@
+//! Tessera's domain: tenants, accounts, groups, clients (applications), sessions, API keys and the
+//! sign-in throttling policy, plus the store traits the adapters implement.
+//!
+//! This crate knows nothing of HTTP or SQL. Time is always a parameter (`now`), so tests can move
+//! through expiry and lockout windows without sleeping.
+
+pub mod apikey;
+pub mod client;
+pub mod error;
+pub mod group;
+pub mod ids;
+pub mod page;
+pub mod secret;
+pub mod session;
+pub mod store;
+pub mod tenant;
+pub mod throttle;
+pub mod user;
+
+pub use error::{CoreError, StoreError};
+pub use ids::{ApiKeyId, GroupId, SessionId, TenantId, UserId};
+pub use secret::Secret;
+
+/// Time as the domain sees it.
+pub type Timestamp = time::OffsetDateTime;

@@ -1,0 +1,242 @@
+//! Tenants: the unit of isolation. Every user, client, session and key belongs to exactly one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CoreError, TenantId, Timestamp};
+
+/// The slug of the tenant that holds the deployment's operators and guards the admin API.
+pub const ADMIN_TENANT: &str = "admin";
+
+/// A starting point of defaults. Every setting it switches on stays adjustable afterwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// Employees and partners: no self-registration, provisioning from directories, MFA required.
+    Workforce,
+    /// Consumers: self-registration, social login, consent, risk-based MFA.
+    Customer,
+}
+
+impl Preset {
+    pub fn parse(s: &str) -> Result<Preset, CoreError> {
+        match s {
+            "workforce" => Ok(Preset::Workforce),
+            "customer" => Ok(Preset::Customer),
+            _ => Err(CoreError::invalid(
+                "preset",
+                "must be \"workforce\" or \"customer\"",
+            )),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Workforce => "workforce",
+            Preset::Customer => "customer",
+        }
+    }
+}
+
+/// Per-tenant behaviour. Unknown keys are refused so a typo never silently does nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantSettings {
+    /// Whether `{issuer}/register` accepts sign-ups.
+    pub self_registration: bool,
+    /// Whether every sign-in must pass a second factor (enforced once MFA lands).
+    pub mfa_required: bool,
+    pub social_login: bool,
+    pub consent_management: bool,
+    pub scim_provisioning: bool,
+    /// A browser session ends after this long without activity.
+    pub session_idle_timeout_secs: u64,
+    /// A browser session ends this long after sign-in, however active.
+    pub session_absolute_timeout_secs: u64,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        TenantSettings::for_preset(Preset::Workforce)
+    }
+}
+
+impl TenantSettings {
+    pub fn for_preset(preset: Preset) -> TenantSettings {
+        match preset {
+            Preset::Workforce => TenantSettings {
+                self_registration: false,
+                mfa_required: true,
+                social_login: false,
+                consent_management: false,
+                scim_provisioning: true,
+                session_idle_timeout_secs: 30 * 60,
+                session_absolute_timeout_secs: 10 * 3600,
+            },
+            Preset::Customer => TenantSettings {
+                self_registration: true,
+                mfa_required: false,
+                social_login: true,
+                consent_management: true,
+                scim_provisioning: false,
+                session_idle_timeout_secs: 7 * 24 * 3600,
+                session_absolute_timeout_secs: 30 * 24 * 3600,
+            },
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), CoreError> {
+        if self.session_idle_timeout_secs < 60 {
+            return Err(CoreError::invalid(
+                "settings.session_idle_timeout_secs",
+                "must be at least 60",
+            ));
+        }
+        if self.session_absolute_timeout_secs < self.session_idle_timeout_secs {
+            return Err(CoreError::invalid(
+                "settings.session_absolute_timeout_secs",
+                "must be at least session_idle_timeout_secs",
+            ));
+        }
+        if self.session_absolute_timeout_secs > 366 * 24 * 3600 {
+            return Err(CoreError::invalid(
+                "settings.session_absolute_timeout_secs",
+                "must be at most one year",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub slug: String,
+    pub name: String,
+    pub preset: Preset,
+    pub settings: TenantSettings,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: Timestamp,
+}
+
+impl Tenant {
+    /// Builds a new tenant after checking its slug and name.
+    pub fn new(
+        slug: &str,
+        name: Option<&str>,
+        preset: Preset,
+        now: Timestamp,
+    ) -> Result<Tenant, CoreError> {
+        validate_slug(slug)?;
+        let name = match name {
+            Some(n) => validate_display_name("name", n)?,
+            None => slug.to_string(),
+        };
+        Ok(Tenant {
+            id: TenantId::new(),
+            slug: slug.to_string(),
+            name,
+            preset,
+            settings: TenantSettings::for_preset(preset),
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// `{public_url}/t/{slug}`: the OpenID issuer and the base of the hosted pages.
+    pub fn issuer(&self, public_url: &str) -> String {
+        issuer_for(public_url, &self.slug)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.slug == ADMIN_TENANT
+    }
+}
+
+pub fn issuer_for(public_url: &str, slug: &str) -> String {
+    format!("{}/t/{}", public_url.trim_end_matches('/'), slug)
+}
+
+/// Slugs appear in URLs and issuers, so they are restricted to a safe, stable alphabet.
+pub fn validate_slug(slug: &str) -> Result<(), CoreError> {
+    let ok_len = (2..=63).contains(&slug.len());
+    let ok_chars = slug
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let ok_edges = !slug.starts_with('-') && !slug.ends_with('-');
+    if ok_len && ok_chars && ok_edges {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(
+            "slug",
+            "use 2-63 characters: lowercase letters, digits and inner hyphens (e.g. \"acme-corp\")",
+        ))
+    }
+}
+
+/// Trims a human-readable name and checks it is non-empty, short and free of control characters.
+pub fn validate_display_name(field: &'static str, value: &str) -> Result<String, CoreError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(CoreError::invalid(field, "must not be empty"));
+    }
+    if v.chars().count() > 200 {
+        return Err(CoreError::invalid(field, "must be at most 200 characters"));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(CoreError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        for ok in ["acme", "a1", "acme-corp", "admin"] {
+            assert!(validate_slug(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "Acme",
+            "-acme",
+            "acme-",
+            "ac me",
+            "acmé",
+            "a/b",
+            "x'; drop table users; --",
+        ] {
+            assert!(validate_slug(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn issuer_has_no_double_slash() {
+        assert_eq!(
+            issuer_for("http://localhost:8080/", "acme"),
+            "http://localhost:8080/t/acme"
+        );
+    }
+
+    #[test]
+    fn presets_differ_and_validate() {
+        let w = TenantSettings::for_preset(Preset::Workforce);
+        let c = TenantSettings::for_preset(Preset::Customer);
+        assert!(!w.self_registration && w.mfa_required);
+        assert!(c.self_registration && !c.mfa_required);
+        w.validate().unwrap();
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn settings_refuse_unknown_keys() {
+        let r: Result<TenantSettings, _> = serde_json::from_str(r#"{"self_registraton": true}"#);
+        assert!(r.is_err());
+    }
+}

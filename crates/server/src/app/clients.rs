@@ -1,0 +1,61 @@
+//! Registering applications: generated client ids and secrets (the secret is shown once).
+
+use tessera_core::client::{Client, ClientType, NewClient};
+use tessera_core::store::ClientStore;
+use tessera_core::{CoreError, Secret, StoreError, TenantId};
+use tessera_crypto::{random_token, sha256_hex};
+
+use super::Services;
+
+/// 256 bits: enough entropy that a fast SHA-256 digest is a safe way to store it.
+const CLIENT_SECRET_BYTES: usize = 32;
+
+impl Services {
+    /// Registers a client; returns the secret once for confidential clients.
+    pub async fn create_client(
+        &self,
+        tenant: TenantId,
+        input: NewClient,
+    ) -> Result<(Client, Option<Secret>), CoreError> {
+        let secret = (!input.public).then(|| Secret::new(random_token(CLIENT_SECRET_BYTES)));
+        let secret_hash = secret.as_ref().map(|s| sha256_hex(s.expose().as_bytes()));
+        let client_id = random_token(16);
+        let client = Client::create(tenant, client_id, secret_hash, input, Services::now())?;
+        self.store
+            .create_client(&client)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => CoreError::Conflict("client_id".into()),
+                other => other.into(),
+            })?;
+        tracing::info!(tenant = %tenant, client_id = %client.client_id, "client registered");
+        Ok((client, secret))
+    }
+
+    pub async fn client(&self, tenant: TenantId, client_id: &str) -> Result<Client, CoreError> {
+        self.store
+            .get_client(tenant, client_id)
+            .await?
+            .ok_or(CoreError::NotFound("client"))
+    }
+
+    /// Replaces a confidential client's secret; the old one stops working at once.
+    pub async fn rotate_client_secret(
+        &self,
+        tenant: TenantId,
+        client_id: &str,
+    ) -> Result<(Client, Secret), CoreError> {
+        let mut client = self.client(tenant, client_id).await?;
+        if client.client_type == ClientType::Public {
+            return Err(CoreError::invalid(
+                "client_id",
+                "public clients have no secret",
+            ));
+        }
+        let secret = Secret::new(random_token(CLIENT_SECRET_BYTES));
+        client.secret_hash = Some(sha256_hex(secret.expose().as_bytes()));
+        client.updated_at = Services::now();
+        self.store.update_client(&client).await?;
+        Ok((client, secret))
+    }
+}

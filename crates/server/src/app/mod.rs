@@ -1,0 +1,100 @@
+//! Application services: the operations the admin API, the hosted pages and the CLI share. They
+//! combine the domain rules (`tessera-core`), the store and the cryptography; handlers and CLI
+//! commands stay thin wrappers around them.
+
+pub mod apikeys;
+pub mod bootstrap;
+pub mod clients;
+pub mod tenants;
+pub mod users;
+
+use std::sync::Arc;
+
+use tessera_crypto::{Argon2Params, FieldCrypto, MasterKey, PasswordHasher};
+use tessera_store::Store;
+
+use crate::config::Config;
+
+/// Everything a command or request needs to act on the configured deployment.
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub crypto: Arc<FieldCrypto>,
+    pub hasher: PasswordHasher,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(pub String);
+
+impl Services {
+    /// Loads (or on first start creates) the master key, connects to the database and runs the
+    /// migrations. Used by `tessera serve` and by every admin command.
+    pub async fn open(config: Config) -> Result<Services, StartupError> {
+        let key = load_master_key(&config)?;
+        let crypto =
+            Arc::new(FieldCrypto::new(&key).map_err(|e| {
+                StartupError(format!("cannot derive keys from the master key: {e}"))
+            })?);
+        let hasher = PasswordHasher::new(Argon2Params {
+            memory_kib: config.argon2_memory_kib,
+            iterations: config.argon2_iterations,
+            parallelism: config.argon2_parallelism,
+        })
+        .map_err(|e| StartupError(format!("invalid argon2 settings: {e}")))?;
+        if config.database_url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                StartupError(format!(
+                    "cannot create the data directory {}: {e}",
+                    config.data_dir.display()
+                ))
+            })?;
+        }
+        let store = Store::connect(&config.database_url, crypto.clone())
+            .await
+            .map_err(|e| {
+                StartupError(format!(
+                    "cannot open the database (TESSERA_DATABASE_URL): {e}"
+                ))
+            })?;
+        store
+            .migrate()
+            .await
+            .map_err(|e| StartupError(format!("database migration failed: {e}")))?;
+        Ok(Services {
+            config: Arc::new(config),
+            store,
+            crypto,
+            hasher,
+        })
+    }
+
+    pub fn now() -> tessera_core::Timestamp {
+        time::OffsetDateTime::now_utc()
+    }
+}
+
+fn load_master_key(config: &Config) -> Result<MasterKey, StartupError> {
+    if let Some(b64) = &config.master_key {
+        return MasterKey::from_base64(b64)
+            .map_err(|e| StartupError(format!("TESSERA_MASTER_KEY: {e}")));
+    }
+    let path = &config.master_key_file;
+    let loaded = MasterKey::load_or_create(path).map_err(|e| {
+        StartupError(format!(
+            "cannot load the master key file {} (TESSERA_MASTER_KEY_FILE): {e}",
+            path.display()
+        ))
+    })?;
+    if loaded.created {
+        tracing::warn!(
+            path = %path.display(),
+            "generated a new master key. It encrypts all personal data and secrets: back it up and keep it OUTSIDE the database backups. In production, provide it with TESSERA_MASTER_KEY_FILE from a secret store."
+        );
+    }
+    if loaded.loose_permissions {
+        tracing::warn!(path = %path.display(), "the master key file is readable by other users; run: chmod 600 on it");
+    }
+    Ok(loaded.key)
+}

@@ -1,0 +1,117 @@
+//! The admission gate in front of password hashing. Argon2id is deliberately expensive in CPU and
+//! memory, so at most `concurrency` hashes run at once and at most `queue` sign-ins wait (in FIFO
+//! order: tokio's semaphore is fair). A sign-in peak turns into queueing and then into fast 503s,
+//! never into memory exhaustion.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::Semaphore;
+
+pub struct HashGate {
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+/// The queue is full; the caller answers 503 with `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overloaded;
+
+impl HashGate {
+    pub fn new(concurrency: usize, max_waiting: usize) -> HashGate {
+        HashGate {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            waiting: AtomicUsize::new(0),
+            max_waiting,
+        }
+    }
+
+    /// Number of callers waiting for a slot (exported as a metric).
+    pub fn queue_depth(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Runs `work` on the blocking pool once a slot is free.
+    pub async fn run<R: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> R + Send + 'static,
+    ) -> Result<R, Overloaded> {
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                let before = self.waiting.fetch_add(1, Ordering::SeqCst);
+                if before >= self.max_waiting {
+                    self.waiting.fetch_sub(1, Ordering::SeqCst);
+                    return Err(Overloaded);
+                }
+                metrics::gauge!("tessera_hash_queue_depth").set((before + 1) as f64);
+                let acquired = self.permits.clone().acquire_owned().await;
+                let after = self.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
+                metrics::gauge!("tessera_hash_queue_depth").set(after as f64);
+                // The semaphore is never closed, so acquisition only fails if that invariant breaks.
+                acquired.map_err(|_| Overloaded)?
+            }
+        };
+        let result = tokio::task::spawn_blocking(move || {
+            let r = work();
+            drop(permit);
+            r
+        })
+        .await;
+        // A panic inside a hash computation is a bug; surface it as overload rather than crash the request task.
+        result.map_err(|_| Overloaded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bounded_concurrency_and_queue() {
+        let gate = Arc::new(HashGate::new(1, 2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let max_seen = Arc::new(AtomicUsize::new(0));
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let release_rx = Arc::new(std::sync::Mutex::new(release_rx));
+        let mut tasks = Vec::new();
+        for _ in 0..3 {
+            let (g, r, m, rx) = (
+                gate.clone(),
+                running.clone(),
+                max_seen.clone(),
+                release_rx.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                g.run(move || {
+                    let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                    m.fetch_max(now, Ordering::SeqCst);
+                    let _ = rx.lock().map(|rx| rx.recv_timeout(Duration::from_secs(5)));
+                    r.fetch_sub(1, Ordering::SeqCst);
+                })
+                .await
+            }));
+        }
+        // Wait until one runs and two wait; a fourth caller must be refused at once.
+        for _ in 0..500 {
+            if gate.queue_depth() == 2 {
+                break;
+            }
+            tokio::task::yield_now().await;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(gate.queue_depth(), 2);
+        assert_eq!(gate.run(|| ()).await, Err(Overloaded));
+        for _ in 0..3 {
+            release_tx.send(()).unwrap();
+        }
+        for t in tasks {
+            assert!(t.await.unwrap().is_ok());
+        }
+        assert_eq!(max_seen.load(Ordering::SeqCst), 1);
+        assert_eq!(gate.queue_depth(), 0);
+    }
+}

@@ -1,0 +1,222 @@
+//! `{issuer}/login`: the email + password form.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+use tessera_core::Secret;
+use tessera_core::tenant::Tenant;
+
+use super::{
+    csrf, current_session, issuer_path, load_tenant, parse_form, render, safe_return_to, see_other,
+    session_cookie, user_agent,
+};
+use crate::signin::{SignInError, password_sign_in};
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    return_to: Option<String>,
+    #[serde(default)]
+    login_hint: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
+    jar: CookieJar,
+) -> Response {
+    let tenant = match load_tenant(&state, &slug).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    // A malformed query is treated as an empty one: the form still works.
+    let q: LoginQuery = query
+        .and_then(|q| serde_urlencoded::from_str(&q).ok())
+        .unwrap_or_default();
+    let return_to = q
+        .return_to
+        .as_deref()
+        .and_then(|r| safe_return_to(&state.services.config.public_url, r));
+    if current_session(&state, &tenant, &jar).await.is_some() {
+        return see_other(
+            &return_to.unwrap_or_else(|| format!("{}/account", issuer_path(&tenant.slug))),
+        );
+    }
+    let email = q.login_hint.filter(|h| h.len() <= 254).unwrap_or_default();
+    form(
+        &state,
+        &tenant,
+        jar,
+        StatusCode::OK,
+        &email,
+        return_to.as_deref().unwrap_or(""),
+        None,
+    )
+}
+
+fn form(
+    state: &AppState,
+    tenant: &Tenant,
+    jar: CookieJar,
+    status: StatusCode,
+    email: &str,
+    return_to: &str,
+    error: Option<&str>,
+) -> Response {
+    let secure = state.services.config.secure_cookies();
+    let (jar, csrf_token) =
+        csrf::token_for(jar, &state.csrf_key, &issuer_path(&tenant.slug), secure);
+    let page = render(
+        state,
+        tenant,
+        status,
+        "login.html",
+        minijinja::context! { email, return_to, error, csrf_token },
+    );
+    (jar, page).into_response()
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    body: Bytes,
+) -> Response {
+    let tenant = match load_tenant(&state, &slug).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let Some(f) = parse_form::<LoginForm>(&body) else {
+        return form(
+            &state,
+            &tenant,
+            jar,
+            StatusCode::BAD_REQUEST,
+            "",
+            "",
+            Some("The form could not be read. Please try again."),
+        );
+    };
+    let return_to = safe_return_to(&state.services.config.public_url, &f.return_to);
+    let return_field = return_to.clone().unwrap_or_default();
+    let email = f.email.trim().chars().take(254).collect::<String>();
+    if !csrf::verify(&jar, &state.csrf_key, &f.csrf_token) {
+        return form(
+            &state,
+            &tenant,
+            jar,
+            StatusCode::FORBIDDEN,
+            &email,
+            &return_field,
+            Some("This form has expired. Please sign in again."),
+        );
+    }
+    if email.is_empty() || f.password.is_empty() {
+        return form(
+            &state,
+            &tenant,
+            jar,
+            StatusCode::BAD_REQUEST,
+            &email,
+            &return_field,
+            Some("Enter your email and password."),
+        );
+    }
+    match password_sign_in(
+        &state,
+        &tenant,
+        &email,
+        Secret::new(f.password),
+        Some(peer.ip()),
+        user_agent(&headers),
+    )
+    .await
+    {
+        Ok(signed_in) => {
+            let cookie = session_cookie(
+                &state,
+                &tenant,
+                signed_in.token.expose().to_string(),
+                tenant.settings.session_absolute_timeout_secs as i64,
+            );
+            let target =
+                return_to.unwrap_or_else(|| format!("{}/account", issuer_path(&tenant.slug)));
+            (jar.add(cookie), see_other(&target)).into_response()
+        }
+        Err(SignInError::InvalidCredentials) => form(
+            &state,
+            &tenant,
+            jar,
+            StatusCode::UNAUTHORIZED,
+            &email,
+            &return_field,
+            Some("Incorrect email or password."),
+        ),
+        Err(SignInError::Throttled { retry_after_secs }) => {
+            let msg = format!("Too many failed attempts. Try again in {retry_after_secs} seconds.");
+            let mut r = form(
+                &state,
+                &tenant,
+                jar,
+                StatusCode::TOO_MANY_REQUESTS,
+                &email,
+                &return_field,
+                Some(&msg),
+            );
+            set_retry_after(&mut r, retry_after_secs);
+            r
+        }
+        Err(SignInError::Overloaded) => {
+            let mut r = form(
+                &state,
+                &tenant,
+                jar,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &email,
+                &return_field,
+                Some("Sign-in is very busy right now. Please try again in a few seconds."),
+            );
+            set_retry_after(&mut r, 2);
+            r
+        }
+        Err(SignInError::Internal(e)) => {
+            tracing::error!(error = %e, "sign-in failed with an internal error");
+            form(
+                &state,
+                &tenant,
+                jar,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &email,
+                &return_field,
+                Some("Sign-in is temporarily unavailable. Please try again."),
+            )
+        }
+    }
+}
+
+fn set_retry_after(r: &mut Response, secs: u64) {
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+}

@@ -1,0 +1,220 @@
+//! Password sign-in: throttling before the expensive hash, the hash behind the admission gate,
+//! equal cost for unknown accounts, transparent upgrade of imported hashes, and a new session.
+
+use std::net::IpAddr;
+
+use tessera_core::session::Session;
+use tessera_core::store::{SessionStore, ThrottleStore, UserStore};
+use tessera_core::tenant::Tenant;
+use tessera_core::throttle::{ThrottleDecision, ThrottlePolicy};
+use tessera_core::user::{User, normalize_email};
+use tessera_core::{Secret, SessionId, TenantId};
+use tessera_crypto::{random_token, sha256_hex};
+
+use crate::app::Services;
+use crate::app::users::MAX_PASSWORD_CHARS;
+use crate::state::AppState;
+
+pub struct SignedIn {
+    pub user: User,
+    pub session: Session,
+    /// The cookie value; only its digest is stored.
+    pub token: Secret,
+}
+
+#[derive(Debug)]
+pub enum SignInError {
+    /// Wrong email or password, unknown account or disabled account: one answer for all, so the
+    /// response never tells an attacker which accounts exist.
+    InvalidCredentials,
+    Throttled {
+        retry_after_secs: u64,
+    },
+    Overloaded,
+    Internal(String),
+}
+
+impl From<tessera_core::StoreError> for SignInError {
+    fn from(e: tessera_core::StoreError) -> Self {
+        SignInError::Internal(e.to_string())
+    }
+}
+
+pub async fn password_sign_in(
+    state: &AppState,
+    tenant: &Tenant,
+    email: &str,
+    password: Secret,
+    ip: Option<IpAddr>,
+    user_agent: Option<&str>,
+) -> Result<SignedIn, SignInError> {
+    let result = sign_in_inner(state, tenant, email, password, ip, user_agent).await;
+    let outcome = match &result {
+        Ok(_) => "success",
+        Err(SignInError::InvalidCredentials) => "invalid_credentials",
+        Err(SignInError::Throttled { .. }) => "throttled",
+        Err(SignInError::Overloaded) => "overloaded",
+        Err(SignInError::Internal(_)) => "error",
+    };
+    metrics::counter!("tessera_signins_total", "method" => "password", "outcome" => outcome)
+        .increment(1);
+    result
+}
+
+async fn sign_in_inner(
+    state: &AppState,
+    tenant: &Tenant,
+    email: &str,
+    password: Secret,
+    ip: Option<IpAddr>,
+    user_agent: Option<&str>,
+) -> Result<SignedIn, SignInError> {
+    let svc = &state.services;
+    let store = &svc.store;
+    let now = Services::now();
+    let normalized = normalize_email(email);
+    // Keys are blind-indexed so the throttle table holds no email or IP in the clear.
+    let account_key = format!(
+        "acct:{}",
+        svc.crypto.blind_index("throttle.account", &normalized)
+    );
+    let ip_key = ip.map(|ip| {
+        format!(
+            "ip:{}",
+            svc.crypto.blind_index("throttle.ip", &ip.to_string())
+        )
+    });
+
+    // Cheap checks first: a throttled key never reaches the expensive hash.
+    check(state, tenant.id, &account_key, &state.account_throttle, now).await?;
+    if let Some(k) = &ip_key {
+        check(state, tenant.id, k, &state.ip_throttle, now).await?;
+    }
+
+    let user = if normalized.is_empty() || normalized.len() > 254 {
+        None
+    } else {
+        store.find_user_by_email(tenant.id, &normalized).await?
+    };
+    let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let hasher = svc.hasher.clone();
+    let too_long = password.expose().chars().count() > MAX_PASSWORD_CHARS;
+    let verdict = state
+        .gate
+        .run(move || {
+            if too_long {
+                hasher.verify_dummy("");
+                return (false, None);
+            }
+            match stored_hash {
+                Some(h) => match hasher.verify(h.expose(), password.expose()) {
+                    Ok(c) if c.matched => {
+                        // Upgrade imported or outdated hashes while we hold the password.
+                        let upgraded = if c.needs_rehash { hasher.hash(password.expose()).ok() } else { None };
+                        (true, upgraded)
+                    }
+                    Ok(_) => (false, None),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a stored password hash could not be read; the sign-in is refused");
+                        (false, None)
+                    }
+                },
+                None => {
+                    hasher.verify_dummy(password.expose());
+                    (false, None)
+                }
+            }
+        })
+        .await
+        .map_err(|_| SignInError::Overloaded)?;
+    let (matched, upgraded_hash) = verdict;
+
+    let user = match user {
+        Some(u) if matched && u.can_sign_in() => u,
+        _ => {
+            store
+                .record_failure(tenant.id, &account_key, &state.account_throttle, now)
+                .await?;
+            if let Some(k) = &ip_key {
+                store
+                    .record_failure(tenant.id, k, &state.ip_throttle, now)
+                    .await?;
+            }
+            tracing::info!(tenant = %tenant.slug, "password sign-in failed");
+            return Err(SignInError::InvalidCredentials);
+        }
+    };
+
+    store.clear_throttle(tenant.id, &account_key).await?;
+    store
+        .record_sign_in(tenant.id, user.id, now, upgraded_hash.as_deref())
+        .await?;
+    if upgraded_hash.is_some() {
+        tracing::info!(tenant = %tenant.slug, user = %user.id, "password hash upgraded to the current argon2id parameters");
+    }
+    let token = Secret::new(random_token(32));
+    let session = Session {
+        id: SessionId::new(),
+        tenant_id: tenant.id,
+        user_id: user.id,
+        token_hash: sha256_hex(token.expose().as_bytes()),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now
+            + time::Duration::seconds(tenant.settings.session_absolute_timeout_secs as i64),
+        idle_timeout_secs: tenant.settings.session_idle_timeout_secs as i64,
+        auth_methods: vec!["pwd".into()],
+        ip: ip.map(|i| i.to_string()),
+        user_agent: user_agent.map(|ua| ua.chars().take(512).collect()),
+        revoked_at: None,
+    };
+    store.create_session(&session).await?;
+    tracing::info!(tenant = %tenant.slug, user = %user.id, session = %session.id, "signed in with password");
+    Ok(SignedIn {
+        user,
+        session,
+        token,
+    })
+}
+
+async fn check(
+    state: &AppState,
+    tenant: TenantId,
+    key: &str,
+    policy: &ThrottlePolicy,
+    now: tessera_core::Timestamp,
+) -> Result<(), SignInError> {
+    let current = state.services.store.get_throttle(tenant, key).await?;
+    match policy.decide(current.as_ref(), now) {
+        ThrottleDecision::Allow => Ok(()),
+        ThrottleDecision::Wait { retry_after_secs } => {
+            Err(SignInError::Throttled { retry_after_secs })
+        }
+    }
+}
+
+/// Finds the active session for a cookie value, refreshing its idle clock now and then.
+pub async fn active_session(
+    state: &AppState,
+    tenant: TenantId,
+    token: &str,
+) -> Result<Option<Session>, tessera_core::StoreError> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    let store = &state.services.store;
+    let Some(session) = store
+        .find_session_by_token_hash(tenant, &sha256_hex(token.as_bytes()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = Services::now();
+    if !session.is_active(now) {
+        return Ok(None);
+    }
+    if session.needs_touch(now) {
+        store.touch_session(tenant, session.id, now).await?;
+    }
+    Ok(Some(session))
+}

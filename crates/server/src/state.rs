@@ -1,0 +1,53 @@
+//! Shared state of the running server, built once at start-up and cloned into every handler.
+
+use std::sync::Arc;
+
+use tessera_core::throttle::ThrottlePolicy;
+
+use crate::app::Services;
+use crate::gate::HashGate;
+use crate::pages::templates::Templates;
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+pub struct Inner {
+    pub services: Services,
+    pub gate: HashGate,
+    pub templates: Templates,
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Key for CSRF tokens (derived from the master key, so every node agrees).
+    pub csrf_key: [u8; 32],
+    pub account_throttle: ThrottlePolicy,
+    pub ip_throttle: ThrottlePolicy,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(
+        services: Services,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> Result<AppState, String> {
+        let config = services.config.clone();
+        let mut account_throttle = ThrottlePolicy::per_account();
+        account_throttle.lockout_after = config.lockout_after;
+        account_throttle.lockout_secs = config.lockout_secs;
+        let ip_throttle = ThrottlePolicy::per_ip();
+        let csrf_key = services.crypto.derive_key("csrf");
+        Ok(AppState(Arc::new(Inner {
+            gate: HashGate::new(config.hash_concurrency, config.hash_queue),
+            templates: Templates::new()?,
+            metrics,
+            csrf_key,
+            account_throttle,
+            ip_throttle,
+            services,
+        })))
+    }
+}

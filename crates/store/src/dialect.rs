@@ -1,0 +1,159 @@
+//! Everything that differs between SQLite and PostgreSQL outside the SQL text of queries:
+//! connection options, the embedded migrations of each dialect, and how each driver names the
+//! unique rule a write broke. Query code stays dialect-free.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::error::DatabaseError;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tessera_core::StoreError;
+
+use crate::Db;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+const ACCEPTED_URLS: &str = "TESSERA_DATABASE_URL must be sqlite://path/to/tessera.db, sqlite::memory: \
+     or postgres://user:password@host:5432/database (postgresql:// also works)";
+
+/// How long a writer waits for SQLite's single write lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const SQLITE_MAX_CONNECTIONS: u32 = 8;
+const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) async fn connect(url: &str) -> Result<Db, StoreError> {
+    let url = url.trim();
+    if url.starts_with("sqlite:") {
+        connect_sqlite(url).await
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        connect_postgres(url).await
+    } else {
+        Err(StoreError::Backend(format!(
+            "unsupported database URL: {ACCEPTED_URLS}"
+        )))
+    }
+}
+
+async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
+    // Errors here never repeat the URL: it may be a path an operator considers private.
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| {
+            StoreError::Backend(format!(
+                "invalid SQLite URL in TESSERA_DATABASE_URL ({e}); {ACCEPTED_URLS}"
+            ))
+        })?
+        .foreign_keys(true)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT);
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let pool = if in_memory {
+        // An in-memory database lives as long as one connection to it does: keep exactly one
+        // connection, forever.
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+    } else {
+        let path = options.get_filename().to_path_buf();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Backend(format!(
+                    "cannot create the folder {} for the SQLite database: {e}",
+                    parent.display()
+                ))
+            })?;
+        }
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable in WAL mode except for the last transactions before a power loss.
+            .synchronous(SqliteSynchronous::Normal);
+        SqlitePoolOptions::new()
+            .max_connections(SQLITE_MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+    };
+    let pool =
+        pool.map_err(|e| StoreError::Backend(format!("cannot open the SQLite database: {e}")))?;
+    Ok(Db::Sqlite(pool))
+}
+
+async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
+    let options = PgConnectOptions::from_str(url).map_err(|e| {
+        StoreError::Backend(format!(
+            "invalid PostgreSQL URL in TESSERA_DATABASE_URL ({e}); {ACCEPTED_URLS}"
+        ))
+    })?;
+    let pool = PgPoolOptions::new()
+        .max_connections(POSTGRES_MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
+    Ok(Db::Postgres(pool))
+}
+
+pub(crate) async fn migrate(db: &Db) -> Result<(), StoreError> {
+    let result = match db {
+        Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+        Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+    };
+    result.map_err(|e| StoreError::Backend(format!("database migration failed: {e}")))
+}
+
+/// The unique rules of the schema and the name each one reports to callers
+/// (`StoreError::Conflict(name)`). PostgreSQL names the constraint or index; SQLite lists the
+/// columns (`UNIQUE constraint failed: users.tenant_id, users.email_bidx`).
+const UNIQUE_RULES: &[(&str, &str, &str)] = &[
+    ("tenants_slug_unique", "tenants.slug", "slug"),
+    ("tenants_pkey", "tenants.id", "id"),
+    (
+        "users_email_unique",
+        "users.tenant_id, users.email_bidx",
+        "email",
+    ),
+    ("users_pkey", "users.tenant_id, users.id", "id"),
+    (
+        "groups_name_unique",
+        "groups.tenant_id, groups.name",
+        "name",
+    ),
+    ("groups_pkey", "groups.tenant_id, groups.id", "id"),
+    (
+        "clients_pkey",
+        "clients.tenant_id, clients.client_id",
+        "client_id",
+    ),
+    ("sessions_pkey", "sessions.id", "id"),
+    (
+        "sessions_token_hash_idx",
+        "sessions.token_hash",
+        "token_hash",
+    ),
+    ("api_keys_pkey", "api_keys.id", "id"),
+    ("api_keys_key_hash_idx", "api_keys.key_hash", "key_hash"),
+];
+
+/// Names the unique rule that `err` (a unique violation) broke, for `StoreError::Conflict`.
+pub(crate) fn conflict_name(err: &dyn DatabaseError) -> String {
+    if let Some(constraint) = err.constraint() {
+        if let Some((_, _, name)) = UNIQUE_RULES.iter().find(|(c, _, _)| *c == constraint) {
+            return (*name).to_string();
+        }
+    } else if let Some(columns) = err.message().strip_prefix("UNIQUE constraint failed: ") {
+        if let Some((_, _, name)) = UNIQUE_RULES
+            .iter()
+            .find(|(_, cols, _)| *cols == columns.trim())
+        {
+            return (*name).to_string();
+        }
+    }
+    "record".to_string()
+}

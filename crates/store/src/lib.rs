@@ -1,0 +1,104 @@
+//! Tessera's storage adapter: one [`Store`] that implements every store trait of `tessera-core`
+//! on SQLite (the embedded default) and on PostgreSQL.
+//!
+//! How the two backends share one implementation:
+//! - every query is one SQL text, written in the portable subset both understand (`$N`
+//!   parameters, `ON CONFLICT … DO UPDATE`, `RETURNING`), and the dispatch macros below expand
+//!   the same query-building expression once per pool type, so both drivers type-check it;
+//! - the dialect differences (connection options, DDL, how a unique violation names its
+//!   constraint) live in [`dialect`] and in `migrations/sqlite` / `migrations/postgres`;
+//! - columns use portable types: TEXT ids, integer unix milliseconds, JSON in TEXT, sealed bytes.
+//!
+//! Personal data (emails, names, phone numbers, custom attributes, session IPs and user agents)
+//! is sealed with [`FieldCrypto`] before it reaches SQL; emails are looked up through a keyed blind
+//! index. A dump of the database alone reveals no one's identity.
+
+#[macro_use]
+mod macros;
+
+mod api_keys;
+mod clients;
+mod codec;
+mod dialect;
+mod error;
+mod groups;
+mod sessions;
+mod tenants;
+mod throttle;
+mod users;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::Arc;
+
+use sqlx::{PgPool, SqlitePool};
+use tessera_core::StoreError;
+use tessera_crypto::FieldCrypto;
+
+/// The database behind Tessera: cheap to clone (a pool handle and a shared key), safe to share
+/// between tasks.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+    crypto: Arc<FieldCrypto>,
+}
+
+/// The pool of whichever backend the deployment uses. Query code never matches on this by hand:
+/// it goes through the macros in `macros.rs`.
+#[derive(Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Store {
+    /// Connects to the database named by `url`:
+    /// - `sqlite://path/to/file.db` (or `sqlite:path`): the file (and its folder) is created when
+    ///   missing; WAL journal, foreign keys on, 5 s busy timeout;
+    /// - `sqlite::memory:`: a private in-memory database (tests, demos);
+    /// - `postgres://…` or `postgresql://…`.
+    ///
+    /// Any other form is refused with a message naming `TESSERA_DATABASE_URL`.
+    pub async fn connect(url: &str, crypto: Arc<FieldCrypto>) -> Result<Store, StoreError> {
+        let db = dialect::connect(url).await?;
+        Ok(Store { db, crypto })
+    }
+
+    /// Brings the schema up to date. Forward-only and idempotent: running it again (or from
+    /// several nodes at once on PostgreSQL, which takes an advisory lock) changes nothing.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        dialect::migrate(&self.db).await
+    }
+
+    /// A round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        execute!(self, sqlx::query("SELECT 1"))?;
+        Ok(())
+    }
+
+    /// `"sqlite"` or `"postgres"`, for logs and diagnostics.
+    pub fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection; waits for the ones in use to be returned. On SQLite this also
+    /// checkpoints the write-ahead log into the database file.
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}

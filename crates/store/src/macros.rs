@@ -1,0 +1,43 @@
+//! Backend dispatch for queries. Each macro takes a query-building expression (for example
+//! `sqlx::query_as::<_, Row>(SQL).bind(a)`) and expands it once per pool type, so the same SQL and
+//! the same binds are checked against both drivers and no query code branches on the backend.
+//! Driver errors are mapped to `StoreError` on the way out.
+
+/// Evaluates `$body` with `$pool` bound to the store's pool, whichever backend it is.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            crate::Db::Sqlite($pool) => $body,
+            crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs a statement; evaluates to `Result<u64, StoreError>` with the number of rows affected.
+macro_rules! execute {
+    ($store:expr, $query:expr) => {
+        on_pool!($store, pool => $query.execute(pool).await.map(|r| r.rows_affected()))
+            .map_err(crate::error::from_sqlx)
+    };
+}
+
+/// Evaluates to `Result<Option<Row>, StoreError>`.
+macro_rules! fetch_optional {
+    ($store:expr, $query:expr) => {
+        on_pool!($store, pool => $query.fetch_optional(pool).await).map_err(crate::error::from_sqlx)
+    };
+}
+
+/// Evaluates to `Result<Row, StoreError>`.
+macro_rules! fetch_one {
+    ($store:expr, $query:expr) => {
+        on_pool!($store, pool => $query.fetch_one(pool).await).map_err(crate::error::from_sqlx)
+    };
+}
+
+/// Evaluates to `Result<Vec<Row>, StoreError>`.
+macro_rules! fetch_all {
+    ($store:expr, $query:expr) => {
+        on_pool!($store, pool => $query.fetch_all(pool).await).map_err(crate::error::from_sqlx)
+    };
+}

@@ -1,0 +1,220 @@
+//! `SessionStore`: the `sessions` table. The cookie value is only ever stored as its hash; the
+//! client IP and user agent are sealed (associated data `session.<field>:{tenant}:{session}`).
+//!
+//! A session is active while it is not revoked, `now < expires_at` and
+//! `now < last_seen_at + idle_timeout_secs` (the same rule as `Session::is_active`); lists,
+//! revocation counts and touches use that rule in SQL.
+
+use tessera_core::session::Session;
+use tessera_core::store::{SessionStore, StoreResult};
+use tessera_core::{SessionId, StoreError, TenantId, Timestamp, UserId};
+use tessera_crypto::FieldCrypto;
+
+use crate::Store;
+use crate::codec::{
+    Sealer, from_json, from_millis, id, opt_from_millis, opt_to_millis, to_json, to_millis,
+};
+
+macro_rules! session_columns {
+    () => {
+        "id, tenant_id, user_id, token_hash, created_at, last_seen_at, expires_at, idle_timeout_secs, \
+         auth_methods, ip, user_agent, revoked_at"
+    };
+}
+
+/// The SQL form of "active at `$N`" (see the module comment); `$N` is spliced in by `concat!`.
+macro_rules! active_at {
+    ($param:literal) => {
+        concat!(
+            "revoked_at IS NULL AND expires_at > ",
+            $param,
+            " AND last_seen_at + idle_timeout_secs * 1000 > ",
+            $param
+        )
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    tenant_id: String,
+    user_id: String,
+    token_hash: String,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    idle_timeout_secs: i64,
+    auth_methods: String,
+    ip: Option<Vec<u8>>,
+    user_agent: Option<Vec<u8>>,
+    revoked_at: Option<i64>,
+}
+
+impl SessionRow {
+    fn into_session(self, crypto: &FieldCrypto) -> Result<Session, StoreError> {
+        let session_id = id("sessions.id", &self.id, SessionId::parse)?;
+        let tenant_id = id("sessions.tenant_id", &self.tenant_id, TenantId::parse)?;
+        let sealer = Sealer::new(crypto, "session", tenant_id, session_id);
+        Ok(Session {
+            id: session_id,
+            tenant_id,
+            user_id: id("sessions.user_id", &self.user_id, UserId::parse)?,
+            token_hash: self.token_hash,
+            created_at: from_millis(self.created_at)?,
+            last_seen_at: from_millis(self.last_seen_at)?,
+            expires_at: from_millis(self.expires_at)?,
+            idle_timeout_secs: self.idle_timeout_secs,
+            auth_methods: from_json("sessions.auth_methods", &self.auth_methods)?,
+            ip: sealer.open_opt("ip", self.ip.as_deref())?,
+            user_agent: sealer.open_opt("user_agent", self.user_agent.as_deref())?,
+            revoked_at: opt_from_millis(self.revoked_at)?,
+        })
+    }
+}
+
+/// Longest idle timeout kept as given: ten years. Larger values (which the domain never sets)
+/// are clamped so that `idle_timeout_secs * 1000` in SQL cannot overflow.
+const MAX_IDLE_TIMEOUT_SECS: i64 = 10 * 366 * 24 * 3600;
+
+impl SessionStore for Store {
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        let sealer = Sealer::new(&self.crypto, "session", session.tenant_id, session.id);
+        let ip = sealer.seal_opt("ip", session.ip.as_deref())?;
+        let user_agent = sealer.seal_opt("user_agent", session.user_agent.as_deref())?;
+        let auth_methods = to_json("sessions.auth_methods", &session.auth_methods)?;
+        // A user outside the tenant breaks the (tenant_id, user_id) foreign key: `NotFound`.
+        execute!(
+            self,
+            sqlx::query(concat!(
+                "INSERT INTO sessions (",
+                session_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ))
+            .bind(session.id.to_string())
+            .bind(session.tenant_id.to_string())
+            .bind(session.user_id.to_string())
+            .bind(&session.token_hash)
+            .bind(to_millis(session.created_at))
+            .bind(to_millis(session.last_seen_at))
+            .bind(to_millis(session.expires_at))
+            .bind(session.idle_timeout_secs.clamp(0, MAX_IDLE_TIMEOUT_SECS))
+            .bind(&auth_methods)
+            .bind(&ip)
+            .bind(&user_agent)
+            .bind(opt_to_millis(session.revoked_at))
+        )?;
+        Ok(())
+    }
+
+    async fn get_session(&self, tenant: TenantId, id: SessionId) -> StoreResult<Option<Session>> {
+        let row: Option<SessionRow> = fetch_optional!(
+            self,
+            sqlx::query_as(concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM sessions WHERE tenant_id = $1 AND id = $2"
+            ))
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+        )?;
+        row.map(|r| r.into_session(&self.crypto)).transpose()
+    }
+
+    async fn find_session_by_token_hash(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+    ) -> StoreResult<Option<Session>> {
+        let row: Option<SessionRow> = fetch_optional!(
+            self,
+            sqlx::query_as(concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM sessions WHERE tenant_id = $1 AND token_hash = $2"
+            ))
+            .bind(tenant.to_string())
+            .bind(token_hash)
+        )?;
+        row.map(|r| r.into_session(&self.crypto)).transpose()
+    }
+
+    /// Moves `last_seen_at` forward to `at`. Only an active session is touched: an expired or
+    /// revoked one can never be brought back. Touching a missing session is not an error (it may
+    /// have just been revoked or deleted with its user).
+    async fn touch_session(
+        &self,
+        tenant: TenantId,
+        id: SessionId,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        execute!(
+            self,
+            sqlx::query(concat!(
+                "UPDATE sessions SET last_seen_at = $3 WHERE tenant_id = $1 AND id = $2 AND last_seen_at < $3 AND ",
+                active_at!("$3")
+            ))
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .bind(to_millis(at))
+        )?;
+        Ok(())
+    }
+
+    async fn revoke_session(
+        &self,
+        tenant: TenantId,
+        id: SessionId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let revoked = execute!(
+            self,
+            sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
+                .bind(tenant.to_string())
+                .bind(id.to_string())
+                .bind(to_millis(at))
+        )?;
+        Ok(revoked > 0)
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        execute!(
+            self,
+            sqlx::query(concat!(
+                "UPDATE sessions SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND ",
+                active_at!("$3")
+            ))
+            .bind(tenant.to_string())
+            .bind(user.to_string())
+            .bind(to_millis(at))
+        )
+    }
+
+    async fn list_sessions(
+        &self,
+        tenant: TenantId,
+        user: Option<UserId>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Session>> {
+        let rows: Vec<SessionRow> = fetch_all!(
+            self,
+            sqlx::query_as(concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM sessions WHERE tenant_id = $1 AND ($2 IS NULL OR user_id = $2) AND ",
+                active_at!("$3"),
+                " ORDER BY created_at DESC, id DESC"
+            ))
+            .bind(tenant.to_string())
+            .bind(user.map(|u| u.to_string()))
+            .bind(to_millis(now))
+        )?;
+        rows.into_iter()
+            .map(|r| r.into_session(&self.crypto))
+            .collect()
+    }
+}

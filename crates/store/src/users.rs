@@ -1,0 +1,288 @@
+//! `UserStore`: the `users` table. Email, names, phone and custom attributes are sealed per field
+//! (associated data `user.<field>:{tenant}:{user}`); the email is found again through
+//! `email_bidx`, a keyed blind index of the normalized address, unique per tenant.
+
+use tessera_core::page::{Page, PageRequest};
+use tessera_core::store::{StoreResult, UserStore};
+use tessera_core::user::{User, UserFilter, UserStatus, normalize_email};
+use tessera_core::{Secret, StoreError, TenantId, Timestamp, UserId};
+use tessera_crypto::FieldCrypto;
+
+use crate::Store;
+use crate::codec::{
+    Sealer, from_json, from_millis, id, opt_from_millis, opt_to_millis, to_json, to_millis,
+};
+use crate::error::corrupt;
+
+/// Blind index purpose of user emails; changing it orphans every stored index.
+const EMAIL_INDEX: &str = "user.email";
+
+macro_rules! user_columns {
+    () => {
+        "tenant_id, id, email, email_verified, name, given_name, family_name, phone, status, attributes, \
+         password_hash, created_at, updated_at, last_login_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    tenant_id: String,
+    id: String,
+    email: Vec<u8>,
+    email_verified: bool,
+    name: Option<Vec<u8>>,
+    given_name: Option<Vec<u8>>,
+    family_name: Option<Vec<u8>>,
+    phone: Option<Vec<u8>>,
+    status: String,
+    attributes: Vec<u8>,
+    password_hash: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    last_login_at: Option<i64>,
+}
+
+impl UserRow {
+    fn into_user(self, crypto: &FieldCrypto) -> Result<User, StoreError> {
+        let tenant_id = id("users.tenant_id", &self.tenant_id, TenantId::parse)?;
+        let user_id = id("users.id", &self.id, UserId::parse)?;
+        let sealer = Sealer::new(crypto, "user", tenant_id, user_id);
+        Ok(User {
+            id: user_id,
+            tenant_id,
+            email: sealer.open("email", &self.email)?,
+            email_verified: self.email_verified,
+            name: sealer.open_opt("name", self.name.as_deref())?,
+            given_name: sealer.open_opt("given_name", self.given_name.as_deref())?,
+            family_name: sealer.open_opt("family_name", self.family_name.as_deref())?,
+            phone: sealer.open_opt("phone", self.phone.as_deref())?,
+            status: UserStatus::parse(&self.status)
+                .map_err(|_| corrupt("users.status is not a known status"))?,
+            attributes: from_json(
+                "users.attributes",
+                &sealer.open("attributes", &self.attributes)?,
+            )?,
+            password_hash: self.password_hash.map(Secret::new),
+            created_at: from_millis(self.created_at)?,
+            updated_at: from_millis(self.updated_at)?,
+            last_login_at: opt_from_millis(self.last_login_at)?,
+        })
+    }
+}
+
+/// The columns of a user as they are written: personal fields sealed, email indexed.
+struct SealedUser {
+    email_bidx: String,
+    email: Vec<u8>,
+    name: Option<Vec<u8>>,
+    given_name: Option<Vec<u8>>,
+    family_name: Option<Vec<u8>>,
+    phone: Option<Vec<u8>>,
+    attributes: Vec<u8>,
+}
+
+impl SealedUser {
+    fn new(crypto: &FieldCrypto, user: &User) -> Result<SealedUser, StoreError> {
+        let sealer = Sealer::new(crypto, "user", user.tenant_id, user.id);
+        Ok(SealedUser {
+            email_bidx: email_index(crypto, &user.email),
+            email: sealer.seal("email", &user.email)?,
+            name: sealer.seal_opt("name", user.name.as_deref())?,
+            given_name: sealer.seal_opt("given_name", user.given_name.as_deref())?,
+            family_name: sealer.seal_opt("family_name", user.family_name.as_deref())?,
+            phone: sealer.seal_opt("phone", user.phone.as_deref())?,
+            attributes: sealer.seal(
+                "attributes",
+                &to_json("users.attributes", &user.attributes)?,
+            )?,
+        })
+    }
+}
+
+fn email_index(crypto: &FieldCrypto, email: &str) -> String {
+    crypto.blind_index(EMAIL_INDEX, &normalize_email(email))
+}
+
+impl UserStore for Store {
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let sealed = SealedUser::new(&self.crypto, user)?;
+        execute!(
+            self,
+            sqlx::query(concat!(
+                "INSERT INTO users (email_bidx, ",
+                user_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            ))
+            .bind(&sealed.email_bidx)
+            .bind(user.tenant_id.to_string())
+            .bind(user.id.to_string())
+            .bind(&sealed.email)
+            .bind(user.email_verified)
+            .bind(&sealed.name)
+            .bind(&sealed.given_name)
+            .bind(&sealed.family_name)
+            .bind(&sealed.phone)
+            .bind(user.status.as_str())
+            .bind(&sealed.attributes)
+            .bind(user.password_hash.as_ref().map(Secret::expose))
+            .bind(to_millis(user.created_at))
+            .bind(to_millis(user.updated_at))
+            .bind(opt_to_millis(user.last_login_at))
+        )?;
+        Ok(())
+    }
+
+    async fn get_user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = fetch_optional!(
+            self,
+            sqlx::query_as(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE tenant_id = $1 AND id = $2"
+            ))
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+        )?;
+        row.map(|r| r.into_user(&self.crypto)).transpose()
+    }
+
+    async fn find_user_by_email(&self, tenant: TenantId, email: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = fetch_optional!(
+            self,
+            sqlx::query_as(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE tenant_id = $1 AND email_bidx = $2"
+            ))
+            .bind(tenant.to_string())
+            .bind(email_index(&self.crypto, email))
+        )?;
+        row.map(|r| r.into_user(&self.crypto)).transpose()
+    }
+
+    async fn list_users(
+        &self,
+        tenant: TenantId,
+        filter: &UserFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<User>> {
+        let limit = page.limit();
+        // Every UUID sorts after "", so "no cursor" needs no separate query.
+        let after = page.after.as_deref().unwrap_or("");
+        let rows: Vec<UserRow> = fetch_all!(
+            self,
+            sqlx::query_as(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE tenant_id = $1 AND id > $2",
+                " AND ($3 IS NULL OR email_bidx = $3) AND ($4 IS NULL OR status = $4)",
+                " ORDER BY id LIMIT $5"
+            ))
+            .bind(tenant.to_string())
+            .bind(after)
+            .bind(
+                filter
+                    .email
+                    .as_deref()
+                    .map(|e| email_index(&self.crypto, e))
+            )
+            .bind(filter.status.map(UserStatus::as_str))
+            .bind(i64::from(limit) + 1)
+        )?;
+        let users = rows
+            .into_iter()
+            .map(|r| r.into_user(&self.crypto))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(users, limit, |u| u.id.to_string()))
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        let sealed = SealedUser::new(&self.crypto, user)?;
+        let updated = execute!(
+            self,
+            sqlx::query(
+                "UPDATE users SET email_bidx = $3, email = $4, email_verified = $5, name = $6, given_name = $7, \
+                 family_name = $8, phone = $9, status = $10, attributes = $11, password_hash = $12, \
+                 updated_at = $13, last_login_at = $14 WHERE tenant_id = $1 AND id = $2"
+            )
+            .bind(user.tenant_id.to_string())
+            .bind(user.id.to_string())
+            .bind(&sealed.email_bidx)
+            .bind(&sealed.email)
+            .bind(user.email_verified)
+            .bind(&sealed.name)
+            .bind(&sealed.given_name)
+            .bind(&sealed.family_name)
+            .bind(&sealed.phone)
+            .bind(user.status.as_str())
+            .bind(&sealed.attributes)
+            .bind(user.password_hash.as_ref().map(Secret::expose))
+            .bind(to_millis(user.updated_at))
+            .bind(opt_to_millis(user.last_login_at))
+        )?;
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_user(&self, tenant: TenantId, id: UserId) -> StoreResult<bool> {
+        // Sessions and memberships go with the account (ON DELETE CASCADE).
+        let deleted = execute!(
+            self,
+            sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.to_string())
+                .bind(id.to_string())
+        )?;
+        Ok(deleted > 0)
+    }
+
+    async fn record_sign_in(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        at: Timestamp,
+        new_password_hash: Option<&str>,
+    ) -> StoreResult<()> {
+        let updated = execute!(
+            self,
+            sqlx::query(
+                "UPDATE users SET last_login_at = $3, password_hash = COALESCE($4, password_hash) \
+                 WHERE tenant_id = $1 AND id = $2"
+            )
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .bind(to_millis(at))
+            .bind(new_password_hash)
+        )?;
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn count_users(&self, tenant: TenantId) -> StoreResult<u64> {
+        let n: i64 = fetch_one!(
+            self,
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = $1")
+                .bind(tenant.to_string())
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+/// Cuts a page out of `limit + 1` rows: the extra row only says that another page exists.
+pub(crate) fn page_of<T>(
+    mut items: Vec<T>,
+    limit: u32,
+    cursor_of: impl Fn(&T) -> String,
+) -> Page<T> {
+    let limit = limit as usize;
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(cursor_of)
+    } else {
+        None
+    };
+    Page { items, next_cursor }
+}
