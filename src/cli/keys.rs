@@ -5,6 +5,7 @@ use tessera_core::ApiKeyId;
 use tessera_core::apikey::ApiScope;
 use tessera_core::store::ApiKeyStore;
 use tessera_server::app::Services;
+use tessera_server::oidc::keys::{KeyRing, rotate};
 
 use super::output::{CliError, Out};
 
@@ -108,10 +109,14 @@ pub async fn run(cmd: KeysCmd, svc: &Services, out: &Out) -> Result<(), CliError
             );
         }
         KeysCmd::Rotate { tenant } => {
-            svc.tenant(&tenant).await?;
-            return Err(CliError::unavailable(
-                "token signing keys are not implemented yet: they arrive with the OpenID Connect provider (issue 3)",
-            ));
+            let t = svc.tenant(&tenant).await?;
+            let ring = KeyRing::default();
+            // Make sure the tenant has keys to rotate from (created on first use otherwise).
+            ring.keys(svc, t.id).await.map_err(|e| CliError::internal(e.to_string()))?;
+            let kids = rotate(svc, &ring, &t).await.map_err(|e| CliError::internal(e.to_string()))?;
+            out.print(&serde_json::json!({"rotated": true, "tenant": t.slug, "active_kids": kids}), || {
+                format!("rotated the signing keys of {}; new key ids: {}", t.slug, kids.join(", "))
+            });
         }
     }
     Ok(())

@@ -46,12 +46,6 @@ impl CliError {
             exit: 3,
         }
     }
-    pub fn unavailable(message: impl Into<String>) -> CliError {
-        CliError {
-            code: "not_implemented",
-            message: message.into(),
-            exit: 4,
-        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod apikey;
 pub mod client;
 pub mod error;
 pub mod group;
+pub mod oauth;
 pub mod ids;
 pub mod page;
 pub mod secret;

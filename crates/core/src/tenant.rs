@@ -51,6 +51,16 @@ pub struct TenantSettings {
     pub session_idle_timeout_secs: u64,
     /// A browser session ends this long after sign-in, however active.
     pub session_absolute_timeout_secs: u64,
+    /// Lifetime of access tokens.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of ID tokens.
+    pub id_token_ttl_secs: u64,
+    /// A refresh token unused this long expires (each refresh starts the period again).
+    pub refresh_token_idle_secs: u64,
+    /// Absolute lifetime of an `offline_access` refresh-token family.
+    pub offline_token_max_secs: u64,
+    /// Signing keys are replaced after this long (0: never automatically).
+    pub signing_key_rotation_days: u64,
 }
 
 impl Default for TenantSettings {
@@ -70,6 +80,11 @@ impl TenantSettings {
                 scim_provisioning: true,
                 session_idle_timeout_secs: 30 * 60,
                 session_absolute_timeout_secs: 10 * 3600,
+                access_token_ttl_secs: 300,
+                id_token_ttl_secs: 300,
+                refresh_token_idle_secs: 30 * 60,
+                offline_token_max_secs: 30 * 24 * 3600,
+                signing_key_rotation_days: 90,
             },
             Preset::Customer => TenantSettings {
                 self_registration: true,
@@ -79,6 +94,11 @@ impl TenantSettings {
                 scim_provisioning: false,
                 session_idle_timeout_secs: 7 * 24 * 3600,
                 session_absolute_timeout_secs: 30 * 24 * 3600,
+                access_token_ttl_secs: 600,
+                id_token_ttl_secs: 600,
+                refresh_token_idle_secs: 14 * 24 * 3600,
+                offline_token_max_secs: 90 * 24 * 3600,
+                signing_key_rotation_days: 90,
             },
         }
     }
@@ -95,6 +115,17 @@ impl TenantSettings {
                 "settings.session_absolute_timeout_secs",
                 "must be at least session_idle_timeout_secs",
             ));
+        }
+        for (field, v, min, max) in [
+            ("settings.access_token_ttl_secs", self.access_token_ttl_secs, 30, 24 * 3600),
+            ("settings.id_token_ttl_secs", self.id_token_ttl_secs, 30, 24 * 3600),
+            ("settings.refresh_token_idle_secs", self.refresh_token_idle_secs, 60, 366 * 24 * 3600),
+            ("settings.offline_token_max_secs", self.offline_token_max_secs, 60, 5 * 366 * 24 * 3600),
+            ("settings.signing_key_rotation_days", self.signing_key_rotation_days, 0, 3650),
+        ] {
+            if !(min..=max).contains(&v) {
+                return Err(CoreError::invalid(field, format!("must be between {min} and {max}")));
+            }
         }
         if self.session_absolute_timeout_secs > 366 * 24 * 3600 {
             return Err(CoreError::invalid(

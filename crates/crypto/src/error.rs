@@ -42,4 +42,14 @@ pub enum CryptoError {
     /// Reading or writing a key file failed.
     #[error("key file i/o error: {0}")]
     Io(String),
+
+    /// A signed token (compact JWS) is malformed, uses an algorithm that is not allowed, or its
+    /// signature does not verify under any of the given keys. The message never quotes the
+    /// token or its claims.
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+
+    /// Producing a signature failed inside the cryptographic library.
+    #[error("signing failed")]
+    Sign,
 }

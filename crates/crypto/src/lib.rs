@@ -7,12 +7,16 @@
 
 pub mod error;
 pub mod field;
+pub mod jws;
 pub mod master_key;
 pub mod password;
 pub mod token;
 
 pub use error::CryptoError;
 pub use field::{FieldCrypto, hmac_sha256, verify_hmac_sha256};
+pub use jws::{
+    SigningAlg, SigningKey, VerifiedJwt, VerifyingKey, decode_unverified, token_hash, verify_jwt,
+};
 pub use master_key::{LoadedMasterKey, MasterKey};
 pub use password::{
     Argon2Params, HashFamily, PasswordCheck, PasswordHasher, inspect_imported_hash,

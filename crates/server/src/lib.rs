@@ -7,6 +7,8 @@ pub mod app;
 pub mod config;
 pub mod error;
 pub mod gate;
+pub mod jobs;
+pub mod oidc;
 pub mod ops;
 pub mod pages;
 pub mod routes;
@@ -50,6 +52,7 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
             }),
         )
         .merge(pages::router())
+        .merge(oidc::router())
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -108,6 +111,7 @@ pub async fn serve(services: Services) -> Result<(), String> {
     }
     let config = services.config.clone();
     let state = AppState::new(services, ops::install_recorder())?;
+    jobs::spawn(state.clone());
     let app = build_router(state)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

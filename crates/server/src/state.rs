@@ -6,6 +6,7 @@ use tessera_core::throttle::ThrottlePolicy;
 
 use crate::app::Services;
 use crate::gate::HashGate;
+use crate::oidc::keys::KeyRing;
 use crate::pages::templates::Templates;
 
 #[derive(Clone)]
@@ -14,6 +15,8 @@ pub struct AppState(pub Arc<Inner>);
 pub struct Inner {
     pub services: Services,
     pub gate: HashGate,
+    /// Parsed signing keys per tenant.
+    pub keys: KeyRing,
     pub templates: Templates,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Key for CSRF tokens (derived from the master key, so every node agrees).
@@ -42,6 +45,7 @@ impl AppState {
         let csrf_key = services.crypto.derive_key("csrf");
         Ok(AppState(Arc::new(Inner {
             gate: HashGate::new(config.hash_concurrency, config.hash_queue),
+            keys: KeyRing::default(),
             templates: Templates::new()?,
             metrics,
             csrf_key,

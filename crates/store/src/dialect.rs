@@ -108,52 +108,101 @@ pub(crate) async fn migrate(db: &Db) -> Result<(), StoreError> {
     result.map_err(|e| StoreError::Backend(format!("database migration failed: {e}")))
 }
 
-/// The unique rules of the schema and the name each one reports to callers
-/// (`StoreError::Conflict(name)`). PostgreSQL names the constraint or index; SQLite lists the
-/// columns (`UNIQUE constraint failed: users.tenant_id, users.email_bidx`).
-const UNIQUE_RULES: &[(&str, &str, &str)] = &[
-    ("tenants_slug_unique", "tenants.slug", "slug"),
-    ("tenants_pkey", "tenants.id", "id"),
-    (
+/// A unique rule of the schema and the name it reports to callers (`StoreError::Conflict(name)`).
+/// PostgreSQL names the violated constraint or index; SQLite lists the columns
+/// (`UNIQUE constraint failed: users.tenant_id, users.email_bidx`).
+struct UniqueRule {
+    postgres: &'static str,
+    sqlite: &'static str,
+    name: &'static str,
+}
+
+const fn rule(postgres: &'static str, sqlite: &'static str, name: &'static str) -> UniqueRule {
+    UniqueRule {
+        postgres,
+        sqlite,
+        name,
+    }
+}
+
+const UNIQUE_RULES: &[UniqueRule] = &[
+    rule("tenants_slug_unique", "tenants.slug", "slug"),
+    rule("tenants_pkey", "tenants.id", "id"),
+    rule(
         "users_email_unique",
         "users.tenant_id, users.email_bidx",
         "email",
     ),
-    ("users_pkey", "users.tenant_id, users.id", "id"),
-    (
+    rule("users_pkey", "users.tenant_id, users.id", "id"),
+    rule(
         "groups_name_unique",
         "groups.tenant_id, groups.name",
         "name",
     ),
-    ("groups_pkey", "groups.tenant_id, groups.id", "id"),
-    (
+    rule("groups_pkey", "groups.tenant_id, groups.id", "id"),
+    rule(
         "clients_pkey",
         "clients.tenant_id, clients.client_id",
         "client_id",
     ),
-    ("sessions_pkey", "sessions.id", "id"),
-    (
+    rule("sessions_pkey", "sessions.id", "id"),
+    rule(
         "sessions_token_hash_idx",
         "sessions.token_hash",
         "token_hash",
     ),
-    ("api_keys_pkey", "api_keys.id", "id"),
-    ("api_keys_key_hash_idx", "api_keys.key_hash", "key_hash"),
+    rule("api_keys_pkey", "api_keys.id", "id"),
+    rule("api_keys_key_hash_idx", "api_keys.key_hash", "key_hash"),
+    rule(
+        "sessions_tenant_id_unique",
+        "sessions.tenant_id, sessions.id",
+        "id",
+    ),
+    rule(
+        "signing_keys_pkey",
+        "signing_keys.tenant_id, signing_keys.kid",
+        "kid",
+    ),
+    rule(
+        "signing_keys_active_idx",
+        "signing_keys.tenant_id, signing_keys.alg",
+        "active_key",
+    ),
+    rule(
+        "authorization_codes_pkey",
+        "authorization_codes.code_hash",
+        "code_hash",
+    ),
+    rule(
+        "refresh_tokens_pkey",
+        "refresh_tokens.token_hash",
+        "token_hash",
+    ),
+    rule("access_tokens_pkey", "access_tokens.token_id", "token_id"),
+    rule(
+        "device_authorizations_pkey",
+        "device_authorizations.device_code_hash",
+        "device_code_hash",
+    ),
+    rule(
+        "device_authorizations_user_code_unique",
+        "device_authorizations.tenant_id, device_authorizations.user_code",
+        "user_code",
+    ),
 ];
 
 /// Names the unique rule that `err` (a unique violation) broke, for `StoreError::Conflict`.
 pub(crate) fn conflict_name(err: &dyn DatabaseError) -> String {
-    if let Some(constraint) = err.constraint() {
-        if let Some((_, _, name)) = UNIQUE_RULES.iter().find(|(c, _, _)| *c == constraint) {
-            return (*name).to_string();
-        }
-    } else if let Some(columns) = err.message().strip_prefix("UNIQUE constraint failed: ") {
-        if let Some((_, _, name)) = UNIQUE_RULES
-            .iter()
-            .find(|(_, cols, _)| *cols == columns.trim())
-        {
-            return (*name).to_string();
-        }
-    }
-    "record".to_string()
+    let sqlite_columns = err
+        .message()
+        .strip_prefix("UNIQUE constraint failed: ")
+        .map(str::trim);
+    UNIQUE_RULES
+        .iter()
+        .find(|rule| match err.constraint() {
+            Some(constraint) => rule.postgres == constraint,
+            None => sqlite_columns == Some(rule.sqlite),
+        })
+        .map_or("record", |rule| rule.name)
+        .to_string()
 }

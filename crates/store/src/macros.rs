@@ -41,3 +41,44 @@ macro_rules! fetch_all {
         on_pool!($store, pool => $query.fetch_all(pool).await).map_err(crate::error::from_sqlx)
     };
 }
+
+/// Runs `$body` (statements evaluating to `Result<T, StoreError>`, `?` allowed) in one
+/// transaction, with `$tx` bound to the transaction's connection for the `tx_*` macros below.
+/// Commits when the body returns `Ok`, rolls back when it returns `Err`; evaluates to the body's
+/// result. On SQLite the transaction is deferred: its first statement should write, so that the
+/// write lock is taken (or waited for) at once instead of being upgraded from a read lock.
+macro_rules! transaction {
+    ($store:expr, $tx:ident => $body:block) => {
+        on_pool!($store, pool => async {
+            let mut transaction = pool.begin().await.map_err(crate::error::from_sqlx)?;
+            let result: Result<_, tessera_core::StoreError> = async {
+                let $tx = &mut *transaction;
+                $body
+            }
+            .await;
+            match result {
+                Ok(value) => {
+                    transaction.commit().await.map_err(crate::error::from_sqlx)?;
+                    Ok(value)
+                }
+                Err(err) => {
+                    // The connection is rolled back when returned to the pool anyway.
+                    let _ = transaction.rollback().await;
+                    Err(err)
+                }
+            }
+        }
+        .await)
+    };
+}
+
+/// `execute!` inside a `transaction!` body.
+macro_rules! tx_execute {
+    ($tx:ident, $query:expr) => {
+        $query
+            .execute(&mut *$tx)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(crate::error::from_sqlx)
+    };
+}

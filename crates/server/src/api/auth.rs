@@ -1,21 +1,59 @@
-//! Admin API authentication (bearer API keys) and the authorization rules every handler applies:
-//! the key's scope, and which tenants it reaches.
+//! Admin API authentication and the authorization rules every handler applies: the caller's
+//! scope, and which tenants it reaches. Two kinds of bearer credentials are accepted:
+//! - API keys (`tsk_…`), read or write, of any tenant;
+//! - OAuth access tokens issued by the `admin` tenant carrying the scope `admin:read` or
+//!   `admin:write` (client credentials for automation, authorization code for people).
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use tessera_core::apikey::{ApiKey, ApiScope};
-use tessera_core::store::TenantStore;
-use tessera_core::tenant::Tenant;
+use tessera_core::apikey::{API_KEY_PREFIX, ApiKey, ApiScope};
+use tessera_core::store::{TenantStore, UserStore};
+use tessera_core::tenant::{ADMIN_TENANT, Tenant};
+use tessera_core::{TenantId, UserId};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
+/// OAuth scopes of the admin API.
+pub const SCOPE_ADMIN_READ: &str = "admin:read";
+pub const SCOPE_ADMIN_WRITE: &str = "admin:write";
+
 /// The authenticated caller of an admin API request.
 pub struct Operator {
-    pub key: ApiKey,
-    /// Keys of the `admin` tenant administer the whole deployment.
+    /// The tenant the credential belongs to.
+    pub home_tenant: TenantId,
+    pub scopes: Vec<ApiScope>,
+    /// Credentials of the `admin` tenant administer the whole deployment.
     pub deployment_admin: bool,
+    /// Who is acting, for logs: an API key id, a client id or a user id.
+    pub actor: String,
+}
+
+fn allows(scopes: &[ApiScope], needed: ApiScope) -> bool {
+    scopes.contains(&needed) || (needed == ApiScope::Read && scopes.contains(&ApiScope::Write))
+}
+
+async fn from_access_token(state: &AppState, token: &str) -> Result<Option<Operator>, ApiError> {
+    let Some(admin) = state.services.store.get_tenant_by_slug(ADMIN_TENANT).await? else { return Ok(None) };
+    let Some(claims) = crate::oidc::access::active_access_token(state, &admin, token).await else { return Ok(None) };
+    let granted: Vec<&str> = claims.get("scope").and_then(|v| v.as_str()).unwrap_or("").split(' ').collect();
+    let mut scopes = Vec::new();
+    if granted.contains(&SCOPE_ADMIN_READ) {
+        scopes.push(ApiScope::Read);
+    }
+    if granted.contains(&SCOPE_ADMIN_WRITE) {
+        scopes.push(ApiScope::Write);
+    }
+    let sub = claims.get("sub").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    // A person's token stays valid only while the operator account is active.
+    if let Some(user) = UserId::parse(&sub) {
+        match state.services.store.get_user(admin.id, user).await? {
+            Some(u) if u.can_sign_in() => {}
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(Operator { home_tenant: admin.id, scopes, deployment_admin: true, actor: sub }))
 }
 
 impl FromRequestParts<AppState> for Operator {
@@ -32,9 +70,14 @@ impl FromRequestParts<AppState> for Operator {
             })
             .map(str::trim)
             .ok_or_else(|| {
-                ApiError::Unauthorized("send an API key: Authorization: Bearer tsk_...".into())
+                ApiError::Unauthorized("send an API key or an admin access token: Authorization: Bearer …".into())
             })?;
-        let key = state
+        if !presented.starts_with(API_KEY_PREFIX) {
+            return from_access_token(state, presented).await?.ok_or_else(|| {
+                ApiError::Unauthorized("the access token is invalid, expired or revoked".into())
+            });
+        }
+        let key: ApiKey = state
             .services
             .authenticate_api_key(presented)
             .await?
@@ -44,19 +87,21 @@ impl FromRequestParts<AppState> for Operator {
         let home = state.services.store.get_tenant(key.tenant_id).await?;
         let deployment_admin = home.as_ref().is_some_and(Tenant::is_admin);
         Ok(Operator {
-            key,
+            home_tenant: key.tenant_id,
+            scopes: key.scopes.clone(),
             deployment_admin,
+            actor: key.id.to_string(),
         })
     }
 }
 
 impl Operator {
     pub fn require(&self, scope: ApiScope) -> ApiResult<()> {
-        if self.key.allows(scope) {
+        if allows(&self.scopes, scope) {
             Ok(())
         } else {
             Err(ApiError::Forbidden(format!(
-                "this API key lacks the \"{}\" scope",
+                "this credential lacks the \"{}\" scope",
                 scope.as_str()
             )))
         }
@@ -67,7 +112,7 @@ impl Operator {
             Ok(())
         } else {
             Err(ApiError::Forbidden(
-                "only API keys of the admin tenant may do this".into(),
+                "only credentials of the admin tenant may do this".into(),
             ))
         }
     }
@@ -82,7 +127,7 @@ impl Operator {
             None
         };
         match tenant {
-            Some(t) if self.deployment_admin || t.id == self.key.tenant_id => Ok(t),
+            Some(t) if self.deployment_admin || t.id == self.home_tenant => Ok(t),
             _ => Err(ApiError::not_found("tenant")),
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod clients;
+pub mod consents;
 pub mod extract;
 pub mod groups;
 pub mod sessions;
@@ -77,6 +78,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::disable_user))
         .routes(routes!(users::enable_user))
         .routes(routes!(users::user_groups))
+        .routes(routes!(consents::list_consents))
+        .routes(routes!(consents::revoke_consent))
         .routes(routes!(sessions::revoke_user_sessions))
         .routes(routes!(groups::list_groups, groups::create_group))
         .routes(routes!(

@@ -84,7 +84,7 @@ pub async fn list_tenants(
     let tenants = state.services.store.list_tenants().await?;
     let items = tenants
         .into_iter()
-        .filter(|t| op.deployment_admin || t.id == op.key.tenant_id)
+        .filter(|t| op.deployment_admin || t.id == op.home_tenant)
         .map(|t| TenantView::new(t, url))
         .collect();
     Ok(Json(TenantList { items }))

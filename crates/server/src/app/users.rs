@@ -1,6 +1,6 @@
 //! Creating and changing accounts, including password hashing and import of existing hashes.
 
-use tessera_core::store::{SessionStore, UserStore};
+use tessera_core::store::{GrantStore, SessionStore, UserStore};
 use tessera_core::user::{NewUser, User, UserPatch};
 use tessera_core::{CoreError, Secret, StoreError, TenantId, UserId};
 use tessera_crypto::{PasswordHasher, inspect_imported_hash};
@@ -108,6 +108,8 @@ impl Services {
             .map_err(email_conflict)?;
         if disabled {
             let n = self.store.revoke_user_sessions(tenant, id, now).await?;
+            // Tokens die with the account's access: refresh tokens and recorded access tokens.
+            self.store.revoke_user_client_tokens(tenant, id, None, now).await?;
             tracing::info!(tenant = %tenant, user = %id, sessions_revoked = n, "user disabled");
         }
         Ok(user)

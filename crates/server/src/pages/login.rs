@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use tessera_core::Secret;
+use tessera_core::store::SessionStore;
 use tessera_core::tenant::Tenant;
 
 use super::{
@@ -24,6 +25,9 @@ pub struct LoginQuery {
     return_to: Option<String>,
     #[serde(default)]
     login_hint: Option<String>,
+    /// `login` asks for the password even when a session exists (OIDC `prompt=login`, `max_age`).
+    #[serde(default)]
+    prompt: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -56,7 +60,8 @@ pub async fn show(
         .return_to
         .as_deref()
         .and_then(|r| safe_return_to(&state.services.config.public_url, r));
-    if current_session(&state, &tenant, &jar).await.is_some() {
+    let forced = q.prompt.as_deref() == Some("login");
+    if !forced && current_session(&state, &tenant, &jar).await.is_some() {
         return see_other(
             &return_to.unwrap_or_else(|| format!("{}/account", issuer_path(&tenant.slug))),
         );
@@ -154,6 +159,10 @@ pub async fn submit(
     .await
     {
         Ok(signed_in) => {
+            // A new sign-in in this browser replaces its previous session.
+            if let Some(previous) = current_session(&state, &tenant, &jar).await {
+                let _ = state.services.store.revoke_session(tenant.id, previous.id, crate::app::Services::now()).await;
+            }
             let cookie = session_cookie(
                 &state,
                 &tenant,

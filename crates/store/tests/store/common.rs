@@ -2,7 +2,6 @@
 //! temporary folder and once on a fresh PostgreSQL database (see `tessera_store::testing`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use tempfile::TempDir;
 use tessera_core::client::{Client, NewClient};
@@ -12,14 +11,12 @@ use tessera_core::store::{ClientStore, GroupStore, SessionStore, TenantStore, Us
 use tessera_core::tenant::{Preset, Tenant};
 use tessera_core::user::{NewUser, User};
 use tessera_core::{SessionId, TenantId, Timestamp};
-use tessera_crypto::FieldCrypto;
 use tessera_store::Store;
 use tessera_store::testing::{TestDatabase, postgres_test_database, test_field_crypto};
 use time::Duration;
 
 pub struct Harness {
     pub store: Store,
-    pub crypto: Arc<FieldCrypto>,
     kind: Kind,
 }
 
@@ -32,18 +29,26 @@ impl Harness {
     pub async fn sqlite() -> Harness {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let path = dir.path().join("data").join("tessera.db");
-        let crypto = test_field_crypto();
-        let store = Store::connect(&format!("sqlite://{}", path.display()), crypto.clone()).await.expect("SQLite opens");
+        let store = Store::connect(&format!("sqlite://{}", path.display()), test_field_crypto())
+            .await
+            .expect("SQLite opens");
         store.migrate().await.expect("SQLite migrations run");
-        Harness { store, crypto, kind: Kind::Sqlite { _dir: dir, path } }
+        Harness {
+            store,
+            kind: Kind::Sqlite { _dir: dir, path },
+        }
     }
 
     pub async fn postgres() -> Option<Harness> {
         let db = postgres_test_database().await?;
-        let crypto = test_field_crypto();
-        let store = Store::connect(db.url(), crypto.clone()).await.expect("PostgreSQL test database accepts connections");
+        let store = Store::connect(db.url(), test_field_crypto())
+            .await
+            .expect("PostgreSQL test database accepts connections");
         store.migrate().await.expect("PostgreSQL migrations run");
-        Some(Harness { store, crypto, kind: Kind::Postgres { db } })
+        Some(Harness {
+            store,
+            kind: Kind::Postgres { db },
+        })
     }
 
     /// The URL the store was opened with.
@@ -63,20 +68,30 @@ impl Harness {
 
     /// A second store on the same database with a different master key.
     pub async fn store_with_other_key(&self) -> Store {
-        Store::connect(&self.url(), test_field_crypto()).await.expect("second store connects")
+        Store::connect(&self.url(), test_field_crypto())
+            .await
+            .expect("second store connects")
     }
 
     /// Runs one statement outside the store (to tamper with data on purpose).
     pub async fn raw_execute(&self, sql: String) {
         match &self.kind {
             Kind::Sqlite { path, .. } => {
-                let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
                 pool.close().await;
             }
             Kind::Postgres { db } => {
                 let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
                 pool.close().await;
             }
         }
@@ -130,7 +145,16 @@ pub async fn tenant(store: &Store, slug: &str) -> Tenant {
 }
 
 pub fn new_user(tenant: TenantId, email: &str) -> User {
-    User::create(tenant, NewUser { email: email.into(), ..Default::default() }, None, t0()).unwrap()
+    User::create(
+        tenant,
+        NewUser {
+            email: email.into(),
+            ..Default::default()
+        },
+        None,
+        t0(),
+    )
+    .unwrap()
 }
 
 pub async fn user(store: &Store, tenant: TenantId, email: &str) -> User {

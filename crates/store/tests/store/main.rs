@@ -8,9 +8,11 @@ mod api_keys;
 mod at_rest;
 mod clients;
 mod connect;
+mod grants;
 mod groups;
 mod isolation;
 mod sessions;
+mod signing_keys;
 mod tenants;
 mod throttle;
 mod users;
@@ -32,5 +34,20 @@ on_both_backends!(
     throttle::concurrent_failures_are_all_counted,
     api_keys::api_keys_crud,
     isolation::tenant_isolation,
+    isolation::grant_tables_isolation,
+    signing_keys::signing_keys_lifecycle,
+    grants::authorization_codes_are_single_use,
+    grants::refresh_rotation_and_reuse,
+    grants::family_revocation_reaches_access_tokens,
+    grants::access_tokens_record_and_revoke,
+    grants::revoke_user_client_tokens_scopes_by_user_and_client,
+    grants::consents_crud,
+    grants::assertion_jtis_refuse_replays,
+    grants::session_clients_recorded,
+    grants::device_flow_transitions,
+    grants::purge_removes_only_what_ended,
+    grants::grants_go_with_their_user_and_tenant,
+    grants::concurrent_code_redemption_has_one_winner,
+    grants::concurrent_refresh_rotation_has_one_winner,
     at_rest::personal_data_is_encrypted_at_rest,
 );

@@ -29,10 +29,24 @@ pub async fn users_crud(h: &Harness) {
     assert_eq!(s.get_user(t.id, u.id).await.unwrap(), Some(u.clone()));
     assert_eq!(s.get_user(t.id, UserId::new()).await.unwrap(), None);
     // Lookups ignore case and surrounding spaces.
-    for probe in ["alice.smith@example.com", "ALICE.SMITH@EXAMPLE.COM", "  Alice.Smith@example.COM "] {
-        assert_eq!(s.find_user_by_email(t.id, probe).await.unwrap().map(|f| f.id), Some(u.id), "{probe}");
+    for probe in [
+        "alice.smith@example.com",
+        "ALICE.SMITH@EXAMPLE.COM",
+        "  Alice.Smith@example.COM ",
+    ] {
+        assert_eq!(
+            s.find_user_by_email(t.id, probe)
+                .await
+                .unwrap()
+                .map(|f| f.id),
+            Some(u.id),
+            "{probe}"
+        );
     }
-    assert_eq!(s.find_user_by_email(t.id, "bob@example.com").await.unwrap(), None);
+    assert_eq!(
+        s.find_user_by_email(t.id, "bob@example.com").await.unwrap(),
+        None
+    );
     assert_eq!(s.count_users(t.id).await.unwrap(), 1);
 
     // Every field is written back by update_user.
@@ -51,31 +65,54 @@ pub async fn users_crud(h: &Harness) {
     u.password_hash = None;
     s.update_user(&u).await.unwrap();
     assert_eq!(s.get_user(t.id, u.id).await.unwrap(), Some(u.clone()));
-    assert_eq!(s.find_user_by_email(t.id, "alice.smith@example.com").await.unwrap(), None);
-    assert_eq!(s.find_user_by_email(t.id, "Alice@New.Example").await.unwrap(), Some(u.clone()));
+    assert_eq!(
+        s.find_user_by_email(t.id, "alice.smith@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.find_user_by_email(t.id, "Alice@New.Example")
+            .await
+            .unwrap(),
+        Some(u.clone())
+    );
 
     // Sign-ins record the time, and replace the hash only when one is given.
     let at = t0() + Duration::hours(1);
-    s.record_sign_in(t.id, u.id, at, Some("$argon2id$new")).await.unwrap();
+    s.record_sign_in(t.id, u.id, at, Some("$argon2id$new"))
+        .await
+        .unwrap();
     let got = s.get_user(t.id, u.id).await.unwrap().unwrap();
     assert_eq!(got.last_login_at, Some(at));
     assert_eq!(got.password_hash, Some(Secret::new("$argon2id$new")));
-    assert_eq!(got.updated_at, u.updated_at, "a sign-in is not a profile change");
-    s.record_sign_in(t.id, u.id, at + Duration::hours(1), None).await.unwrap();
+    assert_eq!(
+        got.updated_at, u.updated_at,
+        "a sign-in is not a profile change"
+    );
+    s.record_sign_in(t.id, u.id, at + Duration::hours(1), None)
+        .await
+        .unwrap();
     let got = s.get_user(t.id, u.id).await.unwrap().unwrap();
     assert_eq!(got.last_login_at, Some(at + Duration::hours(1)));
     assert_eq!(got.password_hash, Some(Secret::new("$argon2id$new")));
 
     // A user in a tenant that does not exist cannot be created.
     let orphan = new_user(tessera_core::TenantId::new(), "x@example.com");
-    assert!(matches!(s.create_user(&orphan).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        s.create_user(&orphan).await,
+        Err(StoreError::NotFound)
+    ));
 
     assert!(s.delete_user(t.id, u.id).await.unwrap());
     assert!(!s.delete_user(t.id, u.id).await.unwrap());
     assert_eq!(s.get_user(t.id, u.id).await.unwrap(), None);
     assert_eq!(s.count_users(t.id).await.unwrap(), 0);
     assert!(matches!(s.update_user(&u).await, Err(StoreError::NotFound)));
-    assert!(matches!(s.record_sign_in(t.id, u.id, at, None).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        s.record_sign_in(t.id, u.id, at, None).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 pub async fn duplicate_email_conflicts(h: &Harness) {
@@ -89,11 +126,20 @@ pub async fn duplicate_email_conflicts(h: &Harness) {
     user(s, other.id, "dup@example.com").await;
 
     let mut c = user(s, t.id, "c@example.com").await;
-    c.email = " Dup@example.com".trim().into();
+    c.email = "Dup@example.com".into();
     assert!(matches!(s.update_user(&c).await, Err(StoreError::Conflict(w)) if w == "email"));
-    assert_eq!(s.find_user_by_email(t.id, "dup@example.com").await.unwrap().map(|u| u.id), Some(a.id));
+    assert_eq!(
+        s.find_user_by_email(t.id, "dup@example.com")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(a.id)
+    );
     // Creating the same record twice is a conflict on the id, not a silent overwrite.
-    assert!(matches!(s.create_user(&a).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        s.create_user(&a).await,
+        Err(StoreError::Conflict(_))
+    ));
 }
 
 pub async fn users_pagination_and_filters(h: &Harness) {
@@ -112,39 +158,139 @@ pub async fn users_pagination_and_filters(h: &Harness) {
     user(s, other.id, "user0@example.com").await;
     let all = UserFilter::default();
 
-    let p1 = s.list_users(t.id, &all, &PageRequest { after: None, limit: Some(3) }).await.unwrap();
+    let p1 = s
+        .list_users(
+            t.id,
+            &all,
+            &PageRequest {
+                after: None,
+                limit: Some(3),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(p1.items.iter().map(|u| u.id).collect::<Vec<_>>(), ids[0..3]);
     assert_eq!(p1.next_cursor, Some(ids[2].to_string()));
-    let p2 = s.list_users(t.id, &all, &PageRequest { after: p1.next_cursor, limit: Some(3) }).await.unwrap();
+    let p2 = s
+        .list_users(
+            t.id,
+            &all,
+            &PageRequest {
+                after: p1.next_cursor,
+                limit: Some(3),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(p2.items.iter().map(|u| u.id).collect::<Vec<_>>(), ids[3..6]);
     assert_eq!(p2.next_cursor, Some(ids[5].to_string()));
-    let p3 = s.list_users(t.id, &all, &PageRequest { after: p2.next_cursor, limit: Some(3) }).await.unwrap();
+    let p3 = s
+        .list_users(
+            t.id,
+            &all,
+            &PageRequest {
+                after: p2.next_cursor,
+                limit: Some(3),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(p3.items.iter().map(|u| u.id).collect::<Vec<_>>(), ids[6..7]);
     assert_eq!(p3.next_cursor, None);
 
     // A page that ends exactly at the last user says there is no next page.
-    let exact = s.list_users(t.id, &all, &PageRequest { after: None, limit: Some(7) }).await.unwrap();
+    let exact = s
+        .list_users(
+            t.id,
+            &all,
+            &PageRequest {
+                after: None,
+                limit: Some(7),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(exact.items.len(), 7);
     assert_eq!(exact.next_cursor, None);
     // Limits are clamped to at least one.
-    let one = s.list_users(t.id, &all, &PageRequest { after: None, limit: Some(0) }).await.unwrap();
+    let one = s
+        .list_users(
+            t.id,
+            &all,
+            &PageRequest {
+                after: None,
+                limit: Some(0),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(one.items.len(), 1);
     assert_eq!(one.next_cursor, Some(ids[0].to_string()));
 
-    let disabled = UserFilter { status: Some(UserStatus::Disabled), ..Default::default() };
-    let d = s.list_users(t.id, &disabled, &PageRequest::default()).await.unwrap();
-    assert_eq!(d.items.iter().map(|u| u.id).collect::<Vec<_>>(), vec![ids[1], ids[4]]);
-    let d1 = s.list_users(t.id, &disabled, &PageRequest { after: None, limit: Some(1) }).await.unwrap();
+    let disabled = UserFilter {
+        status: Some(UserStatus::Disabled),
+        ..Default::default()
+    };
+    let d = s
+        .list_users(t.id, &disabled, &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        d.items.iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![ids[1], ids[4]]
+    );
+    let d1 = s
+        .list_users(
+            t.id,
+            &disabled,
+            &PageRequest {
+                after: None,
+                limit: Some(1),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(d1.items.len(), 1);
-    let d2 = s.list_users(t.id, &disabled, &PageRequest { after: d1.next_cursor, limit: Some(1) }).await.unwrap();
-    assert_eq!(d2.items.iter().map(|u| u.id).collect::<Vec<_>>(), vec![ids[4]]);
+    let d2 = s
+        .list_users(
+            t.id,
+            &disabled,
+            &PageRequest {
+                after: d1.next_cursor,
+                limit: Some(1),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        d2.items.iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![ids[4]]
+    );
     assert_eq!(d2.next_cursor, None);
 
-    let by_email = UserFilter { email: Some("USER4@example.com".into()), ..Default::default() };
-    let e = s.list_users(t.id, &by_email, &PageRequest::default()).await.unwrap();
-    assert_eq!(e.items.iter().map(|u| u.id).collect::<Vec<_>>(), vec![ids[4]]);
-    let both = UserFilter { email: Some("user4@example.com".into()), status: Some(UserStatus::Active) };
-    assert!(s.list_users(t.id, &both, &PageRequest::default()).await.unwrap().items.is_empty());
+    let by_email = UserFilter {
+        email: Some("USER4@example.com".into()),
+        ..Default::default()
+    };
+    let e = s
+        .list_users(t.id, &by_email, &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        e.items.iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![ids[4]]
+    );
+    let both = UserFilter {
+        email: Some("user4@example.com".into()),
+        status: Some(UserStatus::Active),
+    };
+    assert!(
+        s.list_users(t.id, &both, &PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     assert_eq!(s.count_users(t.id).await.unwrap(), 7);
     assert_eq!(s.count_users(other.id).await.unwrap(), 1);
 }
@@ -158,18 +304,37 @@ pub async fn decryption_failure_is_corrupt(h: &Harness) {
     let b = user(s, t.id, "b@example.com").await;
 
     let other_key = h.store_with_other_key().await;
-    assert!(matches!(other_key.get_user(t.id, a.id).await, Err(StoreError::Corrupt(_))));
+    assert!(matches!(
+        other_key.get_user(t.id, a.id).await,
+        Err(StoreError::Corrupt(_))
+    ));
     // The blind index depends on the key too.
-    assert_eq!(other_key.find_user_by_email(t.id, "a@example.com").await.unwrap(), None);
+    assert_eq!(
+        other_key
+            .find_user_by_email(t.id, "a@example.com")
+            .await
+            .unwrap(),
+        None
+    );
     other_key.close().await;
 
-    h.raw_execute(format!("UPDATE users SET email = (SELECT email FROM users WHERE id = '{}') WHERE id = '{}'", a.id, b.id))
-        .await;
+    h.raw_execute(format!(
+        "UPDATE users SET email = (SELECT email FROM users WHERE id = '{}') WHERE id = '{}'",
+        a.id, b.id
+    ))
+    .await;
     let err = s.get_user(t.id, b.id).await.unwrap_err();
     match err {
-        StoreError::Corrupt(msg) => assert!(!msg.contains("a@example.com") && msg.contains("user.email"), "{msg}"),
+        StoreError::Corrupt(msg) => assert!(
+            !msg.contains("a@example.com") && msg.contains("user.email"),
+            "{msg}"
+        ),
         other => panic!("expected Corrupt, got {other:?}"),
     }
     assert_eq!(s.get_user(t.id, a.id).await.unwrap(), Some(a));
-    assert!(s.list_users(t.id, &UserFilter::default(), &PageRequest::default()).await.is_err());
+    assert!(
+        s.list_users(t.id, &UserFilter::default(), &PageRequest::default())
+            .await
+            .is_err()
+    );
 }

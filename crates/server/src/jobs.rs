@@ -1,0 +1,47 @@
+//! Background maintenance every node runs: scheduled signing-key rotation and purging of expired
+//! grants. Both are safe to run on several nodes at once (rotation is one transaction and an extra
+//! rotation only adds a key; purges are idempotent), so no lease is taken yet.
+
+use std::time::Duration;
+
+use tessera_core::store::{GrantStore, TenantStore};
+
+use crate::app::Services;
+use crate::state::AppState;
+
+const INTERVAL: Duration = Duration::from_secs(600);
+
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(INTERVAL);
+        loop {
+            tick.tick().await;
+            run_once(&state).await;
+        }
+    });
+}
+
+pub async fn run_once(state: &AppState) {
+    let svc = &state.services;
+    match svc.store.list_tenants().await {
+        Ok(tenants) => {
+            for t in tenants {
+                match crate::oidc::keys::rotation_due(svc, &t).await {
+                    Ok(true) => {
+                        if let Err(e) = crate::oidc::keys::rotate(svc, &state.keys, &t).await {
+                            tracing::error!(tenant = %t.slug, error = %e, "scheduled signing-key rotation failed");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(tenant = %t.slug, error = %e, "could not check signing-key age"),
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "maintenance: cannot list tenants"),
+    }
+    match svc.store.purge_expired_grants(Services::now()).await {
+        Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired codes and tokens"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "maintenance: purge of expired grants failed"),
+    }
+}

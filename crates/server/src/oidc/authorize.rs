@@ -1,0 +1,333 @@
+//! The authorization endpoint (`{issuer}/authorize`), its continuation after sign-in, and the
+//! consent page. The validated request is carried across the sign-in page sealed under the master
+//! key (authenticated encryption), so any node can resume it and nobody can alter it.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use tessera_core::client::Client;
+use tessera_core::oauth::{AuthorizationCode, ConsentGrant};
+use tessera_core::session::Session;
+use tessera_core::store::{ClientStore, GrantStore};
+use tessera_core::tenant::Tenant;
+use tessera_crypto::{random_token, sha256_hex};
+use tessera_oidc::authorize::{AuthorizeFailure, AuthorizeRequest, Prompt, ResponseMode, validate};
+use tessera_oidc::{ErrorCode, OAuthError, Params};
+
+use crate::app::Services;
+use crate::pages::{csrf, current_session, error_page, issuer_path, load_tenant, parse_form, render, see_other};
+use crate::state::AppState;
+
+/// How long a sealed authorization request may wait for sign-in and consent.
+const PENDING_TTL_SECS: i64 = 30 * 60;
+const CODE_TTL_SECS: i64 = 60;
+
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    tenant: String,
+    started_at: i64,
+    req: AuthorizeRequest,
+}
+
+fn seal(state: &AppState, tenant: &Tenant, req: &AuthorizeRequest, started_at: i64) -> Option<String> {
+    let p = Pending { tenant: tenant.id.to_string(), started_at, req: req.clone() };
+    let json = serde_json::to_vec(&p).ok()?;
+    let sealed = state.services.crypto.encrypt(b"authorize-request v1", &json).ok()?;
+    Some(URL_SAFE_NO_PAD.encode(sealed))
+}
+
+fn unseal(state: &AppState, tenant: &Tenant, sealed: &str) -> Option<Pending> {
+    let raw = URL_SAFE_NO_PAD.decode(sealed.as_bytes()).ok()?;
+    let json = state.services.crypto.decrypt(b"authorize-request v1", &raw).ok()?;
+    let p: Pending = serde_json::from_slice(&json).ok()?;
+    let age = Services::now().unix_timestamp() - p.started_at;
+    (p.tenant == tenant.id.to_string() && (0..=PENDING_TTL_SECS).contains(&age)).then_some(p)
+}
+
+pub async fn get(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(q): RawQuery, jar: CookieJar) -> Response {
+    start(state, slug, q.unwrap_or_default().into_bytes(), jar).await
+}
+
+pub async fn post(State(state): State<AppState>, Path(slug): Path<String>, jar: CookieJar, body: Bytes) -> Response {
+    start(state, slug, body.to_vec(), jar).await
+}
+
+async fn start(state: AppState, slug: String, raw: Vec<u8>, jar: CookieJar) -> Response {
+    let tenant = match load_tenant(&state, &slug).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let params = match Params::parse(&raw) {
+        Ok(p) => p,
+        Err(e) => return bad_request_page(&state, &tenant, &e),
+    };
+    let Some(client_id) = params.get("client_id") else {
+        return bad_request_page(&state, &tenant, &OAuthError::invalid_request("client_id is missing"));
+    };
+    let client = match state.services.store.get_client(tenant.id, client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return bad_request_page(&state, &tenant, &OAuthError::invalid_request("unknown client_id")),
+        Err(e) => return server_error(&state, &tenant, &e.to_string()),
+    };
+    let req = match validate(&params, &client) {
+        Ok(r) => r,
+        Err(AuthorizeFailure::ShowPage(e)) => return bad_request_page(&state, &tenant, &e),
+        Err(AuthorizeFailure::Redirect { redirect_uri, response_mode, state: st, error }) => {
+            return error_response(&state, &tenant, &redirect_uri, response_mode, st.as_deref(), &error);
+        }
+    };
+    proceed(&state, &tenant, &client, req, Services::now().unix_timestamp(), jar).await
+}
+
+/// `{issuer}/authorize/continue?req=…`: where the sign-in page returns to.
+pub async fn resume(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(q): RawQuery, jar: CookieJar) -> Response {
+    let tenant = match load_tenant(&state, &slug).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let sealed = Params::parse(q.unwrap_or_default().as_bytes()).ok().and_then(|p| p.get("req").map(str::to_string));
+    let Some(pending) = sealed.as_deref().and_then(|s| unseal(&state, &tenant, s)) else {
+        return error_page(&state, &tenant, StatusCode::BAD_REQUEST, "Sign-in expired", "This sign-in request has expired or is invalid. Go back to the application and start again.", None);
+    };
+    let client = match state.services.store.get_client(tenant.id, &pending.req.client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return bad_request_page(&state, &tenant, &OAuthError::invalid_request("unknown client_id")),
+        Err(e) => return server_error(&state, &tenant, &e.to_string()),
+    };
+    proceed(&state, &tenant, &client, pending.req, pending.started_at, jar).await
+}
+
+/// Decides what the request still needs (sign-in, consent) and otherwise issues the code.
+async fn proceed(state: &AppState, tenant: &Tenant, client: &Client, req: AuthorizeRequest, started_at: i64, jar: CookieJar) -> Response {
+    let now = Services::now();
+    let session = current_session(state, tenant, &jar).await;
+    let needs_login = match &session {
+        None => true,
+        Some(s) => {
+            let auth_time = s.created_at.unix_timestamp();
+            let forced = req.has_prompt(Prompt::Login) && auth_time < started_at;
+            let too_old = req.max_age.is_some_and(|m| now.unix_timestamp() - auth_time > m);
+            forced || too_old
+        }
+    };
+    if needs_login {
+        if req.has_prompt(Prompt::None) {
+            return error_response(state, tenant, &req.redirect_uri, req.response_mode, req.state.as_deref(), &OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"));
+        }
+        let Some(sealed) = seal(state, tenant, &req, started_at) else {
+            return server_error(state, tenant, "could not seal the authorization request");
+        };
+        let base = issuer_path(&tenant.slug);
+        let return_to = format!("{base}/authorize/continue?req={sealed}");
+        let mut login = url::form_urlencoded::Serializer::new(String::new());
+        login.append_pair("return_to", &return_to);
+        if session.is_some() {
+            login.append_pair("prompt", "login");
+        }
+        if let Some(h) = &req.login_hint {
+            login.append_pair("login_hint", h);
+        }
+        return see_other(&format!("{base}/login?{}", login.finish()));
+    }
+    let Some(session) = session else { return server_error(state, tenant, "session vanished") };
+
+    let user = match state.services.user(tenant.id, session.user_id).await {
+        Ok(u) if u.can_sign_in() => u,
+        _ => return error_response(state, tenant, &req.redirect_uri, req.response_mode, req.state.as_deref(), &OAuthError::new(ErrorCode::AccessDenied, "the account cannot sign in")),
+    };
+
+    if !client.first_party {
+        let consent = match state.services.store.get_consent(tenant.id, user.id, &client.client_id).await {
+            Ok(c) => c,
+            Err(e) => return server_error(state, tenant, &e.to_string()),
+        };
+        let requested: Vec<&str> = req.scopes.iter().map(String::as_str).collect();
+        let covered = consent.as_ref().is_some_and(|c| c.covers(&requested));
+        if !covered || req.has_prompt(Prompt::Consent) {
+            if req.has_prompt(Prompt::None) {
+                return error_response(state, tenant, &req.redirect_uri, req.response_mode, req.state.as_deref(), &OAuthError::new(ErrorCode::ConsentRequired, "the user has not consented to these scopes"));
+            }
+            return consent_page(state, tenant, client, &req, started_at, jar);
+        }
+    }
+    issue_code(state, tenant, &req, &session, jar).await
+}
+
+fn consent_page(state: &AppState, tenant: &Tenant, client: &Client, req: &AuthorizeRequest, started_at: i64, jar: CookieJar) -> Response {
+    let Some(sealed) = seal(state, tenant, req, started_at) else {
+        return server_error(state, tenant, "could not seal the authorization request");
+    };
+    let (jar, csrf_token) = csrf::token_for(jar, &state.csrf_key, &issuer_path(&tenant.slug), state.services.config.secure_cookies());
+    let scopes: Vec<String> = req.scopes.iter().map(|s| describe_scope(s)).collect();
+    let page = render(
+        state,
+        tenant,
+        StatusCode::OK,
+        "consent.html",
+        minijinja::context! { client_name => client.name.clone(), scopes, req => sealed, csrf_token },
+    );
+    (jar, page).into_response()
+}
+
+fn describe_scope(s: &str) -> String {
+    match s {
+        "openid" => "Sign you in with your account".into(),
+        "profile" => "See your name and profile details".into(),
+        "email" => "See your email address".into(),
+        "phone" => "See your phone number".into(),
+        "address" => "See your postal address".into(),
+        "offline_access" => "Stay connected while you are away".into(),
+        other => format!("Use the permission \"{other}\""),
+    }
+}
+
+#[derive(Deserialize)]
+struct ConsentForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    req: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// `POST {issuer}/authorize/consent`.
+pub async fn consent(State(state): State<AppState>, Path(slug): Path<String>, jar: CookieJar, body: Bytes) -> Response {
+    let tenant = match load_tenant(&state, &slug).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let Some(form) = parse_form::<ConsentForm>(&body) else {
+        return error_page(&state, &tenant, StatusCode::BAD_REQUEST, "Invalid request", "The form could not be read.", None);
+    };
+    if !csrf::verify(&jar, &state.csrf_key, &form.csrf_token) {
+        return error_page(&state, &tenant, StatusCode::FORBIDDEN, "Form expired", "This form has expired. Go back to the application and start again.", None);
+    }
+    let Some(pending) = unseal(&state, &tenant, &form.req) else {
+        return error_page(&state, &tenant, StatusCode::BAD_REQUEST, "Sign-in expired", "This request has expired. Go back to the application and start again.", None);
+    };
+    let req = pending.req;
+    let Some(session) = current_session(&state, &tenant, &jar).await else {
+        return see_other(&format!("{}/login", issuer_path(&tenant.slug)));
+    };
+    if form.decision != "allow" {
+        return error_response(&state, &tenant, &req.redirect_uri, req.response_mode, req.state.as_deref(), &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"));
+    }
+    let now = Services::now();
+    let mut scopes = req.scopes.clone();
+    if let Ok(Some(previous)) = state.services.store.get_consent(tenant.id, session.user_id, &req.client_id).await {
+        for s in previous.scopes {
+            if !scopes.contains(&s) {
+                scopes.push(s);
+            }
+        }
+    }
+    let grant = ConsentGrant { tenant_id: tenant.id, user_id: session.user_id, client_id: req.client_id.clone(), scopes, granted_at: now };
+    if let Err(e) = state.services.store.upsert_consent(&grant).await {
+        return server_error(&state, &tenant, &e.to_string());
+    }
+    issue_code(&state, &tenant, &req, &session, jar).await
+}
+
+async fn issue_code(state: &AppState, tenant: &Tenant, req: &AuthorizeRequest, session: &Session, jar: CookieJar) -> Response {
+    let now = Services::now();
+    let code = random_token(32);
+    let record = AuthorizationCode {
+        code_hash: sha256_hex(code.as_bytes()),
+        tenant_id: tenant.id,
+        client_id: req.client_id.clone(),
+        user_id: session.user_id,
+        session_id: Some(session.id),
+        redirect_uri: req.redirect_uri.clone(),
+        scope: req.scopes.join(" "),
+        nonce: req.nonce.clone(),
+        code_challenge: req.code_challenge.clone(),
+        code_challenge_method: req.code_challenge_method.clone(),
+        auth_time: session.created_at,
+        acr: None,
+        amr: session.auth_methods.clone(),
+        created_at: now,
+        expires_at: now + time::Duration::seconds(CODE_TTL_SECS),
+        consumed_at: None,
+    };
+    let store = &state.services.store;
+    if let Err(e) = store.insert_authorization_code(&record).await {
+        return server_error(state, tenant, &e.to_string());
+    }
+    if let Err(e) = store.record_session_client(tenant.id, session.id, &req.client_id, now).await {
+        tracing::warn!(error = %e, "could not record the session's client");
+    }
+    tracing::info!(tenant = %tenant.slug, client_id = %req.client_id, user = %session.user_id, "authorization code issued");
+    let issuer = tenant.issuer(&state.services.config.public_url);
+    let mut pairs: Vec<(&str, &str)> = vec![("code", &code)];
+    if let Some(s) = &req.state {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", &issuer));
+    (jar, respond(&req.redirect_uri, req.response_mode, &pairs)).into_response()
+}
+
+/// Sends an error back to the client (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
+fn error_response(state: &AppState, tenant: &Tenant, redirect_uri: &str, mode: ResponseMode, st: Option<&str>, e: &OAuthError) -> Response {
+    let issuer = tenant.issuer(&state.services.config.public_url);
+    let mut pairs: Vec<(&str, &str)> = vec![("error", e.code.as_str()), ("error_description", &e.description)];
+    if let Some(s) = st {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", &issuer));
+    respond(redirect_uri, mode, &pairs)
+}
+
+fn respond(redirect_uri: &str, mode: ResponseMode, pairs: &[(&str, &str)]) -> Response {
+    match mode {
+        ResponseMode::Query => {
+            let Ok(mut url) = url::Url::parse(redirect_uri) else {
+                return (StatusCode::BAD_REQUEST, "invalid redirect_uri").into_response();
+            };
+            url.query_pairs_mut().extend_pairs(pairs.iter().copied());
+            match HeaderValue::from_str(url.as_str()) {
+                Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]).into_response(),
+                Err(_) => (StatusCode::BAD_REQUEST, "invalid redirect_uri").into_response(),
+            }
+        }
+        ResponseMode::FormPost => form_post(redirect_uri, pairs),
+    }
+}
+
+/// OAuth 2.0 Form Post Response Mode: an auto-submitting form. The one inline script is allowed by
+/// a per-response CSP nonce; without JavaScript the user presses the button.
+fn form_post(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+    let nonce = random_token(16);
+    let esc = |s: &str| minijinja::HtmlEscape(s).to_string();
+    let inputs: String = pairs.iter().map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", esc(k), esc(v))).collect();
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Continue</title></head><body>\
+<form method=\"post\" action=\"{}\">{inputs}<noscript><button type=\"submit\">Continue</button></noscript></form>\
+<script nonce=\"{nonce}\">document.forms[0].submit();</script></body></html>",
+        esc(redirect_uri)
+    );
+    let csp = format!("default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'");
+    let mut resp = (StatusCode::OK, html).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
+}
+
+fn bad_request_page(state: &AppState, tenant: &Tenant, e: &OAuthError) -> Response {
+    let msg = format!("The application sent an invalid sign-in request ({}): {}", e.code.as_str(), e.description);
+    error_page(state, tenant, StatusCode::BAD_REQUEST, "Invalid sign-in request", &msg, None)
+}
+
+fn server_error(state: &AppState, tenant: &Tenant, detail: &str) -> Response {
+    tracing::error!(error = %detail, "authorization endpoint failed");
+    error_page(state, tenant, StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", "Sign-in is temporarily unavailable. Please try again.", None)
+}

@@ -1,0 +1,38 @@
+//! Each tenant as an OpenID Provider / OAuth 2 authorization server. Paths come from
+//! `tessera_oidc::discovery::paths`, the same list that discovery publishes.
+
+pub mod access;
+pub mod authorize;
+pub mod client_auth;
+pub mod discovery;
+pub mod introspect;
+pub mod issue;
+pub mod keys;
+pub mod token;
+pub mod userinfo;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tessera_oidc::discovery::paths;
+
+use crate::state::AppState;
+
+const TENANT: &str = "/t/{slug}";
+
+fn at(path: &str) -> String {
+    format!("{TENANT}{path}")
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(&at(paths::DISCOVERY), get(discovery::openid_configuration))
+        .route("/.well-known/oauth-authorization-server/t/{slug}", get(discovery::openid_configuration))
+        .route(&at(paths::JWKS), get(discovery::jwks))
+        .route(&at(paths::AUTHORIZE), get(authorize::get).post(authorize::post))
+        .route(&at("/authorize/continue"), get(authorize::resume))
+        .route(&at("/authorize/consent"), post(authorize::consent))
+        .route(&at(paths::TOKEN), post(token::token))
+        .route(&at(paths::USERINFO), get(userinfo::get).post(userinfo::post))
+        .route(&at(paths::INTROSPECT), post(introspect::introspect))
+        .route(&at(paths::REVOKE), post(introspect::revoke))
+}

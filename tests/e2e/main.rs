@@ -1,0 +1,28 @@
+//! End-to-end tests: the real `tessera` binary on a free port, driven through its CLI, its admin
+//! API, its hosted pages (with a cookie-keeping HTTP client and with headless Chromium) and its
+//! operations endpoints. Every scenario that touches storage runs once on SQLite (`…::sqlite::…`)
+//! and once on a throwaway PostgreSQL database (`…::postgres::…`, skipped with a notice when
+//! PostgreSQL is not reachable, and failing in CI).
+//!
+//! `harness` starts processes and talks to them; each other module is one area of the product.
+
+#[macro_use]
+mod harness;
+
+mod admission;
+mod api_clients;
+mod api_groups;
+mod api_sessions;
+mod api_tenants;
+mod api_users;
+mod at_rest;
+mod bad_input;
+mod bootstrap;
+mod browser;
+mod cli;
+mod config;
+mod isolation;
+mod ops;
+mod shutdown;
+mod signin;
+mod throttle;
