@@ -46,7 +46,6 @@ impl CliError {
             exit: 3,
         }
     }
-    }
 }
 
 impl From<CoreError> for CliError {
