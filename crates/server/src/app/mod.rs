@@ -70,9 +70,23 @@ impl Services {
         })
     }
 
+    /// The server's idea of the current time. The test suite can shift it with
+    /// `TESSERA_TEST_CLOCK_OFFSET_SECS` (read once per process) to travel through token expiry
+    /// without sleeping; a process started with a shift says so loudly in its log.
     pub fn now() -> tessera_core::Timestamp {
-        time::OffsetDateTime::now_utc()
+        time::OffsetDateTime::now_utc() + time::Duration::seconds(clock_offset_secs())
     }
+}
+
+fn clock_offset_secs() -> i64 {
+    static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        let offset = std::env::var("TESSERA_TEST_CLOCK_OFFSET_SECS").ok().and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(0);
+        if offset != 0 {
+            tracing::warn!(offset_secs = offset, "TESSERA_TEST_CLOCK_OFFSET_SECS is set: this process runs on a shifted clock (tests only, never in production)");
+        }
+        offset
+    })
 }
 
 fn load_master_key(config: &Config) -> Result<MasterKey, StartupError> {
