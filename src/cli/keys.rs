@@ -112,11 +112,22 @@ pub async fn run(cmd: KeysCmd, svc: &Services, out: &Out) -> Result<(), CliError
             let t = svc.tenant(&tenant).await?;
             let ring = KeyRing::default();
             // Make sure the tenant has keys to rotate from (created on first use otherwise).
-            ring.keys(svc, t.id).await.map_err(|e| CliError::internal(e.to_string()))?;
-            let kids = rotate(svc, &ring, &t).await.map_err(|e| CliError::internal(e.to_string()))?;
-            out.print(&serde_json::json!({"rotated": true, "tenant": t.slug, "active_kids": kids}), || {
-                format!("rotated the signing keys of {}; new key ids: {}", t.slug, kids.join(", "))
-            });
+            ring.keys(svc, t.id)
+                .await
+                .map_err(|e| CliError::internal(e.to_string()))?;
+            let kids = rotate(svc, &ring, &t)
+                .await
+                .map_err(|e| CliError::internal(e.to_string()))?;
+            out.print(
+                &serde_json::json!({"rotated": true, "tenant": t.slug, "active_kids": kids}),
+                || {
+                    format!(
+                        "rotated the signing keys of {}; new key ids: {}",
+                        t.slug,
+                        kids.join(", ")
+                    )
+                },
+            );
         }
     }
     Ok(())

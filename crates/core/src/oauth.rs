@@ -138,7 +138,9 @@ pub struct DeviceAuthorization {
 pub fn valid_code_verifier(verifier: &str) -> bool {
     // RFC 7636 §4.1: 43-128 characters from the unreserved set.
     (43..=128).contains(&verifier.len())
-        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 #[cfg(test)]

@@ -171,7 +171,10 @@ pub struct AccessTokenRecord {
 pub trait SigningKeyStore {
     async fn insert_signing_key(&self, key: &crate::oauth::SigningKeyRecord) -> StoreResult<()>;
     /// Every key of the tenant, active and retired, oldest first.
-    async fn list_signing_keys(&self, tenant: TenantId) -> StoreResult<Vec<crate::oauth::SigningKeyRecord>>;
+    async fn list_signing_keys(
+        &self,
+        tenant: TenantId,
+    ) -> StoreResult<Vec<crate::oauth::SigningKeyRecord>>;
     /// In one transaction: retires the tenant's active keys of `new.alg` (retired_at = now,
     /// publish_until = `publish_old_until`) and inserts `new` as active.
     async fn rotate_signing_key(
@@ -185,7 +188,10 @@ pub trait SigningKeyStore {
 }
 
 pub trait GrantStore {
-    async fn insert_authorization_code(&self, code: &crate::oauth::AuthorizationCode) -> StoreResult<()>;
+    async fn insert_authorization_code(
+        &self,
+        code: &crate::oauth::AuthorizationCode,
+    ) -> StoreResult<()>;
     /// Atomically sets consumed_at (if still null) and returns the code as it was BEFORE this call:
     /// `consumed_at == None` means this call redeemed it; `Some` means a replay. `None` if unknown.
     async fn consume_authorization_code(
@@ -196,42 +202,128 @@ pub trait GrantStore {
     ) -> StoreResult<Option<crate::oauth::AuthorizationCode>>;
 
     async fn insert_refresh_token(&self, token: &crate::oauth::RefreshToken) -> StoreResult<()>;
-    async fn get_refresh_token(&self, tenant: TenantId, token_hash: &str) -> StoreResult<Option<crate::oauth::RefreshToken>>;
+    async fn get_refresh_token(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+    ) -> StoreResult<Option<crate::oauth::RefreshToken>>;
     /// Sets rotated_at only if the token is neither rotated nor revoked; true when this call did it
     /// (false means reuse or a lost race: the caller revokes the family).
-    async fn mark_refresh_rotated(&self, tenant: TenantId, token_hash: &str, now: Timestamp) -> StoreResult<bool>;
+    async fn mark_refresh_rotated(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
     /// Revokes every refresh token and recorded access token of the family; returns how many rows changed.
-    async fn revoke_family(&self, tenant: TenantId, family_id: &str, now: Timestamp) -> StoreResult<u64>;
+    async fn revoke_family(
+        &self,
+        tenant: TenantId,
+        family_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<u64>;
     /// Revokes every token a user holds for a client (consent withdrawn, user disabled).
-    async fn revoke_user_client_tokens(&self, tenant: TenantId, user: UserId, client_id: Option<&str>, now: Timestamp) -> StoreResult<u64>;
+    async fn revoke_user_client_tokens(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        client_id: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<u64>;
 
     async fn insert_access_token(&self, record: &AccessTokenRecord) -> StoreResult<()>;
-    async fn get_access_token(&self, tenant: TenantId, token_id: &str) -> StoreResult<Option<AccessTokenRecord>>;
+    async fn get_access_token(
+        &self,
+        tenant: TenantId,
+        token_id: &str,
+    ) -> StoreResult<Option<AccessTokenRecord>>;
     /// Records the revocation of a (possibly unrecorded) JWT access token by its id until it expires.
-    async fn revoke_access_token(&self, tenant: TenantId, token_id: &str, client_id: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<()>;
+    async fn revoke_access_token(
+        &self,
+        tenant: TenantId,
+        token_id: &str,
+        client_id: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// Whether the family this token belongs to, or the token itself, was revoked.
     async fn is_family_revoked(&self, tenant: TenantId, family_id: &str) -> StoreResult<bool>;
 
     async fn upsert_consent(&self, grant: &crate::oauth::ConsentGrant) -> StoreResult<()>;
-    async fn get_consent(&self, tenant: TenantId, user: UserId, client_id: &str) -> StoreResult<Option<crate::oauth::ConsentGrant>>;
-    async fn list_consents(&self, tenant: TenantId, user: UserId) -> StoreResult<Vec<crate::oauth::ConsentGrant>>;
-    async fn delete_consent(&self, tenant: TenantId, user: UserId, client_id: &str) -> StoreResult<bool>;
+    async fn get_consent(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        client_id: &str,
+    ) -> StoreResult<Option<crate::oauth::ConsentGrant>>;
+    async fn list_consents(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> StoreResult<Vec<crate::oauth::ConsentGrant>>;
+    async fn delete_consent(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        client_id: &str,
+    ) -> StoreResult<bool>;
 
     /// Remembers a client assertion's `jti` until `expires_at`; false when it was seen before (replay).
-    async fn remember_assertion_jti(&self, tenant: TenantId, client_id: &str, jti: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<bool>;
+    async fn remember_assertion_jti(
+        &self,
+        tenant: TenantId,
+        client_id: &str,
+        jti: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// Records that a browser session signed in to a client (for logout fan-out).
-    async fn record_session_client(&self, tenant: TenantId, session: SessionId, client_id: &str, now: Timestamp) -> StoreResult<()>;
-    async fn list_session_clients(&self, tenant: TenantId, session: SessionId) -> StoreResult<Vec<String>>;
+    async fn record_session_client(
+        &self,
+        tenant: TenantId,
+        session: SessionId,
+        client_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    async fn list_session_clients(
+        &self,
+        tenant: TenantId,
+        session: SessionId,
+    ) -> StoreResult<Vec<String>>;
 
-    async fn insert_device_authorization(&self, d: &crate::oauth::DeviceAuthorization) -> StoreResult<()>;
-    async fn get_device_by_user_code(&self, tenant: TenantId, user_code: &str) -> StoreResult<Option<crate::oauth::DeviceAuthorization>>;
-    async fn get_device_by_code_hash(&self, tenant: TenantId, device_code_hash: &str) -> StoreResult<Option<crate::oauth::DeviceAuthorization>>;
+    async fn insert_device_authorization(
+        &self,
+        d: &crate::oauth::DeviceAuthorization,
+    ) -> StoreResult<()>;
+    async fn get_device_by_user_code(
+        &self,
+        tenant: TenantId,
+        user_code: &str,
+    ) -> StoreResult<Option<crate::oauth::DeviceAuthorization>>;
+    async fn get_device_by_code_hash(
+        &self,
+        tenant: TenantId,
+        device_code_hash: &str,
+    ) -> StoreResult<Option<crate::oauth::DeviceAuthorization>>;
     /// Moves a pending authorization to approved/denied; false if it was no longer pending.
-    async fn decide_device(&self, tenant: TenantId, user_code: &str, approve: bool, user: UserId, session: Option<SessionId>, auth_time: Timestamp) -> StoreResult<bool>;
+    async fn decide_device(
+        &self,
+        tenant: TenantId,
+        user_code: &str,
+        approve: bool,
+        user: UserId,
+        session: Option<SessionId>,
+        auth_time: Timestamp,
+    ) -> StoreResult<bool>;
     /// Approved → consumed, atomically; false if it was not approved (or already consumed).
     async fn consume_device(&self, tenant: TenantId, device_code_hash: &str) -> StoreResult<bool>;
-    async fn touch_device_poll(&self, tenant: TenantId, device_code_hash: &str, now: Timestamp) -> StoreResult<()>;
+    async fn touch_device_poll(
+        &self,
+        tenant: TenantId,
+        device_code_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 
     /// Deletes expired codes, tokens, jtis and device authorizations; returns how many rows.
     async fn purge_expired_grants(&self, now: Timestamp) -> StoreResult<u64>;

@@ -117,14 +117,42 @@ impl TenantSettings {
             ));
         }
         for (field, v, min, max) in [
-            ("settings.access_token_ttl_secs", self.access_token_ttl_secs, 30, 24 * 3600),
-            ("settings.id_token_ttl_secs", self.id_token_ttl_secs, 30, 24 * 3600),
-            ("settings.refresh_token_idle_secs", self.refresh_token_idle_secs, 60, 366 * 24 * 3600),
-            ("settings.offline_token_max_secs", self.offline_token_max_secs, 60, 5 * 366 * 24 * 3600),
-            ("settings.signing_key_rotation_days", self.signing_key_rotation_days, 0, 3650),
+            (
+                "settings.access_token_ttl_secs",
+                self.access_token_ttl_secs,
+                30,
+                24 * 3600,
+            ),
+            (
+                "settings.id_token_ttl_secs",
+                self.id_token_ttl_secs,
+                30,
+                24 * 3600,
+            ),
+            (
+                "settings.refresh_token_idle_secs",
+                self.refresh_token_idle_secs,
+                60,
+                366 * 24 * 3600,
+            ),
+            (
+                "settings.offline_token_max_secs",
+                self.offline_token_max_secs,
+                60,
+                5 * 366 * 24 * 3600,
+            ),
+            (
+                "settings.signing_key_rotation_days",
+                self.signing_key_rotation_days,
+                0,
+                3650,
+            ),
         ] {
             if !(min..=max).contains(&v) {
-                return Err(CoreError::invalid(field, format!("must be between {min} and {max}")));
+                return Err(CoreError::invalid(
+                    field,
+                    format!("must be between {min} and {max}"),
+                ));
             }
         }
         if self.session_absolute_timeout_secs > 366 * 24 * 3600 {

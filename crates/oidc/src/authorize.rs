@@ -58,7 +58,12 @@ pub enum AuthorizeFailure {
     /// The client or redirect URI cannot be trusted: show an error page.
     ShowPage(OAuthError),
     /// Send the error back to the client.
-    Redirect { redirect_uri: String, response_mode: ResponseMode, state: Option<String>, error: OAuthError },
+    Redirect {
+        redirect_uri: String,
+        response_mode: ResponseMode,
+        state: Option<String>,
+        error: OAuthError,
+    },
 }
 
 /// Step 1: resolves the redirect URI against the client's registration (exact string match).
@@ -68,12 +73,16 @@ pub fn resolve_redirect_uri(params: &Params, client: &Client) -> Result<String, 
             if client.redirect_uris.iter().any(|r| r == uri) {
                 Ok(uri.to_string())
             } else {
-                Err(OAuthError::invalid_request("redirect_uri does not exactly match any URI registered for this client"))
+                Err(OAuthError::invalid_request(
+                    "redirect_uri does not exactly match any URI registered for this client",
+                ))
             }
         }
         None => match client.redirect_uris.as_slice() {
             [only] => Ok(only.clone()),
-            _ => Err(OAuthError::invalid_request("redirect_uri is required: the client has several registered")),
+            _ => Err(OAuthError::invalid_request(
+                "redirect_uri is required: the client has several registered",
+            )),
         },
     }
 }
@@ -94,19 +103,37 @@ pub fn validate(params: &Params, client: &Client) -> Result<AuthorizeRequest, Au
             });
         }
     };
-    let fail = |error: OAuthError| AuthorizeFailure::Redirect { redirect_uri: redirect_uri.clone(), response_mode, state: state.clone(), error };
+    let fail = |error: OAuthError| AuthorizeFailure::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        response_mode,
+        state: state.clone(),
+        error,
+    };
 
     if params.get("request").is_some() {
-        return Err(fail(OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported")));
+        return Err(fail(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        )));
     }
     if params.get("request_uri").is_some() {
-        return Err(fail(OAuthError::new(ErrorCode::RequestUriNotSupported, "request_uri is not supported")));
+        return Err(fail(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        )));
     }
     if params.get("registration").is_some() {
-        return Err(fail(OAuthError::new(ErrorCode::RegistrationNotSupported, "the registration parameter is not supported")));
+        return Err(fail(OAuthError::new(
+            ErrorCode::RegistrationNotSupported,
+            "the registration parameter is not supported",
+        )));
     }
     match params.get("response_type") {
-        None => return Err(fail(OAuthError::invalid_request("response_type is missing"))),
+        None => {
+            return Err(fail(OAuthError::invalid_request(
+                "response_type is missing",
+            )));
+        }
         Some("code") => {}
         Some(_) => {
             return Err(fail(OAuthError::new(
@@ -115,8 +142,15 @@ pub fn validate(params: &Params, client: &Client) -> Result<AuthorizeRequest, Au
             )));
         }
     }
-    if !client.grant_types.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) {
-        return Err(fail(OAuthError::new(ErrorCode::UnauthorizedClient, "this client may not use the authorization code grant")));
+    if !client
+        .grant_types
+        .iter()
+        .any(|g| g == GRANT_AUTHORIZATION_CODE)
+    {
+        return Err(fail(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code grant",
+        )));
     }
     let scopes = parse_scope(params.get("scope")).map_err(fail)?;
     check_allowed(&scopes, &client.allowed_scopes).map_err(fail)?;
@@ -124,51 +158,89 @@ pub fn validate(params: &Params, client: &Client) -> Result<AuthorizeRequest, Au
     let code_challenge = params.get("code_challenge").map(str::to_string);
     let code_challenge_method = match (params.get("code_challenge_method"), &code_challenge) {
         (Some("S256"), Some(_)) | (None, Some(_)) => Some("S256".to_string()),
-        (Some("plain"), _) => return Err(fail(OAuthError::invalid_request("code_challenge_method plain is not allowed; use S256"))),
-        (Some(_), Some(_)) => return Err(fail(OAuthError::invalid_request("code_challenge_method must be S256"))),
-        (Some(_), None) => return Err(fail(OAuthError::invalid_request("code_challenge_method given without code_challenge"))),
+        (Some("plain"), _) => {
+            return Err(fail(OAuthError::invalid_request(
+                "code_challenge_method plain is not allowed; use S256",
+            )));
+        }
+        (Some(_), Some(_)) => {
+            return Err(fail(OAuthError::invalid_request(
+                "code_challenge_method must be S256",
+            )));
+        }
+        (Some(_), None) => {
+            return Err(fail(OAuthError::invalid_request(
+                "code_challenge_method given without code_challenge",
+            )));
+        }
         (None, None) => None,
     };
     // RFC 7636 §4.1-4.2: for S256 the challenge is 43 base64url characters.
     if let Some(c) = &code_challenge {
-        let ok = c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok = c.len() == 43
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if params.get("code_challenge_method").is_none() {
-            return Err(fail(OAuthError::invalid_request("code_challenge_method is required (S256); plain is not allowed")));
+            return Err(fail(OAuthError::invalid_request(
+                "code_challenge_method is required (S256); plain is not allowed",
+            )));
         }
         if !ok {
-            return Err(fail(OAuthError::invalid_request("code_challenge must be the base64url SHA-256 of the verifier (43 characters)")));
+            return Err(fail(OAuthError::invalid_request(
+                "code_challenge must be the base64url SHA-256 of the verifier (43 characters)",
+            )));
         }
     }
     if client.is_public() && code_challenge.is_none() {
-        return Err(fail(OAuthError::invalid_request("public clients must use PKCE (code_challenge with S256)")));
+        return Err(fail(OAuthError::invalid_request(
+            "public clients must use PKCE (code_challenge with S256)",
+        )));
     }
 
     let mut prompt = Vec::new();
-    for p in params.get("prompt").unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
+    for p in params
+        .get("prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+    {
         let v = match p {
             "none" => Prompt::None,
             "login" => Prompt::Login,
             "consent" => Prompt::Consent,
             "select_account" => Prompt::SelectAccount,
-            other => return Err(fail(OAuthError::invalid_request(format!("unknown prompt value \"{}\"", other.escape_default())))),
+            other => {
+                return Err(fail(OAuthError::invalid_request(format!(
+                    "unknown prompt value \"{}\"",
+                    other.escape_default()
+                ))));
+            }
         };
         if !prompt.contains(&v) {
             prompt.push(v);
         }
     }
     if prompt.contains(&Prompt::None) && prompt.len() > 1 {
-        return Err(fail(OAuthError::invalid_request("prompt=none cannot be combined with other values")));
+        return Err(fail(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        )));
     }
     let max_age = match params.get("max_age") {
         None => None,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Some(n),
-            _ => return Err(fail(OAuthError::invalid_request("max_age must be a non-negative number of seconds"))),
+            _ => {
+                return Err(fail(OAuthError::invalid_request(
+                    "max_age must be a non-negative number of seconds",
+                )));
+            }
         },
     };
     let short = |key: &str, max: usize| -> Result<Option<String>, AuthorizeFailure> {
         match params.get(key) {
-            Some(v) if v.len() > max => Err(fail(OAuthError::invalid_request(format!("{key} is too long (max {max})")))),
+            Some(v) if v.len() > max => Err(fail(OAuthError::invalid_request(format!(
+                "{key} is too long (max {max})"
+            )))),
             v => Ok(v.map(str::to_string)),
         }
     };
@@ -200,7 +272,12 @@ mod tests {
             TenantId::new(),
             "app".into(),
             (!public).then(|| "h".into()),
-            NewClient { name: "App".into(), public, redirect_uris: vec!["https://app.example/cb".into()], ..Default::default() },
+            NewClient {
+                name: "App".into(),
+                public,
+                redirect_uris: vec!["https://app.example/cb".into()],
+                ..Default::default()
+            },
             time::macros::datetime!(2026-01-01 0:00 UTC),
         )
         .unwrap()
@@ -222,10 +299,18 @@ mod tests {
 
     #[test]
     fn wrong_redirect_uri_is_never_redirected() {
-        let e = validate(&p("response_type=code&redirect_uri=https%3A%2F%2Fevil.example%2Fcb"), &client(false)).unwrap_err();
+        let e = validate(
+            &p("response_type=code&redirect_uri=https%3A%2F%2Fevil.example%2Fcb"),
+            &client(false),
+        )
+        .unwrap_err();
         assert!(matches!(e, AuthorizeFailure::ShowPage(_)));
         // Prefix and case variations are not matches either.
-        let e = validate(&p("response_type=code&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%2Fx"), &client(false)).unwrap_err();
+        let e = validate(
+            &p("response_type=code&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%2Fx"),
+            &client(false),
+        )
+        .unwrap_err();
         assert!(matches!(e, AuthorizeFailure::ShowPage(_)));
     }
 
@@ -244,10 +329,34 @@ mod tests {
     #[test]
     fn pkce_rules() {
         let c = client(true);
-        assert!(validate(&p("response_type=code&scope=openid"), &c).is_err(), "public clients need PKCE");
-        assert!(validate(&p(&format!("response_type=code&code_challenge={CHALLENGE}&code_challenge_method=plain")), &c).is_err());
-        assert!(validate(&p(&format!("response_type=code&code_challenge={CHALLENGE}")), &c).is_err(), "method must be explicit");
-        let ok = validate(&p(&format!("response_type=code&code_challenge={CHALLENGE}&code_challenge_method=S256")), &c).unwrap();
+        assert!(
+            validate(&p("response_type=code&scope=openid"), &c).is_err(),
+            "public clients need PKCE"
+        );
+        assert!(
+            validate(
+                &p(&format!(
+                    "response_type=code&code_challenge={CHALLENGE}&code_challenge_method=plain"
+                )),
+                &c
+            )
+            .is_err()
+        );
+        assert!(
+            validate(
+                &p(&format!("response_type=code&code_challenge={CHALLENGE}")),
+                &c
+            )
+            .is_err(),
+            "method must be explicit"
+        );
+        let ok = validate(
+            &p(&format!(
+                "response_type=code&code_challenge={CHALLENGE}&code_challenge_method=S256"
+            )),
+            &c,
+        )
+        .unwrap();
         assert_eq!(ok.code_challenge_method.as_deref(), Some("S256"));
     }
 
@@ -256,7 +365,11 @@ mod tests {
         let c = client(false);
         assert!(validate(&p("response_type=code&prompt=none%20login"), &c).is_err());
         assert!(validate(&p("response_type=code&max_age=-1"), &c).is_err());
-        let r = validate(&p("response_type=code&prompt=login%20consent&max_age=0&response_mode=form_post"), &c).unwrap();
+        let r = validate(
+            &p("response_type=code&prompt=login%20consent&max_age=0&response_mode=form_post"),
+            &c,
+        )
+        .unwrap();
         assert!(r.has_prompt(Prompt::Login) && r.has_prompt(Prompt::Consent));
         assert_eq!(r.max_age, Some(0));
         assert_eq!(r.response_mode, ResponseMode::FormPost);
@@ -265,8 +378,26 @@ mod tests {
     #[test]
     fn unsupported_parameters() {
         let e = validate(&p("response_type=code&request=eyJ"), &client(false)).unwrap_err();
-        assert!(matches!(e, AuthorizeFailure::Redirect { error: OAuthError { code: ErrorCode::RequestNotSupported, .. }, .. }));
+        assert!(matches!(
+            e,
+            AuthorizeFailure::Redirect {
+                error: OAuthError {
+                    code: ErrorCode::RequestNotSupported,
+                    ..
+                },
+                ..
+            }
+        ));
         let e = validate(&p("response_type=code&scope=admin"), &client(false)).unwrap_err();
-        assert!(matches!(e, AuthorizeFailure::Redirect { error: OAuthError { code: ErrorCode::InvalidScope, .. }, .. }));
+        assert!(matches!(
+            e,
+            AuthorizeFailure::Redirect {
+                error: OAuthError {
+                    code: ErrorCode::InvalidScope,
+                    ..
+                },
+                ..
+            }
+        ));
     }
 }

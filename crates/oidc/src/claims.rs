@@ -20,9 +20,12 @@ pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
                 "email_verified" => Some(json!(user.email_verified)),
                 "phone_number" => user.phone.clone().map(Value::from),
                 "phone_number_verified" => user.phone.as_ref().map(|_| json!(false)),
-                "locale" | "zoneinfo" | "picture" | "website" | "nickname" | "preferred_username" => {
-                    user.attributes.get(*claim).filter(|v| v.is_string()).cloned()
-                }
+                "locale" | "zoneinfo" | "picture" | "website" | "nickname"
+                | "preferred_username" => user
+                    .attributes
+                    .get(*claim)
+                    .filter(|v| v.is_string())
+                    .cloned(),
                 _ => None,
             };
             if let Some(v) = v {
@@ -128,7 +131,12 @@ mod tests {
     fn scopes_release_only_their_claims() {
         let u = User::create(
             TenantId::new(),
-            NewUser { email: "a@b.co".into(), name: Some("Alice".into()), phone: Some("+14155550100".into()), ..Default::default() },
+            NewUser {
+                email: "a@b.co".into(),
+                name: Some("Alice".into()),
+                phone: Some("+14155550100".into()),
+                ..Default::default()
+            },
             None,
             time::macros::datetime!(2026-01-01 0:00 UTC),
         )

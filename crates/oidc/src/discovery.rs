@@ -15,10 +15,23 @@ pub mod paths {
     pub const REVOKE: &str = "/revoke";
     pub const INTROSPECT: &str = "/introspect";
     pub const END_SESSION: &str = "/logout";
+    pub const DEVICE_AUTHORIZATION: &str = "/device/authorize";
+    /// The page where people enter a device's user code (RFC 8628 `verification_uri`).
+    pub const DEVICE: &str = "/device";
 }
 
-pub const GRANT_TYPES_SUPPORTED: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
-pub const TOKEN_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
+pub const GRANT_TYPES_SUPPORTED: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "urn:ietf:params:oauth:grant-type:device_code",
+];
+pub const TOKEN_AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
 pub const ID_TOKEN_ALGS: &[&str] = &["RS256", "ES256", "EdDSA"];
 pub const ASSERTION_ALGS: &[&str] = &["RS256", "PS256", "ES256", "EdDSA"];
 
@@ -29,7 +42,11 @@ pub fn endpoint(issuer: &str, path: &str) -> String {
 /// The discovery document of the tenant whose issuer is `issuer`.
 pub fn provider_metadata(issuer: &str) -> Value {
     let e = |p: &str| endpoint(issuer, p);
-    let authenticated: Vec<&str> = TOKEN_AUTH_METHODS.iter().copied().filter(|m| *m != "none").collect();
+    let authenticated: Vec<&str> = TOKEN_AUTH_METHODS
+        .iter()
+        .copied()
+        .filter(|m| *m != "none")
+        .collect();
     json!({
         "issuer": issuer,
         "authorization_endpoint": e(paths::AUTHORIZE),
@@ -39,6 +56,7 @@ pub fn provider_metadata(issuer: &str) -> Value {
         "revocation_endpoint": e(paths::REVOKE),
         "introspection_endpoint": e(paths::INTROSPECT),
         "end_session_endpoint": e(paths::END_SESSION),
+        "device_authorization_endpoint": e(paths::DEVICE_AUTHORIZATION),
         "scopes_supported": STANDARD_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
@@ -78,6 +96,12 @@ mod tests {
         assert_eq!(m["token_endpoint"], "http://localhost:8080/t/acme/token");
         assert_eq!(m["jwks_uri"], "http://localhost:8080/t/acme/jwks");
         assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
-        assert!(!m["grant_types_supported"].as_array().unwrap().iter().any(|g| g == "implicit"));
+        assert!(
+            !m["grant_types_supported"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g == "implicit")
+        );
     }
 }

@@ -85,7 +85,10 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        OAuthError { code, description: description.into() }
+        OAuthError {
+            code,
+            description: description.into(),
+        }
     }
     pub fn invalid_request(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequest, d)
@@ -102,7 +105,10 @@ impl OAuthError {
 
     /// The JSON body of RFC 6749 §5.2.
     pub fn body(&self) -> ErrorBody<'_> {
-        ErrorBody { error: self.code.as_str(), error_description: &self.description }
+        ErrorBody {
+            error: self.code.as_str(),
+            error_description: &self.description,
+        }
     }
 }
 

@@ -21,10 +21,14 @@ impl Params {
                 continue;
             }
             if v.len() > MAX_PARAM_LEN {
-                return Err(OAuthError::invalid_request(format!("parameter {k} is too long")));
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter {k} is too long"
+                )));
             }
             if map.insert(k.to_string(), v.to_string()).is_some() {
-                return Err(OAuthError::invalid_request(format!("parameter {k} is included more than once")));
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter {k} is included more than once"
+                )));
             }
         }
         Ok(Params(map))
@@ -39,7 +43,8 @@ impl Params {
     }
 
     pub fn require(&self, key: &str) -> Result<&str, OAuthError> {
-        self.get(key).ok_or_else(|| OAuthError::invalid_request(format!("the {key} parameter is missing")))
+        self.get(key)
+            .ok_or_else(|| OAuthError::invalid_request(format!("the {key} parameter is missing")))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
@@ -48,7 +53,9 @@ impl Params {
 
     /// Re-encodes the parameters (to carry an authorization request across the sign-in page).
     pub fn encode(&self) -> String {
-        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(self.0.iter()).finish()
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.0.iter())
+            .finish()
     }
 }
 

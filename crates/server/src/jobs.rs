@@ -33,7 +33,9 @@ pub async fn run_once(state: &AppState) {
                         }
                     }
                     Ok(false) => {}
-                    Err(e) => tracing::warn!(tenant = %t.slug, error = %e, "could not check signing-key age"),
+                    Err(e) => {
+                        tracing::warn!(tenant = %t.slug, error = %e, "could not check signing-key age")
+                    }
                 }
             }
         }

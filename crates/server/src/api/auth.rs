@@ -35,9 +35,23 @@ fn allows(scopes: &[ApiScope], needed: ApiScope) -> bool {
 }
 
 async fn from_access_token(state: &AppState, token: &str) -> Result<Option<Operator>, ApiError> {
-    let Some(admin) = state.services.store.get_tenant_by_slug(ADMIN_TENANT).await? else { return Ok(None) };
-    let Some(claims) = crate::oidc::access::active_access_token(state, &admin, token).await else { return Ok(None) };
-    let granted: Vec<&str> = claims.get("scope").and_then(|v| v.as_str()).unwrap_or("").split(' ').collect();
+    let Some(admin) = state
+        .services
+        .store
+        .get_tenant_by_slug(ADMIN_TENANT)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(claims) = crate::oidc::access::active_access_token(state, &admin, token).await else {
+        return Ok(None);
+    };
+    let granted: Vec<&str> = claims
+        .get("scope")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .split(' ')
+        .collect();
     let mut scopes = Vec::new();
     if granted.contains(&SCOPE_ADMIN_READ) {
         scopes.push(ApiScope::Read);
@@ -45,7 +59,11 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<Option<Opera
     if granted.contains(&SCOPE_ADMIN_WRITE) {
         scopes.push(ApiScope::Write);
     }
-    let sub = claims.get("sub").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let sub = claims
+        .get("sub")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
     // A person's token stays valid only while the operator account is active.
     if let Some(user) = UserId::parse(&sub) {
         match state.services.store.get_user(admin.id, user).await? {
@@ -53,7 +71,12 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<Option<Opera
             _ => return Ok(None),
         }
     }
-    Ok(Some(Operator { home_tenant: admin.id, scopes, deployment_admin: true, actor: sub }))
+    Ok(Some(Operator {
+        home_tenant: admin.id,
+        scopes,
+        deployment_admin: true,
+        actor: sub,
+    }))
 }
 
 impl FromRequestParts<AppState> for Operator {
@@ -70,7 +93,9 @@ impl FromRequestParts<AppState> for Operator {
             })
             .map(str::trim)
             .ok_or_else(|| {
-                ApiError::Unauthorized("send an API key or an admin access token: Authorization: Bearer …".into())
+                ApiError::Unauthorized(
+                    "send an API key or an admin access token: Authorization: Bearer …".into(),
+                )
             })?;
         if !presented.starts_with(API_KEY_PREFIX) {
             return from_access_token(state, presented).await?.ok_or_else(|| {

@@ -37,7 +37,11 @@ fn uid(id: &str) -> ApiResult<UserId> {
 #[utoipa::path(get, path = "/tenants/{slug}/users/{id}/consents", tag = "users", security(("api_key" = [])),
     params(("slug" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "User id")),
     responses((status = 200, body = ConsentList), (status = 404, body = ErrorBody)))]
-pub async fn list_consents(State(state): State<AppState>, op: Operator, Path((slug, id)): Path<(String, String)>) -> ApiResult<Json<ConsentList>> {
+pub async fn list_consents(
+    State(state): State<AppState>,
+    op: Operator,
+    Path((slug, id)): Path<(String, String)>,
+) -> ApiResult<Json<ConsentList>> {
     let tenant = op.tenant(&state, &slug, ApiScope::Read).await?;
     let user = uid(&id)?;
     state.services.user(tenant.id, user).await?;
@@ -47,7 +51,11 @@ pub async fn list_consents(State(state): State<AppState>, op: Operator, Path((sl
         .list_consents(tenant.id, user)
         .await?
         .into_iter()
-        .map(|c| ConsentView { client_id: c.client_id, scopes: c.scopes, granted_at: c.granted_at })
+        .map(|c| ConsentView {
+            client_id: c.client_id,
+            scopes: c.scopes,
+            granted_at: c.granted_at,
+        })
         .collect();
     Ok(Json(ConsentList { items }))
 }
@@ -67,7 +75,9 @@ pub async fn revoke_consent(
     if !store.delete_consent(tenant.id, user, &client_id).await? {
         return Err(ApiError::not_found("consent"));
     }
-    let n = store.revoke_user_client_tokens(tenant.id, user, Some(&client_id), Services::now()).await?;
+    let n = store
+        .revoke_user_client_tokens(tenant.id, user, Some(&client_id), Services::now())
+        .await?;
     tracing::info!(tenant = %tenant.slug, user = %user, client_id = %client_id, tokens_revoked = n, "consent withdrawn by an operator");
     Ok(StatusCode::NO_CONTENT)
 }

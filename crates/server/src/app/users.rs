@@ -109,7 +109,9 @@ impl Services {
         if disabled {
             let n = self.store.revoke_user_sessions(tenant, id, now).await?;
             // Tokens die with the account's access: refresh tokens and recorded access tokens.
-            self.store.revoke_user_client_tokens(tenant, id, None, now).await?;
+            self.store
+                .revoke_user_client_tokens(tenant, id, None, now)
+                .await?;
             tracing::info!(tenant = %tenant, user = %id, sessions_revoked = n, "user disabled");
         }
         Ok(user)

@@ -27,10 +27,16 @@ pub async fn active_access_token(state: &AppState, tenant: &Tenant, token: &str)
             return None;
         }
         let claims = jwt.claims;
-        if claims.get("iss").and_then(|v| v.as_str()) != Some(tenant.issuer(&svc.config.public_url).as_str()) {
+        if claims.get("iss").and_then(|v| v.as_str())
+            != Some(tenant.issuer(&svc.config.public_url).as_str())
+        {
             return None;
         }
-        if claims.get("exp").and_then(|v| v.as_i64()).is_none_or(|exp| exp <= now.unix_timestamp()) {
+        if claims
+            .get("exp")
+            .and_then(|v| v.as_i64())
+            .is_none_or(|exp| exp <= now.unix_timestamp())
+        {
             return None;
         }
         let jti = claims.get("jti").and_then(|v| v.as_str())?;
@@ -46,7 +52,11 @@ pub async fn active_access_token(state: &AppState, tenant: &Tenant, token: &str)
         }
         return Some(claims);
     }
-    let rec = svc.store.get_access_token(tenant.id, &sha256_hex(token.as_bytes())).await.ok()??;
+    let rec = svc
+        .store
+        .get_access_token(tenant.id, &sha256_hex(token.as_bytes()))
+        .await
+        .ok()??;
     if rec.revoked_at.is_some() || rec.expires_at <= now {
         return None;
     }

@@ -20,7 +20,9 @@ use tessera_oidc::authorize::{AuthorizeFailure, AuthorizeRequest, Prompt, Respon
 use tessera_oidc::{ErrorCode, OAuthError, Params};
 
 use crate::app::Services;
-use crate::pages::{csrf, current_session, error_page, issuer_path, load_tenant, parse_form, render, see_other};
+use crate::pages::{
+    csrf, current_session, error_page, issuer_path, load_tenant, parse_form, render, see_other,
+};
 use crate::state::AppState;
 
 /// How long a sealed authorization request may wait for sign-in and consent.
@@ -34,26 +36,53 @@ struct Pending {
     req: AuthorizeRequest,
 }
 
-fn seal(state: &AppState, tenant: &Tenant, req: &AuthorizeRequest, started_at: i64) -> Option<String> {
-    let p = Pending { tenant: tenant.id.to_string(), started_at, req: req.clone() };
+fn seal(
+    state: &AppState,
+    tenant: &Tenant,
+    req: &AuthorizeRequest,
+    started_at: i64,
+) -> Option<String> {
+    let p = Pending {
+        tenant: tenant.id.to_string(),
+        started_at,
+        req: req.clone(),
+    };
     let json = serde_json::to_vec(&p).ok()?;
-    let sealed = state.services.crypto.encrypt(b"authorize-request v1", &json).ok()?;
+    let sealed = state
+        .services
+        .crypto
+        .encrypt(b"authorize-request v1", &json)
+        .ok()?;
     Some(URL_SAFE_NO_PAD.encode(sealed))
 }
 
 fn unseal(state: &AppState, tenant: &Tenant, sealed: &str) -> Option<Pending> {
     let raw = URL_SAFE_NO_PAD.decode(sealed.as_bytes()).ok()?;
-    let json = state.services.crypto.decrypt(b"authorize-request v1", &raw).ok()?;
+    let json = state
+        .services
+        .crypto
+        .decrypt(b"authorize-request v1", &raw)
+        .ok()?;
     let p: Pending = serde_json::from_slice(&json).ok()?;
     let age = Services::now().unix_timestamp() - p.started_at;
     (p.tenant == tenant.id.to_string() && (0..=PENDING_TTL_SECS).contains(&age)).then_some(p)
 }
 
-pub async fn get(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(q): RawQuery, jar: CookieJar) -> Response {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    RawQuery(q): RawQuery,
+    jar: CookieJar,
+) -> Response {
     start(state, slug, q.unwrap_or_default().into_bytes(), jar).await
 }
 
-pub async fn post(State(state): State<AppState>, Path(slug): Path<String>, jar: CookieJar, body: Bytes) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    jar: CookieJar,
+    body: Bytes,
+) -> Response {
     start(state, slug, body.to_vec(), jar).await
 }
 
@@ -67,43 +96,113 @@ async fn start(state: AppState, slug: String, raw: Vec<u8>, jar: CookieJar) -> R
         Err(e) => return bad_request_page(&state, &tenant, &e),
     };
     let Some(client_id) = params.get("client_id") else {
-        return bad_request_page(&state, &tenant, &OAuthError::invalid_request("client_id is missing"));
+        return bad_request_page(
+            &state,
+            &tenant,
+            &OAuthError::invalid_request("client_id is missing"),
+        );
     };
     let client = match state.services.store.get_client(tenant.id, client_id).await {
         Ok(Some(c)) => c,
-        Ok(None) => return bad_request_page(&state, &tenant, &OAuthError::invalid_request("unknown client_id")),
+        Ok(None) => {
+            return bad_request_page(
+                &state,
+                &tenant,
+                &OAuthError::invalid_request("unknown client_id"),
+            );
+        }
         Err(e) => return server_error(&state, &tenant, &e.to_string()),
     };
     let req = match validate(&params, &client) {
         Ok(r) => r,
         Err(AuthorizeFailure::ShowPage(e)) => return bad_request_page(&state, &tenant, &e),
-        Err(AuthorizeFailure::Redirect { redirect_uri, response_mode, state: st, error }) => {
-            return error_response(&state, &tenant, &redirect_uri, response_mode, st.as_deref(), &error);
+        Err(AuthorizeFailure::Redirect {
+            redirect_uri,
+            response_mode,
+            state: st,
+            error,
+        }) => {
+            return error_response(
+                &state,
+                &tenant,
+                &redirect_uri,
+                response_mode,
+                st.as_deref(),
+                &error,
+            );
         }
     };
-    proceed(&state, &tenant, &client, req, Services::now().unix_timestamp(), jar).await
+    proceed(
+        &state,
+        &tenant,
+        &client,
+        req,
+        Services::now().unix_timestamp(),
+        jar,
+    )
+    .await
 }
 
 /// `{issuer}/authorize/continue?req=…`: where the sign-in page returns to.
-pub async fn resume(State(state): State<AppState>, Path(slug): Path<String>, RawQuery(q): RawQuery, jar: CookieJar) -> Response {
+pub async fn resume(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    RawQuery(q): RawQuery,
+    jar: CookieJar,
+) -> Response {
     let tenant = match load_tenant(&state, &slug).await {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let sealed = Params::parse(q.unwrap_or_default().as_bytes()).ok().and_then(|p| p.get("req").map(str::to_string));
+    let sealed = Params::parse(q.unwrap_or_default().as_bytes())
+        .ok()
+        .and_then(|p| p.get("req").map(str::to_string));
     let Some(pending) = sealed.as_deref().and_then(|s| unseal(&state, &tenant, s)) else {
-        return error_page(&state, &tenant, StatusCode::BAD_REQUEST, "Sign-in expired", "This sign-in request has expired or is invalid. Go back to the application and start again.", None);
+        return error_page(
+            &state,
+            &tenant,
+            StatusCode::BAD_REQUEST,
+            "Sign-in expired",
+            "This sign-in request has expired or is invalid. Go back to the application and start again.",
+            None,
+        );
     };
-    let client = match state.services.store.get_client(tenant.id, &pending.req.client_id).await {
+    let client = match state
+        .services
+        .store
+        .get_client(tenant.id, &pending.req.client_id)
+        .await
+    {
         Ok(Some(c)) => c,
-        Ok(None) => return bad_request_page(&state, &tenant, &OAuthError::invalid_request("unknown client_id")),
+        Ok(None) => {
+            return bad_request_page(
+                &state,
+                &tenant,
+                &OAuthError::invalid_request("unknown client_id"),
+            );
+        }
         Err(e) => return server_error(&state, &tenant, &e.to_string()),
     };
-    proceed(&state, &tenant, &client, pending.req, pending.started_at, jar).await
+    proceed(
+        &state,
+        &tenant,
+        &client,
+        pending.req,
+        pending.started_at,
+        jar,
+    )
+    .await
 }
 
 /// Decides what the request still needs (sign-in, consent) and otherwise issues the code.
-async fn proceed(state: &AppState, tenant: &Tenant, client: &Client, req: AuthorizeRequest, started_at: i64, jar: CookieJar) -> Response {
+async fn proceed(
+    state: &AppState,
+    tenant: &Tenant,
+    client: &Client,
+    req: AuthorizeRequest,
+    started_at: i64,
+    jar: CookieJar,
+) -> Response {
     let now = Services::now();
     let session = current_session(state, tenant, &jar).await;
     let needs_login = match &session {
@@ -111,13 +210,22 @@ async fn proceed(state: &AppState, tenant: &Tenant, client: &Client, req: Author
         Some(s) => {
             let auth_time = s.created_at.unix_timestamp();
             let forced = req.has_prompt(Prompt::Login) && auth_time < started_at;
-            let too_old = req.max_age.is_some_and(|m| now.unix_timestamp() - auth_time > m);
+            let too_old = req
+                .max_age
+                .is_some_and(|m| now.unix_timestamp() - auth_time > m);
             forced || too_old
         }
     };
     if needs_login {
         if req.has_prompt(Prompt::None) {
-            return error_response(state, tenant, &req.redirect_uri, req.response_mode, req.state.as_deref(), &OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"));
+            return error_response(
+                state,
+                tenant,
+                &req.redirect_uri,
+                req.response_mode,
+                req.state.as_deref(),
+                &OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"),
+            );
         }
         let Some(sealed) = seal(state, tenant, &req, started_at) else {
             return server_error(state, tenant, "could not seal the authorization request");
@@ -134,15 +242,31 @@ async fn proceed(state: &AppState, tenant: &Tenant, client: &Client, req: Author
         }
         return see_other(&format!("{base}/login?{}", login.finish()));
     }
-    let Some(session) = session else { return server_error(state, tenant, "session vanished") };
+    let Some(session) = session else {
+        return server_error(state, tenant, "session vanished");
+    };
 
     let user = match state.services.user(tenant.id, session.user_id).await {
         Ok(u) if u.can_sign_in() => u,
-        _ => return error_response(state, tenant, &req.redirect_uri, req.response_mode, req.state.as_deref(), &OAuthError::new(ErrorCode::AccessDenied, "the account cannot sign in")),
+        _ => {
+            return error_response(
+                state,
+                tenant,
+                &req.redirect_uri,
+                req.response_mode,
+                req.state.as_deref(),
+                &OAuthError::new(ErrorCode::AccessDenied, "the account cannot sign in"),
+            );
+        }
     };
 
     if !client.first_party {
-        let consent = match state.services.store.get_consent(tenant.id, user.id, &client.client_id).await {
+        let consent = match state
+            .services
+            .store
+            .get_consent(tenant.id, user.id, &client.client_id)
+            .await
+        {
             Ok(c) => c,
             Err(e) => return server_error(state, tenant, &e.to_string()),
         };
@@ -150,7 +274,17 @@ async fn proceed(state: &AppState, tenant: &Tenant, client: &Client, req: Author
         let covered = consent.as_ref().is_some_and(|c| c.covers(&requested));
         if !covered || req.has_prompt(Prompt::Consent) {
             if req.has_prompt(Prompt::None) {
-                return error_response(state, tenant, &req.redirect_uri, req.response_mode, req.state.as_deref(), &OAuthError::new(ErrorCode::ConsentRequired, "the user has not consented to these scopes"));
+                return error_response(
+                    state,
+                    tenant,
+                    &req.redirect_uri,
+                    req.response_mode,
+                    req.state.as_deref(),
+                    &OAuthError::new(
+                        ErrorCode::ConsentRequired,
+                        "the user has not consented to these scopes",
+                    ),
+                );
             }
             return consent_page(state, tenant, client, &req, started_at, jar);
         }
@@ -158,11 +292,23 @@ async fn proceed(state: &AppState, tenant: &Tenant, client: &Client, req: Author
     issue_code(state, tenant, &req, &session, jar).await
 }
 
-fn consent_page(state: &AppState, tenant: &Tenant, client: &Client, req: &AuthorizeRequest, started_at: i64, jar: CookieJar) -> Response {
+fn consent_page(
+    state: &AppState,
+    tenant: &Tenant,
+    client: &Client,
+    req: &AuthorizeRequest,
+    started_at: i64,
+    jar: CookieJar,
+) -> Response {
     let Some(sealed) = seal(state, tenant, req, started_at) else {
         return server_error(state, tenant, "could not seal the authorization request");
     };
-    let (jar, csrf_token) = csrf::token_for(jar, &state.csrf_key, &issuer_path(&tenant.slug), state.services.config.secure_cookies());
+    let (jar, csrf_token) = csrf::token_for(
+        jar,
+        &state.csrf_key,
+        &issuer_path(&tenant.slug),
+        state.services.config.secure_cookies(),
+    );
     let scopes: Vec<String> = req.scopes.iter().map(|s| describe_scope(s)).collect();
     let page = render(
         state,
@@ -197,44 +343,94 @@ struct ConsentForm {
 }
 
 /// `POST {issuer}/authorize/consent`.
-pub async fn consent(State(state): State<AppState>, Path(slug): Path<String>, jar: CookieJar, body: Bytes) -> Response {
+pub async fn consent(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    jar: CookieJar,
+    body: Bytes,
+) -> Response {
     let tenant = match load_tenant(&state, &slug).await {
         Ok(t) => t,
         Err(r) => return r,
     };
     let Some(form) = parse_form::<ConsentForm>(&body) else {
-        return error_page(&state, &tenant, StatusCode::BAD_REQUEST, "Invalid request", "The form could not be read.", None);
+        return error_page(
+            &state,
+            &tenant,
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "The form could not be read.",
+            None,
+        );
     };
     if !csrf::verify(&jar, &state.csrf_key, &form.csrf_token) {
-        return error_page(&state, &tenant, StatusCode::FORBIDDEN, "Form expired", "This form has expired. Go back to the application and start again.", None);
+        return error_page(
+            &state,
+            &tenant,
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form has expired. Go back to the application and start again.",
+            None,
+        );
     }
     let Some(pending) = unseal(&state, &tenant, &form.req) else {
-        return error_page(&state, &tenant, StatusCode::BAD_REQUEST, "Sign-in expired", "This request has expired. Go back to the application and start again.", None);
+        return error_page(
+            &state,
+            &tenant,
+            StatusCode::BAD_REQUEST,
+            "Sign-in expired",
+            "This request has expired. Go back to the application and start again.",
+            None,
+        );
     };
     let req = pending.req;
     let Some(session) = current_session(&state, &tenant, &jar).await else {
         return see_other(&format!("{}/login", issuer_path(&tenant.slug)));
     };
     if form.decision != "allow" {
-        return error_response(&state, &tenant, &req.redirect_uri, req.response_mode, req.state.as_deref(), &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"));
+        return error_response(
+            &state,
+            &tenant,
+            &req.redirect_uri,
+            req.response_mode,
+            req.state.as_deref(),
+            &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
+        );
     }
     let now = Services::now();
     let mut scopes = req.scopes.clone();
-    if let Ok(Some(previous)) = state.services.store.get_consent(tenant.id, session.user_id, &req.client_id).await {
+    if let Ok(Some(previous)) = state
+        .services
+        .store
+        .get_consent(tenant.id, session.user_id, &req.client_id)
+        .await
+    {
         for s in previous.scopes {
             if !scopes.contains(&s) {
                 scopes.push(s);
             }
         }
     }
-    let grant = ConsentGrant { tenant_id: tenant.id, user_id: session.user_id, client_id: req.client_id.clone(), scopes, granted_at: now };
+    let grant = ConsentGrant {
+        tenant_id: tenant.id,
+        user_id: session.user_id,
+        client_id: req.client_id.clone(),
+        scopes,
+        granted_at: now,
+    };
     if let Err(e) = state.services.store.upsert_consent(&grant).await {
         return server_error(&state, &tenant, &e.to_string());
     }
     issue_code(&state, &tenant, &req, &session, jar).await
 }
 
-async fn issue_code(state: &AppState, tenant: &Tenant, req: &AuthorizeRequest, session: &Session, jar: CookieJar) -> Response {
+async fn issue_code(
+    state: &AppState,
+    tenant: &Tenant,
+    req: &AuthorizeRequest,
+    session: &Session,
+    jar: CookieJar,
+) -> Response {
     let now = Services::now();
     let code = random_token(32);
     let record = AuthorizationCode {
@@ -259,7 +455,10 @@ async fn issue_code(state: &AppState, tenant: &Tenant, req: &AuthorizeRequest, s
     if let Err(e) = store.insert_authorization_code(&record).await {
         return server_error(state, tenant, &e.to_string());
     }
-    if let Err(e) = store.record_session_client(tenant.id, session.id, &req.client_id, now).await {
+    if let Err(e) = store
+        .record_session_client(tenant.id, session.id, &req.client_id, now)
+        .await
+    {
         tracing::warn!(error = %e, "could not record the session's client");
     }
     tracing::info!(tenant = %tenant.slug, client_id = %req.client_id, user = %session.user_id, "authorization code issued");
@@ -273,9 +472,19 @@ async fn issue_code(state: &AppState, tenant: &Tenant, req: &AuthorizeRequest, s
 }
 
 /// Sends an error back to the client (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
-fn error_response(state: &AppState, tenant: &Tenant, redirect_uri: &str, mode: ResponseMode, st: Option<&str>, e: &OAuthError) -> Response {
+fn error_response(
+    state: &AppState,
+    tenant: &Tenant,
+    redirect_uri: &str,
+    mode: ResponseMode,
+    st: Option<&str>,
+    e: &OAuthError,
+) -> Response {
     let issuer = tenant.issuer(&state.services.config.public_url);
-    let mut pairs: Vec<(&str, &str)> = vec![("error", e.code.as_str()), ("error_description", &e.description)];
+    let mut pairs: Vec<(&str, &str)> = vec![
+        ("error", e.code.as_str()),
+        ("error_description", &e.description),
+    ];
     if let Some(s) = st {
         pairs.push(("state", s));
     }
@@ -291,7 +500,14 @@ fn respond(redirect_uri: &str, mode: ResponseMode, pairs: &[(&str, &str)]) -> Re
             };
             url.query_pairs_mut().extend_pairs(pairs.iter().copied());
             match HeaderValue::from_str(url.as_str()) {
-                Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]).into_response(),
+                Ok(v) => (
+                    StatusCode::FOUND,
+                    [
+                        (header::LOCATION, v),
+                        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                    ],
+                )
+                    .into_response(),
                 Err(_) => (StatusCode::BAD_REQUEST, "invalid redirect_uri").into_response(),
             }
         }
@@ -304,17 +520,31 @@ fn respond(redirect_uri: &str, mode: ResponseMode, pairs: &[(&str, &str)]) -> Re
 fn form_post(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
     let nonce = random_token(16);
     let esc = |s: &str| minijinja::HtmlEscape(s).to_string();
-    let inputs: String = pairs.iter().map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", esc(k), esc(v))).collect();
+    let inputs: String = pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect();
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Continue</title></head><body>\
 <form method=\"post\" action=\"{}\">{inputs}<noscript><button type=\"submit\">Continue</button></noscript></form>\
 <script nonce=\"{nonce}\">document.forms[0].submit();</script></body></html>",
         esc(redirect_uri)
     );
-    let csp = format!("default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'");
+    let csp = format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'"
+    );
     let mut resp = (StatusCode::OK, html).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(v) = HeaderValue::from_str(&csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
@@ -323,11 +553,29 @@ fn form_post(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
 }
 
 fn bad_request_page(state: &AppState, tenant: &Tenant, e: &OAuthError) -> Response {
-    let msg = format!("The application sent an invalid sign-in request ({}): {}", e.code.as_str(), e.description);
-    error_page(state, tenant, StatusCode::BAD_REQUEST, "Invalid sign-in request", &msg, None)
+    let msg = format!(
+        "The application sent an invalid sign-in request ({}): {}",
+        e.code.as_str(),
+        e.description
+    );
+    error_page(
+        state,
+        tenant,
+        StatusCode::BAD_REQUEST,
+        "Invalid sign-in request",
+        &msg,
+        None,
+    )
 }
 
 fn server_error(state: &AppState, tenant: &Tenant, detail: &str) -> Response {
     tracing::error!(error = %detail, "authorization endpoint failed");
-    error_page(state, tenant, StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", "Sign-in is temporarily unavailable. Please try again.", None)
+    error_page(
+        state,
+        tenant,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "Sign-in is temporarily unavailable. Please try again.",
+        None,
+    )
 }

@@ -13,8 +13,15 @@ use crate::app::Services;
 use crate::state::AppState;
 
 /// The authenticated client, or `invalid_client` (RFC 6749 §5.2) without saying which check failed.
-pub async fn authenticate(state: &AppState, tenant: &Tenant, headers: &HeaderMap, params: &Params) -> Result<Client, OAuthError> {
-    let auth = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+pub async fn authenticate(
+    state: &AppState,
+    tenant: &Tenant,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Client, OAuthError> {
+    let auth = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let presented = extract(auth, params)?;
     let failed = || OAuthError::invalid_client("client authentication failed");
     let client = state
@@ -28,7 +35,9 @@ pub async fn authenticate(state: &AppState, tenant: &Tenant, headers: &HeaderMap
     match presented {
         Presented::Secret { secret, .. } => {
             // Basic and post carry the same secret; accepting either keeps libraries with other defaults working.
-            if !matches!(method, "client_secret_basic" | "client_secret_post") || !secret_matches(&client, &secret) {
+            if !matches!(method, "client_secret_basic" | "client_secret_post")
+                || !secret_matches(&client, &secret)
+            {
                 return Err(failed());
             }
         }
@@ -41,10 +50,16 @@ pub async fn authenticate(state: &AppState, tenant: &Tenant, headers: &HeaderMap
                 .get("jwks")
                 .and_then(|j| j.get("keys"))
                 .and_then(|k| k.as_array())
-                .map(|list| list.iter().filter_map(|k| VerifyingKey::from_jwk(k).ok()).collect())
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|k| VerifyingKey::from_jwk(k).ok())
+                        .collect()
+                })
                 .unwrap_or_default();
             if keys.is_empty() {
-                return Err(OAuthError::invalid_client("the client has no registered jwks for private_key_jwt"));
+                return Err(OAuthError::invalid_client(
+                    "the client has no registered jwks for private_key_jwt",
+                ));
             }
             let jwt = verify_jwt(&assertion, &keys, ASSERTION_ALGS).map_err(|_| failed())?;
             let issuer = tenant.issuer(&state.services.config.public_url);
@@ -55,16 +70,31 @@ pub async fn authenticate(state: &AppState, tenant: &Tenant, headers: &HeaderMap
                 endpoint(&issuer, paths::REVOKE),
             ];
             let now = Services::now();
-            let (jti, exp) = check_assertion_claims(&jwt.claims, &client.client_id, &audiences, now.unix_timestamp())?;
+            let (jti, exp) = check_assertion_claims(
+                &jwt.claims,
+                &client.client_id,
+                &audiences,
+                now.unix_timestamp(),
+            )?;
             let exp = time::OffsetDateTime::from_unix_timestamp(exp).unwrap_or(now);
             let fresh = state
                 .services
                 .store
-                .remember_assertion_jti(tenant.id, &client.client_id, &jti, exp + time::Duration::seconds(60), now)
+                .remember_assertion_jti(
+                    tenant.id,
+                    &client.client_id,
+                    &jti,
+                    exp + time::Duration::seconds(60),
+                    now,
+                )
                 .await
-                .map_err(|e| OAuthError::new(tessera_oidc::ErrorCode::ServerError, e.to_string()))?;
+                .map_err(|e| {
+                    OAuthError::new(tessera_oidc::ErrorCode::ServerError, e.to_string())
+                })?;
             if !fresh {
-                return Err(OAuthError::invalid_client("client_assertion was already used (jti replay)"));
+                return Err(OAuthError::invalid_client(
+                    "client_assertion was already used (jti replay)",
+                ));
             }
         }
         Presented::ClientIdOnly { .. } => {

@@ -14,13 +14,22 @@ fn cacheable(body: serde_json::Value, max_age: u32) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
         r.headers_mut().insert(header::CACHE_CONTROL, v);
     }
-    r.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     r
 }
 
-pub async fn openid_configuration(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+pub async fn openid_configuration(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Response {
     match tenant_or_404(&state, &slug).await {
-        Ok(t) => cacheable(provider_metadata(&t.issuer(&state.services.config.public_url)), 300),
+        Ok(t) => cacheable(
+            provider_metadata(&t.issuer(&state.services.config.public_url)),
+            300,
+        ),
         Err(r) => r,
     }
 }
@@ -35,7 +44,11 @@ pub async fn jwks(State(state): State<AppState>, Path(slug): Path<String>) -> Re
         Ok(k) => cacheable(k.jwks.clone(), 60),
         Err(e) => {
             tracing::error!(error = %e, "JWKS unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"error": "temporarily_unavailable"}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({"error": "temporarily_unavailable"})),
+            )
+                .into_response()
         }
     }
 }

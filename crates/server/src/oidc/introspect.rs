@@ -21,17 +21,28 @@ fn store_error(e: impl std::fmt::Display) -> OAuthError {
     OAuthError::new(ErrorCode::ServerError, "a storage error occurred")
 }
 
-async fn refresh_claims(state: &AppState, tenant: &Tenant, token: &str) -> Result<Option<Value>, OAuthError> {
+async fn refresh_claims(
+    state: &AppState,
+    tenant: &Tenant,
+    token: &str,
+) -> Result<Option<Value>, OAuthError> {
     let store = &state.services.store;
     let now = Services::now();
-    let Some(t) = store.get_refresh_token(tenant.id, &sha256_hex(token.as_bytes())).await.map_err(store_error)? else {
+    let Some(t) = store
+        .get_refresh_token(tenant.id, &sha256_hex(token.as_bytes()))
+        .await
+        .map_err(store_error)?
+    else {
         return Ok(None);
     };
     let inactive = t.revoked_at.is_some()
         || t.rotated_at.is_some()
         || now >= t.expires_at
         || now >= t.family_expires_at
-        || store.is_family_revoked(tenant.id, &t.family_id).await.map_err(store_error)?;
+        || store
+            .is_family_revoked(tenant.id, &t.family_id)
+            .await
+            .map_err(store_error)?;
     if inactive {
         return Ok(None);
     }
@@ -50,7 +61,12 @@ async fn refresh_claims(state: &AppState, tenant: &Tenant, token: &str) -> Resul
     Ok(Some(m))
 }
 
-pub async fn introspect(State(state): State<AppState>, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn introspect(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let tenant = match tenant_or_404(&state, &slug).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -59,7 +75,10 @@ pub async fn introspect(State(state): State<AppState>, Path(slug): Path<String>,
         let params = form_params(&headers, &body)?;
         let client = authenticate(&state, &tenant, &headers, &params).await?;
         if client.is_public() {
-            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "public clients may not introspect tokens"));
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "public clients may not introspect tokens",
+            ));
         }
         let token = params.require("token")?;
         let hint = params.get("token_type_hint");
@@ -86,7 +105,12 @@ pub async fn introspect(State(state): State<AppState>, Path(slug): Path<String>,
     }
 }
 
-pub async fn revoke(State(state): State<AppState>, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let tenant = match tenant_or_404(&state, &slug).await {
         Ok(t) => t,
         Err(r) => return r,

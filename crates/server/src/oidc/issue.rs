@@ -10,7 +10,9 @@ use tessera_core::user::User;
 use tessera_core::{SessionId, Timestamp};
 use tessera_crypto::jws::{SigningAlg, token_hash};
 use tessera_crypto::{random_token, sha256_hex};
-use tessera_oidc::claims::{AccessTokenFacts, IdTokenFacts, access_token_claims, id_token_claims, user_claims};
+use tessera_oidc::claims::{
+    AccessTokenFacts, IdTokenFacts, access_token_claims, id_token_claims, user_claims,
+};
 use tessera_oidc::scope::{OFFLINE_ACCESS, OPENID};
 use tessera_oidc::{ErrorCode, OAuthError};
 
@@ -53,22 +55,44 @@ fn server_error(e: impl std::fmt::Display) -> OAuthError {
 }
 
 pub fn alg_from_metadata(client: &Client, key: &str, default: SigningAlg) -> SigningAlg {
-    client.metadata.get(key).and_then(|v| v.as_str()).and_then(|s| SigningAlg::parse(s).ok()).unwrap_or(default)
+    client
+        .metadata
+        .get(key)
+        .and_then(|v| v.as_str())
+        .and_then(|s| SigningAlg::parse(s).ok())
+        .unwrap_or(default)
 }
 
-pub async fn issue(state: &AppState, tenant: &Tenant, client: &Client, g: Grant<'_>) -> Result<TokenResponse, OAuthError> {
+pub async fn issue(
+    state: &AppState,
+    tenant: &Tenant,
+    client: &Client,
+    g: Grant<'_>,
+) -> Result<TokenResponse, OAuthError> {
     let svc = &state.services;
     let now = Services::now();
     let now_unix = now.unix_timestamp();
     let issuer = tenant.issuer(&svc.config.public_url);
-    let keys = state.keys.keys(svc, tenant.id).await.map_err(server_error)?;
+    let keys = state
+        .keys
+        .keys(svc, tenant.id)
+        .await
+        .map_err(server_error)?;
     let s = &tenant.settings;
     let scope = g.scopes.join(" ");
-    let subject = g.user.map(|u| u.id.to_string()).unwrap_or_else(|| client.client_id.clone());
+    let subject = g
+        .user
+        .map(|u| u.id.to_string())
+        .unwrap_or_else(|| client.client_id.clone());
     let sid = g.session_id.map(|s| s.to_string());
     let at_ttl = s.access_token_ttl_secs as i64;
     let jti = random_token(16);
-    let audience = client.metadata.get("access_token_audience").and_then(|v| v.as_str()).unwrap_or(&client.client_id).to_string();
+    let audience = client
+        .metadata
+        .get("access_token_audience")
+        .and_then(|v| v.as_str())
+        .unwrap_or(&client.client_id)
+        .to_string();
     let facts = AccessTokenFacts {
         issuer: &issuer,
         subject: &subject,
@@ -84,15 +108,28 @@ pub async fn issue(state: &AppState, tenant: &Tenant, client: &Client, g: Grant<
         sid: sid.as_deref(),
     };
     let claims = access_token_claims(&facts);
-    let opaque = client.metadata.get("access_token_format").and_then(|v| v.as_str()) == Some("opaque");
+    let opaque = client
+        .metadata
+        .get("access_token_format")
+        .and_then(|v| v.as_str())
+        == Some("opaque");
     let (access_token, token_id) = if opaque {
         let t = random_token(32);
         let id = sha256_hex(t.as_bytes());
         (t, id)
     } else {
-        let alg = alg_from_metadata(client, "access_token_signed_response_alg", SigningAlg::ES256);
-        let signer = keys.signer(alg).ok_or_else(|| server_error("no active signing key"))?;
-        (signer.sign_jwt("at+jwt", &claims).map_err(server_error)?, jti.clone())
+        let alg = alg_from_metadata(
+            client,
+            "access_token_signed_response_alg",
+            SigningAlg::ES256,
+        );
+        let signer = keys
+            .signer(alg)
+            .ok_or_else(|| server_error("no active signing key"))?;
+        (
+            signer.sign_jwt("at+jwt", &claims).map_err(server_error)?,
+            jti.clone(),
+        )
     };
     // User tokens and opaque tokens are recorded so they can be revoked with their grant; machine
     // JWTs are not (they are short-lived and revocable by jti), which keeps client_credentials write-free.
@@ -109,13 +146,18 @@ pub async fn issue(state: &AppState, tenant: &Tenant, client: &Client, g: Grant<
             expires_at: now + time::Duration::seconds(at_ttl),
             revoked_at: None,
         };
-        svc.store.insert_access_token(&record).await.map_err(server_error)?;
+        svc.store
+            .insert_access_token(&record)
+            .await
+            .map_err(server_error)?;
     }
 
     let id_token = match (g.user, g.scopes.iter().any(|s| s == OPENID)) {
         (Some(user), true) => {
             let alg = alg_from_metadata(client, "id_token_signed_response_alg", SigningAlg::RS256);
-            let signer = keys.signer(alg).ok_or_else(|| server_error("no active signing key"))?;
+            let signer = keys
+                .signer(alg)
+                .ok_or_else(|| server_error("no active signing key"))?;
             let at_hash = token_hash(alg, &access_token);
             let facts = IdTokenFacts {
                 issuer: &issuer,
@@ -132,15 +174,26 @@ pub async fn issue(state: &AppState, tenant: &Tenant, client: &Client, g: Grant<
             // Like Keycloak and Auth0, the ID token carries the claims the granted scopes release
             // (it travels over the back channel in the code flow); UserInfo returns the same set.
             let base = user_claims(user, &g.scopes);
-            Some(signer.sign_jwt("JWT", &id_token_claims(&facts, base)).map_err(server_error)?)
+            Some(
+                signer
+                    .sign_jwt("JWT", &id_token_claims(&facts, base))
+                    .map_err(server_error)?,
+            )
         }
         _ => None,
     };
 
-    let refresh_token = if g.issue_refresh && g.user.is_some() && client.grant_types.iter().any(|t| t == GRANT_REFRESH_TOKEN) {
+    let refresh_token = if g.issue_refresh
+        && g.user.is_some()
+        && client.grant_types.iter().any(|t| t == GRANT_REFRESH_TOKEN)
+    {
         let offline = g.scopes.iter().any(|s| s == OFFLINE_ACCESS);
         let family_end = g.family_expires_at.unwrap_or_else(|| {
-            let max = if offline { s.offline_token_max_secs } else { s.session_absolute_timeout_secs };
+            let max = if offline {
+                s.offline_token_max_secs
+            } else {
+                s.session_absolute_timeout_secs
+            };
             now + time::Duration::seconds(max as i64)
         });
         let t = random_token(32);
@@ -156,16 +209,27 @@ pub async fn issue(state: &AppState, tenant: &Tenant, client: &Client, g: Grant<
             amr: g.amr.clone(),
             acr: g.acr.clone(),
             created_at: now,
-            expires_at: (now + time::Duration::seconds(s.refresh_token_idle_secs as i64)).min(family_end),
+            expires_at: (now + time::Duration::seconds(s.refresh_token_idle_secs as i64))
+                .min(family_end),
             family_expires_at: family_end,
             rotated_at: None,
             revoked_at: None,
         };
-        svc.store.insert_refresh_token(&record).await.map_err(server_error)?;
+        svc.store
+            .insert_refresh_token(&record)
+            .await
+            .map_err(server_error)?;
         Some(t)
     } else {
         None
     };
 
-    Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: at_ttl, refresh_token, id_token, scope })
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: at_ttl,
+        refresh_token,
+        id_token,
+        scope,
+    })
 }

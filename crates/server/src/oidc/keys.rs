@@ -53,7 +53,11 @@ fn aad(tenant: TenantId, kid: &str) -> Vec<u8> {
 
 impl KeyRing {
     /// The tenant's keys, creating the missing active ones.
-    pub async fn keys(&self, svc: &Services, tenant: TenantId) -> Result<Arc<TenantKeys>, KeyError> {
+    pub async fn keys(
+        &self,
+        svc: &Services,
+        tenant: TenantId,
+    ) -> Result<Arc<TenantKeys>, KeyError> {
         if let Ok(cache) = self.cache.lock()
             && let Some((at, keys)) = cache.get(&tenant)
             && at.elapsed() < CACHE_TTL
@@ -64,7 +68,9 @@ impl KeyRing {
         let mut records = svc.store.list_signing_keys(tenant).await?;
         let mut created = false;
         for alg in ALGS {
-            let has_active = records.iter().any(|r| r.alg == alg.as_str() && r.status == KeyStatus::Active);
+            let has_active = records
+                .iter()
+                .any(|r| r.alg == alg.as_str() && r.status == KeyStatus::Active);
             if !has_active {
                 let record = new_record(svc, tenant, alg, now)?;
                 match svc.store.insert_signing_key(&record).await {
@@ -91,10 +97,20 @@ impl KeyRing {
     }
 }
 
-fn new_record(svc: &Services, tenant: TenantId, alg: SigningAlg, now: Timestamp) -> Result<SigningKeyRecord, KeyError> {
+fn new_record(
+    svc: &Services,
+    tenant: TenantId,
+    alg: SigningAlg,
+    now: Timestamp,
+) -> Result<SigningKeyRecord, KeyError> {
     let key = SigningKey::generate(alg).map_err(|e| KeyError::Crypto(e.to_string()))?;
-    let der = key.to_pkcs8_der().map_err(|e| KeyError::Crypto(e.to_string()))?;
-    let sealed = svc.crypto.encrypt(&aad(tenant, key.kid()), &der).map_err(|e| KeyError::Crypto(e.to_string()))?;
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|e| KeyError::Crypto(e.to_string()))?;
+    let sealed = svc
+        .crypto
+        .encrypt(&aad(tenant, key.kid()), &der)
+        .map_err(|e| KeyError::Crypto(e.to_string()))?;
     Ok(SigningKeyRecord {
         kid: key.kid().to_string(),
         tenant_id: tenant,
@@ -108,7 +124,12 @@ fn new_record(svc: &Services, tenant: TenantId, alg: SigningAlg, now: Timestamp)
     })
 }
 
-fn build(svc: &Services, tenant: TenantId, records: &[SigningKeyRecord], now: Timestamp) -> Result<TenantKeys, KeyError> {
+fn build(
+    svc: &Services,
+    tenant: TenantId,
+    records: &[SigningKeyRecord],
+    now: Timestamp,
+) -> Result<TenantKeys, KeyError> {
     let mut signers = HashMap::new();
     let mut verifiers = Vec::new();
     let mut published = Vec::new();
@@ -120,10 +141,17 @@ fn build(svc: &Services, tenant: TenantId, records: &[SigningKeyRecord], now: Ti
         if r.status == KeyStatus::Active {
             let alg = SigningAlg::parse(&r.alg).map_err(|e| KeyError::Crypto(e.to_string()))?;
             if let std::collections::hash_map::Entry::Vacant(slot) = signers.entry(alg) {
-                let der = svc.crypto.decrypt(&aad(tenant, &r.kid), &r.private_key_sealed).map_err(|e| {
-                    KeyError::Crypto(format!("signing key {} cannot be decrypted (wrong master key?): {e}", r.kid))
-                })?;
-                let key = SigningKey::from_pkcs8(alg, &der).map_err(|e| KeyError::Crypto(e.to_string()))?;
+                let der = svc
+                    .crypto
+                    .decrypt(&aad(tenant, &r.kid), &r.private_key_sealed)
+                    .map_err(|e| {
+                        KeyError::Crypto(format!(
+                            "signing key {} cannot be decrypted (wrong master key?): {e}",
+                            r.kid
+                        ))
+                    })?;
+                let key = SigningKey::from_pkcs8(alg, &der)
+                    .map_err(|e| KeyError::Crypto(e.to_string()))?;
                 slot.insert(Arc::new(key));
             }
         }
@@ -132,19 +160,29 @@ fn build(svc: &Services, tenant: TenantId, records: &[SigningKeyRecord], now: Ti
         }
         published.push(r.public_jwk.clone());
     }
-    Ok(TenantKeys { signers, verifiers, jwks: json!({ "keys": published }) })
+    Ok(TenantKeys {
+        signers,
+        verifiers,
+        jwks: json!({ "keys": published }),
+    })
 }
 
 /// Replaces the tenant's active keys (all algorithms); the old ones stay published for
 /// `keep_published_secs` so tokens they signed still verify.
-pub async fn rotate(svc: &Services, ring: &KeyRing, tenant: &Tenant) -> Result<Vec<String>, KeyError> {
+pub async fn rotate(
+    svc: &Services,
+    ring: &KeyRing,
+    tenant: &Tenant,
+) -> Result<Vec<String>, KeyError> {
     let now = Services::now();
     let s = &tenant.settings;
     let keep = s.access_token_ttl_secs.max(s.id_token_ttl_secs) as i64 + 300;
     let mut kids = Vec::new();
     for alg in ALGS {
         let record = new_record(svc, tenant.id, alg, now)?;
-        svc.store.rotate_signing_key(&record, now + time::Duration::seconds(keep), now).await?;
+        svc.store
+            .rotate_signing_key(&record, now + time::Duration::seconds(keep), now)
+            .await?;
         kids.push(record.kid);
     }
     svc.store.purge_signing_keys(tenant.id, now).await?;

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod authorize;
 pub mod client_auth;
+pub mod device;
 pub mod discovery;
 pub mod introspect;
 pub mod issue;
@@ -26,13 +27,24 @@ fn at(path: &str) -> String {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(&at(paths::DISCOVERY), get(discovery::openid_configuration))
-        .route("/.well-known/oauth-authorization-server/t/{slug}", get(discovery::openid_configuration))
+        .route(
+            "/.well-known/oauth-authorization-server/t/{slug}",
+            get(discovery::openid_configuration),
+        )
         .route(&at(paths::JWKS), get(discovery::jwks))
-        .route(&at(paths::AUTHORIZE), get(authorize::get).post(authorize::post))
+        .route(
+            &at(paths::AUTHORIZE),
+            get(authorize::get).post(authorize::post),
+        )
         .route(&at("/authorize/continue"), get(authorize::resume))
         .route(&at("/authorize/consent"), post(authorize::consent))
         .route(&at(paths::TOKEN), post(token::token))
-        .route(&at(paths::USERINFO), get(userinfo::get).post(userinfo::post))
+        .route(
+            &at(paths::USERINFO),
+            get(userinfo::get).post(userinfo::post),
+        )
         .route(&at(paths::INTROSPECT), post(introspect::introspect))
         .route(&at(paths::REVOKE), post(introspect::revoke))
+        .route(&at(paths::DEVICE_AUTHORIZATION), post(device::authorize))
+        .route(&at(paths::DEVICE), get(device::page).post(device::submit))
 }

@@ -5,7 +5,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tessera_core::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN};
+use tessera_core::client::{
+    Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE,
+    GRANT_REFRESH_TOKEN,
+};
 use tessera_core::store::{GrantStore, SessionStore, TenantStore};
 use tessera_core::tenant::Tenant;
 use tessera_crypto::sha256_hex;
@@ -21,35 +24,71 @@ use crate::state::AppState;
 /// JSON answer with the caching headers RFC 6749 §5.1 requires.
 pub fn json_no_store(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let mut r = (status, axum::Json(body)).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     r
 }
 
 /// An RFC 6749 §5.2 error. `invalid_client` is 401 with a `WWW-Authenticate` challenge.
 pub fn oauth_error(e: &OAuthError) -> Response {
-    let mut r = json_no_store(StatusCode::from_u16(e.code.token_endpoint_status()).unwrap_or(StatusCode::BAD_REQUEST), &e.body());
+    let mut r = json_no_store(
+        StatusCode::from_u16(e.code.token_endpoint_status()).unwrap_or(StatusCode::BAD_REQUEST),
+        &e.body(),
+    );
     if e.code == ErrorCode::InvalidClient {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"tessera\""));
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"tessera\""),
+        );
     }
     r
 }
 
 /// Reads a form body as OAuth parameters, insisting on the form content type.
 pub fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
-        return Err(OAuthError::invalid_request("send the parameters as application/x-www-form-urlencoded"));
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        return Err(OAuthError::invalid_request(
+            "send the parameters as application/x-www-form-urlencoded",
+        ));
     }
     Params::parse(body)
 }
 
 pub async fn tenant_or_404(state: &AppState, slug: &str) -> Result<Tenant, Response> {
-    let found = if tessera_core::tenant::validate_slug(slug).is_ok() { state.services.store.get_tenant_by_slug(slug).await.ok().flatten() } else { None };
-    found.ok_or_else(|| json_no_store(StatusCode::NOT_FOUND, &serde_json::json!({"error": "invalid_request", "error_description": "unknown tenant"})))
+    let found = if tessera_core::tenant::validate_slug(slug).is_ok() {
+        state
+            .services
+            .store
+            .get_tenant_by_slug(slug)
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
+    found.ok_or_else(|| {
+        json_no_store(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({"error": "invalid_request", "error_description": "unknown tenant"}),
+        )
+    })
 }
 
-pub async fn token(State(state): State<AppState>, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let tenant = match tenant_or_404(&state, &slug).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -60,17 +99,28 @@ pub async fn token(State(state): State<AppState>, Path(slug): Path<String>, head
         let grant_type = params.require("grant_type")?;
         if !client.grant_types.iter().any(|g| g == grant_type) {
             return Err(match grant_type {
-                GRANT_AUTHORIZATION_CODE | GRANT_REFRESH_TOKEN | GRANT_CLIENT_CREDENTIALS => {
-                    OAuthError::new(ErrorCode::UnauthorizedClient, format!("this client may not use the {grant_type} grant"))
-                }
-                _ => OAuthError::new(ErrorCode::UnsupportedGrantType, format!("unsupported grant_type \"{}\"", grant_type.escape_default())),
+                GRANT_AUTHORIZATION_CODE
+                | GRANT_REFRESH_TOKEN
+                | GRANT_CLIENT_CREDENTIALS
+                | GRANT_DEVICE_CODE => OAuthError::new(
+                    ErrorCode::UnauthorizedClient,
+                    format!("this client may not use the {grant_type} grant"),
+                ),
+                _ => OAuthError::new(
+                    ErrorCode::UnsupportedGrantType,
+                    format!("unsupported grant_type \"{}\"", grant_type.escape_default()),
+                ),
             });
         }
         match grant_type {
             GRANT_AUTHORIZATION_CODE => authorization_code(&state, &tenant, &client, &params).await,
             GRANT_REFRESH_TOKEN => refresh(&state, &tenant, &client, &params).await,
             GRANT_CLIENT_CREDENTIALS => client_credentials(&state, &tenant, &client, &params).await,
-            other => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, format!("unsupported grant_type \"{}\"", other.escape_default()))),
+            GRANT_DEVICE_CODE => super::device::grant(&state, &tenant, &client, &params).await,
+            other => Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!("unsupported grant_type \"{}\"", other.escape_default()),
+            )),
         }
     }
     .await;
@@ -90,44 +140,81 @@ fn store_error(e: impl std::fmt::Display) -> OAuthError {
     OAuthError::new(ErrorCode::ServerError, "a storage error occurred")
 }
 
-async fn authorization_code(state: &AppState, tenant: &Tenant, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+async fn authorization_code(
+    state: &AppState,
+    tenant: &Tenant,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
     let store = &state.services.store;
     let now = Services::now();
     let code = params.require("code")?;
     let code_hash = sha256_hex(code.as_bytes());
-    let record = store.consume_authorization_code(tenant.id, &code_hash, now).await.map_err(store_error)?;
+    let record = store
+        .consume_authorization_code(tenant.id, &code_hash, now)
+        .await
+        .map_err(store_error)?;
     let Some(record) = record else {
-        return Err(OAuthError::invalid_grant("the authorization code is invalid"));
+        return Err(OAuthError::invalid_grant(
+            "the authorization code is invalid",
+        ));
     };
     if record.consumed_at.is_some() {
         // RFC 6749 §4.1.2: a replayed code revokes what was issued from it.
-        let n = store.revoke_family(tenant.id, &code_hash, now).await.map_err(store_error)?;
+        let n = store
+            .revoke_family(tenant.id, &code_hash, now)
+            .await
+            .map_err(store_error)?;
         tracing::warn!(tenant = %tenant.slug, client_id = %client.client_id, revoked = n, "authorization code replayed; tokens issued from it are revoked");
-        return Err(OAuthError::invalid_grant("the authorization code was already used"));
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was already used",
+        ));
     }
     if record.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
     }
     if now >= record.expires_at {
-        return Err(OAuthError::invalid_grant("the authorization code has expired"));
+        return Err(OAuthError::invalid_grant(
+            "the authorization code has expired",
+        ));
     }
     match params.get("redirect_uri") {
         Some(r) if r == record.redirect_uri => {}
-        Some(_) => return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request")),
+        Some(_) => {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
         None if client.redirect_uris.len() == 1 => {}
         None => return Err(OAuthError::invalid_request("redirect_uri is required")),
     }
     match (&record.code_challenge, params.get("code_verifier")) {
         (Some(challenge), Some(verifier)) => {
             if !verify_s256(verifier, challenge) {
-                return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ));
             }
         }
-        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required (PKCE)")),
-        (None, Some(_)) => return Err(OAuthError::invalid_grant("code_verifier given but the authorization request had no code_challenge")),
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier is required (PKCE)",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier given but the authorization request had no code_challenge",
+            ));
+        }
         (None, None) => {}
     }
-    let user = state.services.user(tenant.id, record.user_id).await.map_err(|_| OAuthError::invalid_grant("the user no longer exists"))?;
+    let user = state
+        .services
+        .user(tenant.id, record.user_id)
+        .await
+        .map_err(|_| OAuthError::invalid_grant("the user no longer exists"))?;
     if !user.can_sign_in() {
         return Err(OAuthError::invalid_grant("the user account is disabled"));
     }
@@ -152,36 +239,66 @@ async fn authorization_code(state: &AppState, tenant: &Tenant, client: &Client, 
     .await
 }
 
-async fn refresh(state: &AppState, tenant: &Tenant, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+async fn refresh(
+    state: &AppState,
+    tenant: &Tenant,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
     let store = &state.services.store;
     let now = Services::now();
     let presented = params.require("refresh_token")?;
     let hash = sha256_hex(presented.as_bytes());
-    let Some(token) = store.get_refresh_token(tenant.id, &hash).await.map_err(store_error)? else {
+    let Some(token) = store
+        .get_refresh_token(tenant.id, &hash)
+        .await
+        .map_err(store_error)?
+    else {
         return Err(OAuthError::invalid_grant("the refresh token is invalid"));
     };
     if token.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
     }
     if token.revoked_at.is_some() {
-        return Err(OAuthError::invalid_grant("the refresh token has been revoked"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token has been revoked",
+        ));
     }
     if token.rotated_at.is_some() {
-        let n = store.revoke_family(tenant.id, &token.family_id, now).await.map_err(store_error)?;
+        let n = store
+            .revoke_family(tenant.id, &token.family_id, now)
+            .await
+            .map_err(store_error)?;
         tracing::warn!(tenant = %tenant.slug, client_id = %client.client_id, revoked = n, "refresh token reused; the whole token family is revoked");
-        return Err(OAuthError::invalid_grant("the refresh token was already used; all tokens of this grant are revoked"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used; all tokens of this grant are revoked",
+        ));
     }
     if now >= token.expires_at || now >= token.family_expires_at {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
-    if store.is_family_revoked(tenant.id, &token.family_id).await.map_err(store_error)? {
-        return Err(OAuthError::invalid_grant("the refresh token has been revoked"));
+    if store
+        .is_family_revoked(tenant.id, &token.family_id)
+        .await
+        .map_err(store_error)?
+    {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token has been revoked",
+        ));
     }
     // Tokens bound to a browser session end with it (sign-out, revocation); offline tokens do not.
     if let Some(sid) = token.session_id {
-        let active = store.get_session(tenant.id, sid).await.map_err(store_error)?.is_some_and(|s| s.is_active(now));
+        let active = store
+            .get_session(tenant.id, sid)
+            .await
+            .map_err(store_error)?
+            .is_some_and(|s| s.is_active(now));
         if !active {
-            return Err(OAuthError::invalid_grant("the session this refresh token belongs to has ended"));
+            return Err(OAuthError::invalid_grant(
+                "the session this refresh token belongs to has ended",
+            ));
         }
     }
     let granted = parse_scope(Some(&token.scope))?;
@@ -190,20 +307,37 @@ async fn refresh(state: &AppState, tenant: &Tenant, client: &Client, params: &Pa
         Some(raw) => {
             let asked = parse_scope(Some(raw))?;
             if let Some(extra) = asked.iter().find(|s| !granted.contains(s)) {
-                return Err(OAuthError::invalid_scope(format!("\"{extra}\" was not granted originally")));
+                return Err(OAuthError::invalid_scope(format!(
+                    "\"{extra}\" was not granted originally"
+                )));
             }
             asked
         }
     };
-    let Some(user_id) = token.user_id else { return Err(OAuthError::invalid_grant("the refresh token has no user")) };
-    let user = state.services.user(tenant.id, user_id).await.map_err(|_| OAuthError::invalid_grant("the user no longer exists"))?;
+    let Some(user_id) = token.user_id else {
+        return Err(OAuthError::invalid_grant("the refresh token has no user"));
+    };
+    let user = state
+        .services
+        .user(tenant.id, user_id)
+        .await
+        .map_err(|_| OAuthError::invalid_grant("the user no longer exists"))?;
     if !user.can_sign_in() {
         return Err(OAuthError::invalid_grant("the user account is disabled"));
     }
-    if !store.mark_refresh_rotated(tenant.id, &hash, now).await.map_err(store_error)? {
+    if !store
+        .mark_refresh_rotated(tenant.id, &hash, now)
+        .await
+        .map_err(store_error)?
+    {
         // Someone else used it at the same moment: treat as reuse.
-        store.revoke_family(tenant.id, &token.family_id, now).await.map_err(store_error)?;
-        return Err(OAuthError::invalid_grant("the refresh token was already used; all tokens of this grant are revoked"));
+        store
+            .revoke_family(tenant.id, &token.family_id, now)
+            .await
+            .map_err(store_error)?;
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used; all tokens of this grant are revoked",
+        ));
     }
     issue(
         state,
@@ -225,17 +359,29 @@ async fn refresh(state: &AppState, tenant: &Tenant, client: &Client, params: &Pa
     .await
 }
 
-async fn client_credentials(state: &AppState, tenant: &Tenant, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+async fn client_credentials(
+    state: &AppState,
+    tenant: &Tenant,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
     if client.is_public() {
-        return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "public clients cannot use client_credentials"));
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "public clients cannot use client_credentials",
+        ));
     }
     let scopes = parse_scope(params.get("scope"))?;
     if scopes.iter().any(|s| s == OPENID) {
-        return Err(OAuthError::invalid_scope("openid needs a user; client_credentials has none"));
+        return Err(OAuthError::invalid_scope(
+            "openid needs a user; client_credentials has none",
+        ));
     }
     if !scopes.is_empty() {
         if client.allowed_scopes.is_empty() {
-            return Err(OAuthError::invalid_scope("this client has no scopes registered for client_credentials"));
+            return Err(OAuthError::invalid_scope(
+                "this client has no scopes registered for client_credentials",
+            ));
         }
         check_allowed(&scopes, &client.allowed_scopes)?;
     }

@@ -14,24 +14,44 @@ use super::token::tenant_or_404;
 use crate::state::AppState;
 
 fn bearer_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let challenge = format!("Bearer realm=\"tessera\", error=\"{error}\", error_description=\"{description}\"");
-    let mut r = (status, axum::Json(serde_json::json!({"error": error, "error_description": description}))).into_response();
+    let challenge =
+        format!("Bearer realm=\"tessera\", error=\"{error}\", error_description=\"{description}\"");
+    let mut r = (
+        status,
+        axum::Json(serde_json::json!({"error": error, "error_description": description})),
+    )
+        .into_response();
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
-pub async fn get(State(state): State<AppState>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     userinfo(state, slug, headers, None).await
 }
 
-pub async fn post(State(state): State<AppState>, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     userinfo(state, slug, headers, Some(body)).await
 }
 
-async fn userinfo(state: AppState, slug: String, headers: HeaderMap, body: Option<Bytes>) -> Response {
+async fn userinfo(
+    state: AppState,
+    slug: String,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+) -> Response {
     let tenant = match tenant_or_404(&state, &slug).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -39,36 +59,83 @@ async fn userinfo(state: AppState, slug: String, headers: HeaderMap, body: Optio
     let from_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") { Some(v[7..].trim().to_string()) } else { None });
+        .and_then(|v| {
+            if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") {
+                Some(v[7..].trim().to_string())
+            } else {
+                None
+            }
+        });
     // RFC 6750 §2.2: the form body may carry the token on POST.
     let from_body = body.as_ref().and_then(|b| {
-        let is_form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-        if is_form { Params::parse(b).ok().and_then(|p| p.get("access_token").map(str::to_string)) } else { None }
+        let is_form = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            Params::parse(b)
+                .ok()
+                .and_then(|p| p.get("access_token").map(str::to_string))
+        } else {
+            None
+        }
     });
     let token = match (from_header, from_body) {
-        (Some(_), Some(_)) => return bearer_error(StatusCode::BAD_REQUEST, "invalid_request", "send the token in one place only"),
+        (Some(_), Some(_)) => {
+            return bearer_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "send the token in one place only",
+            );
+        }
         (Some(t), None) | (None, Some(t)) => t,
         (None, None) => {
             let mut r = StatusCode::UNAUTHORIZED.into_response();
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"tessera\""));
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"tessera\""),
+            );
             return r;
         }
     };
     let Some(claims) = active_access_token(&state, &tenant, &token).await else {
-        return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", "the access token is invalid, expired or revoked");
+        return bearer_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the access token is invalid, expired or revoked",
+        );
     };
     let scopes = parse_scope(claims.get("scope").and_then(|v| v.as_str())).unwrap_or_default();
     if !scopes.iter().any(|s| s == OPENID) {
-        return bearer_error(StatusCode::FORBIDDEN, "insufficient_scope", "the token was not granted the openid scope");
+        return bearer_error(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the token was not granted the openid scope",
+        );
     }
-    let Some(user_id) = claims.get("sub").and_then(|v| v.as_str()).and_then(UserId::parse) else {
-        return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", "the token does not name a user");
+    let Some(user_id) = claims
+        .get("sub")
+        .and_then(|v| v.as_str())
+        .and_then(UserId::parse)
+    else {
+        return bearer_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the token does not name a user",
+        );
     };
     let user = match state.services.user(tenant.id, user_id).await {
         Ok(u) if u.can_sign_in() => u,
-        _ => return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", "the user is not active"),
+        _ => {
+            return bearer_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the user is not active",
+            );
+        }
     };
     let mut r = axum::Json(serde_json::Value::Object(user_claims(&user, &scopes))).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }

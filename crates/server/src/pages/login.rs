@@ -161,7 +161,11 @@ pub async fn submit(
         Ok(signed_in) => {
             // A new sign-in in this browser replaces its previous session.
             if let Some(previous) = current_session(&state, &tenant, &jar).await {
-                let _ = state.services.store.revoke_session(tenant.id, previous.id, crate::app::Services::now()).await;
+                let _ = state
+                    .services
+                    .store
+                    .revoke_session(tenant.id, previous.id, crate::app::Services::now())
+                    .await;
             }
             let cookie = session_cookie(
                 &state,

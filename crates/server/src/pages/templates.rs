@@ -22,6 +22,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "error.html",
         include_str!("../../../../templates/error.html"),
     ),
+    (
+        "consent.html",
+        include_str!("../../../../templates/consent.html"),
+    ),
+    (
+        "device.html",
+        include_str!("../../../../templates/device.html"),
+    ),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../../../static/tessera.css");
