@@ -10,6 +10,7 @@ pub const STYLESHEET: &str = "/static/tessera.css";
 pub const LOGIN: &str = "/t/{slug}/login";
 pub const LOGOUT: &str = "/t/{slug}/logout";
 pub const ACCOUNT: &str = "/t/{slug}/account";
+pub const ACCOUNT_REVOKE_APP: &str = "/t/{slug}/account/apps/revoke";
 
 /// The admin API prefix; its own paths live on the handlers (`#[utoipa::path]`) so the OpenAPI
 /// document and the router cannot disagree.

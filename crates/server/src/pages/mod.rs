@@ -10,7 +10,7 @@ pub mod templates;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use tessera_core::session::Session;
 use tessera_core::store::TenantStore;
@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route(routes::LOGIN, get(login::show).post(login::submit))
         .route(routes::LOGOUT, get(logout::show).post(logout::submit))
         .route(routes::ACCOUNT, get(account::show))
+        .route(routes::ACCOUNT_REVOKE_APP, post(account::revoke_app))
         .route(routes::STYLESHEET, get(stylesheet))
 }
 
