@@ -176,6 +176,17 @@ impl Client {
         for u in self.redirect_uris.iter() {
             validate_redirect_uri("redirect_uris", u)?;
         }
+        if let Some(uri) = self.metadata.get("backchannel_logout_uri") {
+            match uri.as_str() {
+                Some(u) => validate_redirect_uri("metadata.backchannel_logout_uri", u)?,
+                None => {
+                    return Err(CoreError::invalid(
+                        "metadata.backchannel_logout_uri",
+                        "must be a string",
+                    ));
+                }
+            }
+        }
         for u in self.post_logout_redirect_uris.iter() {
             validate_redirect_uri("post_logout_redirect_uris", u)?;
         }

@@ -17,6 +17,8 @@ pub struct Inner {
     pub gate: HashGate,
     /// Parsed signing keys per tenant.
     pub keys: KeyRing,
+    /// Outgoing HTTP (back-channel logout): short timeouts, no redirects.
+    pub http: reqwest::Client,
     pub templates: Templates,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Key for CSRF tokens (derived from the master key, so every node agrees).
@@ -46,6 +48,11 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             gate: HashGate::new(config.hash_concurrency, config.hash_queue),
             keys: KeyRing::default(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(5))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| format!("cannot build the HTTP client: {e}"))?,
             templates: Templates::new()?,
             metrics,
             csrf_key,

@@ -128,6 +128,7 @@ pub async fn revoke_session(
 ) -> ApiResult<StatusCode> {
     let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
     let id = SessionId::parse(&id).ok_or_else(|| ApiError::not_found("session"))?;
+    let session = state.services.store.get_session(tenant.id, id).await?;
     if !state
         .services
         .store
@@ -135,6 +136,9 @@ pub async fn revoke_session(
         .await?
     {
         return Err(ApiError::not_found("active session"));
+    }
+    if let Some(s) = session {
+        crate::oidc::backchannel::session_ended(&state, &tenant, &s);
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -151,10 +155,19 @@ pub async fn revoke_user_sessions(
     let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
     let id = UserId::parse(&id).ok_or_else(|| ApiError::not_found("user"))?;
     state.services.user(tenant.id, id).await?;
+    let now = Services::now();
+    let active = state
+        .services
+        .store
+        .list_sessions(tenant.id, Some(id), now)
+        .await?;
     let revoked = state
         .services
         .store
-        .revoke_user_sessions(tenant.id, id, Services::now())
+        .revoke_user_sessions(tenant.id, id, now)
         .await?;
+    for s in &active {
+        crate::oidc::backchannel::session_ended(&state, &tenant, s);
+    }
     Ok(Json(Revoked { revoked }))
 }

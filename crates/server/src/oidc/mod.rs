@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod authorize;
+pub mod backchannel;
 pub mod client_auth;
 pub mod device;
 pub mod discovery;

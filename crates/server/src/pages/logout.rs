@@ -216,6 +216,7 @@ pub async fn submit(
             );
         }
         tracing::info!(tenant = %tenant.slug, session = %session.id, "signed out");
+        crate::oidc::backchannel::session_ended(&state, &tenant, &session);
     }
     let jar = jar.remove(removal_cookie(&tenant));
     match ret {
