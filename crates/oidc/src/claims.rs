@@ -151,3 +151,97 @@ mod tests {
         assert_eq!(profile["phone_number"], "+14155550100");
     }
 }
+
+/// Per-client custom claims (`metadata.claims`): `{"<claim>": "attribute:<name>" | "groups"}`.
+/// Attributes come from the user's custom attributes; `groups` is the list of group names. A claim
+/// never overrides a standard one.
+pub fn mapped_claims(
+    user: &User,
+    groups: &[String],
+    mapping: Option<&Value>,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    let Some(Value::Object(rules)) = mapping else {
+        return m;
+    };
+    for (claim, source) in rules {
+        if RESERVED_CLAIMS.contains(&claim.as_str()) {
+            continue;
+        }
+        let value = match source.as_str() {
+            Some("groups") => Some(json!(groups)),
+            Some(s) => s
+                .strip_prefix("attribute:")
+                .and_then(|name| user.attributes.get(name))
+                .cloned(),
+            None => None,
+        };
+        if let Some(v) = value {
+            m.insert(claim.clone(), v);
+        }
+    }
+    m
+}
+
+/// Whether a mapping asks for the user's groups (so the caller loads them only then).
+pub fn mapping_needs_groups(mapping: Option<&Value>) -> bool {
+    matches!(mapping, Some(Value::Object(rules)) if rules.values().any(|v| v == "groups"))
+}
+
+const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "sid",
+    "at_hash",
+    "c_hash",
+    "scope",
+    "client_id",
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+    "phone_number",
+    "phone_number_verified",
+    "updated_at",
+];
+
+#[cfg(test)]
+mod mapping_tests {
+    use super::*;
+    use tessera_core::TenantId;
+    use tessera_core::user::NewUser;
+
+    #[test]
+    fn attributes_and_groups_map_but_never_override_standard_claims() {
+        let u = User::create(
+            TenantId::new(),
+            NewUser {
+                email: "a@b.co".into(),
+                attributes: Some(json!({"department": "finance", "sub": "x"})),
+                ..Default::default()
+            },
+            None,
+            time::macros::datetime!(2026-01-01 0:00 UTC),
+        )
+        .unwrap();
+        let mapping = json!({"department": "attribute:department", "groups": "groups", "sub": "attribute:sub", "missing": "attribute:nope"});
+        let m = mapped_claims(&u, &["admins".to_string()], Some(&mapping));
+        assert_eq!(m["department"], "finance");
+        assert_eq!(m["groups"], json!(["admins"]));
+        assert!(!m.contains_key("sub"));
+        assert!(!m.contains_key("missing"));
+        assert!(mapping_needs_groups(Some(&mapping)));
+        assert!(!mapping_needs_groups(None));
+    }
+}

@@ -4,14 +4,15 @@
 use serde::Serialize;
 use tessera_core::client::{Client, GRANT_REFRESH_TOKEN};
 use tessera_core::oauth::RefreshToken;
-use tessera_core::store::{AccessTokenRecord, GrantStore};
+use tessera_core::store::{AccessTokenRecord, GrantStore, GroupStore};
 use tessera_core::tenant::Tenant;
 use tessera_core::user::User;
 use tessera_core::{SessionId, Timestamp};
 use tessera_crypto::jws::{SigningAlg, token_hash};
 use tessera_crypto::{random_token, sha256_hex};
 use tessera_oidc::claims::{
-    AccessTokenFacts, IdTokenFacts, access_token_claims, id_token_claims, user_claims,
+    AccessTokenFacts, IdTokenFacts, access_token_claims, id_token_claims, mapped_claims,
+    mapping_needs_groups, user_claims,
 };
 use tessera_oidc::scope::{OFFLINE_ACCESS, OPENID};
 use tessera_oidc::{ErrorCode, OAuthError};
@@ -173,7 +174,7 @@ pub async fn issue(
             };
             // Like Keycloak and Auth0, the ID token carries the claims the granted scopes release
             // (it travels over the back channel in the code flow); UserInfo returns the same set.
-            let base = user_claims(user, &g.scopes);
+            let base = released_claims(state, tenant, client, user, &g.scopes).await;
             Some(
                 signer
                     .sign_jwt("JWT", &id_token_claims(&facts, base))
@@ -232,4 +233,37 @@ pub async fn issue(
         id_token,
         scope,
     })
+}
+
+/// The user claims a client receives: those the scopes release plus the client's mapped custom
+/// claims (`metadata.claims`), loading the user's groups only when a mapping asks for them.
+pub async fn released_claims(
+    state: &AppState,
+    tenant: &Tenant,
+    client: &Client,
+    user: &User,
+    scopes: &[String],
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut claims = user_claims(user, scopes);
+    let mapping = client.metadata.get("claims");
+    let groups: Vec<String> = if mapping_needs_groups(mapping) {
+        match state
+            .services
+            .store
+            .groups_of_user(tenant.id, user.id)
+            .await
+        {
+            Ok(g) => g.into_iter().map(|g| g.name).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not load the user's groups for token claims");
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    for (k, v) in mapped_claims(user, &groups, mapping) {
+        claims.entry(k).or_insert(v);
+    }
+    claims
 }

@@ -5,8 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tessera_core::UserId;
+use tessera_core::store::ClientStore;
 use tessera_oidc::Params;
 use tessera_oidc::claims::user_claims;
+
+use super::issue::released_claims;
 use tessera_oidc::scope::{OPENID, parse_scope};
 
 use super::access::active_access_token;
@@ -134,7 +137,15 @@ async fn userinfo(
             );
         }
     };
-    let mut r = axum::Json(serde_json::Value::Object(user_claims(&user, &scopes))).into_response();
+    let client_id = claims
+        .get("client_id")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    let released = match state.services.store.get_client(tenant.id, client_id).await {
+        Ok(Some(client)) => released_claims(&state, &tenant, &client, &user, &scopes).await,
+        _ => user_claims(&user, &scopes),
+    };
+    let mut r = axum::Json(serde_json::Value::Object(released)).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
