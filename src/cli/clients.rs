@@ -2,6 +2,7 @@
 
 use clap::Subcommand;
 use tessera_core::client::NewClient;
+use tessera_core::events::Actor;
 use tessera_core::store::ClientStore;
 use tessera_server::api::clients::{ClientView, CreatedClient};
 use tessera_server::app::Services;
@@ -82,7 +83,7 @@ pub async fn run(cmd: ClientCmd, svc: &Services, out: &Out) -> Result<(), CliErr
                 first_party,
                 metadata: None,
             };
-            let (client, secret) = svc.create_client(t.id, input).await?;
+            let (client, secret) = svc.create_client(t.id, input, Actor::cli()).await?;
             let created = CreatedClient {
                 client: client.into(),
                 client_secret: secret.map(|s| s.expose().to_string()),
@@ -128,7 +129,9 @@ pub async fn run(cmd: ClientCmd, svc: &Services, out: &Out) -> Result<(), CliErr
         }
         ClientCmd::RotateSecret { tenant, client_id } => {
             let t = svc.tenant(&tenant).await?;
-            let (c, secret) = svc.rotate_client_secret(t.id, &client_id).await?;
+            let (c, secret) = svc
+                .rotate_client_secret(t.id, &client_id, Actor::cli())
+                .await?;
             out.print(
                 &serde_json::json!({"client_id": c.client_id, "client_secret": secret.expose()}),
                 || format!("new client_secret: {}", secret.expose()),

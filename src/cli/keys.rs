@@ -3,6 +3,7 @@
 use clap::Subcommand;
 use tessera_core::ApiKeyId;
 use tessera_core::apikey::ApiScope;
+use tessera_core::events::Actor;
 use tessera_core::store::ApiKeyStore;
 use tessera_server::app::Services;
 use tessera_server::oidc::keys::{KeyRing, rotate};
@@ -62,7 +63,9 @@ pub async fn run(cmd: KeysCmd, svc: &Services, out: &Out) -> Result<(), CliError
                 .collect::<Result<Vec<_>, _>>()?;
             let expires_at =
                 expires_in_days.map(|d| Services::now() + time::Duration::days(i64::from(d)));
-            let (key, secret) = svc.create_api_key(t.id, &name, scopes, expires_at).await?;
+            let (key, secret) = svc
+                .create_api_key(t.id, &name, scopes, expires_at, Actor::cli())
+                .await?;
             let mut value =
                 serde_json::to_value(&key).map_err(|e| CliError::internal(e.to_string()))?;
             value["api_key"] = serde_json::Value::String(secret.expose().to_string());
@@ -103,6 +106,16 @@ pub async fn run(cmd: KeysCmd, svc: &Services, out: &Out) -> Result<(), CliError
             if !svc.store.revoke_api_key(t.id, id, Services::now()).await? {
                 return Err(CliError::not_found("API key not found or already revoked"));
             }
+            let ev = tessera_core::events::Event::new(
+                t.id,
+                Services::now(),
+                tessera_core::events::EventKind::ApiKeyRevoked {
+                    key_id: id.to_string(),
+                },
+                Actor::cli(),
+            )
+            .target(tessera_core::events::Target::new("api_key", id));
+            svc.emit(ev).await;
             out.print(
                 &serde_json::json!({"revoked": true, "id": id.to_string()}),
                 || format!("revoked API key {id}"),
@@ -115,7 +128,7 @@ pub async fn run(cmd: KeysCmd, svc: &Services, out: &Out) -> Result<(), CliError
             ring.keys(svc, t.id)
                 .await
                 .map_err(|e| CliError::internal(e.to_string()))?;
-            let kids = rotate(svc, &ring, &t)
+            let kids = rotate(svc, &ring, &t, Actor::cli())
                 .await
                 .map_err(|e| CliError::internal(e.to_string()))?;
             out.print(

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Every admin command accepts `--json` and then prints exactly
 //! one JSON object on stdout (errors too, as `{"error","message"}`), so scripts can rely on it.
 
+mod audit;
 mod clients;
 mod keys;
 mod output;
@@ -50,6 +51,9 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(users::UserCmd),
+    /// Verify, checkpoint and export the audit trail.
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// Manage API keys (and, with the OpenID Connect provider, signing keys).
     #[command(subcommand)]
     Keys(keys::KeysCmd),
@@ -112,6 +116,7 @@ async fn run(command: Command, config: Config, out: &Out) -> Result<(), CliError
         Command::Client(c) => clients::run(c, &services, out).await,
         Command::User(c) => users::run(c, &services, out).await,
         Command::Keys(c) => keys::run(c, &services, out).await,
+        Command::Audit(c) => audit::run(c, &services, out).await,
     };
     services.store.close().await;
     result

@@ -15,6 +15,8 @@ pub struct CliError {
     pub code: &'static str,
     pub message: String,
     pub exit: u8,
+    /// The command already printed its JSON answer (e.g. a failed verification report).
+    pub silent_json: bool,
 }
 
 impl CliError {
@@ -23,6 +25,7 @@ impl CliError {
             code: "configuration_error",
             message,
             exit: 78,
+            silent_json: false,
         }
     }
     pub fn internal(message: String) -> CliError {
@@ -30,6 +33,7 @@ impl CliError {
             code: "internal_error",
             message,
             exit: 1,
+            silent_json: false,
         }
     }
     pub fn invalid(message: impl Into<String>) -> CliError {
@@ -37,6 +41,7 @@ impl CliError {
             code: "invalid_request",
             message: message.into(),
             exit: 2,
+            silent_json: false,
         }
     }
     pub fn not_found(message: impl Into<String>) -> CliError {
@@ -44,6 +49,7 @@ impl CliError {
             code: "not_found",
             message: message.into(),
             exit: 3,
+            silent_json: false,
         }
     }
 }
@@ -56,6 +62,7 @@ impl From<CoreError> for CliError {
                 code: "conflict",
                 message: format!("{what} already exists"),
                 exit: 5,
+                silent_json: false,
             },
             CoreError::Invalid { field, message } => {
                 CliError::invalid(format!("{field}: {message}"))
@@ -88,7 +95,7 @@ impl Out {
     }
 
     pub fn fail(&self, e: CliError) -> ExitCode {
-        if self.json {
+        if self.json && !e.silent_json {
             println!(
                 "{}",
                 serde_json::json!({"error": e.code, "message": e.message})

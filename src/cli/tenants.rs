@@ -1,6 +1,7 @@
 //! `tessera tenant …`
 
 use clap::Subcommand;
+use tessera_core::events::Actor;
 use tessera_core::store::TenantStore;
 use tessera_core::tenant::Preset;
 use tessera_server::api::tenants::TenantView;
@@ -31,7 +32,12 @@ pub async fn run(cmd: TenantCmd, svc: &Services, out: &Out) -> Result<(), CliErr
     match cmd {
         TenantCmd::Create { slug, preset, name } => {
             let t = svc
-                .create_tenant(&slug, name.as_deref(), Preset::parse(&preset)?)
+                .create_tenant(
+                    &slug,
+                    name.as_deref(),
+                    Preset::parse(&preset)?,
+                    Actor::cli(),
+                )
                 .await?;
             let view = TenantView::new(t, &url);
             out.print(&view, || {
@@ -64,7 +70,7 @@ pub async fn run(cmd: TenantCmd, svc: &Services, out: &Out) -> Result<(), CliErr
             });
         }
         TenantCmd::Delete { slug } => {
-            svc.delete_tenant(&slug).await?;
+            svc.delete_tenant(&slug, Actor::cli()).await?;
             out.print(&serde_json::json!({"deleted": true, "slug": slug}), || {
                 format!("deleted tenant {slug}")
             });

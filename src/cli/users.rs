@@ -3,6 +3,7 @@
 use std::io::BufRead;
 
 use clap::Subcommand;
+use tessera_core::events::Actor;
 use tessera_core::page::PageRequest;
 use tessera_core::store::UserStore;
 use tessera_core::tenant::Tenant;
@@ -118,7 +119,7 @@ pub async fn run(cmd: UserCmd, svc: &Services, out: &Out) -> Result<(), CliError
             };
             User::create(t.id, new.clone(), None, Services::now())?;
             let hash = prepare_password(&svc.hasher, input)?;
-            let user = svc.create_user(t.id, new, hash).await?;
+            let user = svc.create_user(t.id, new, hash, Actor::cli()).await?;
             let view = UserView::from(user);
             out.print(&view, || {
                 format!("created user {} ({})", view.email, view.id)
@@ -177,7 +178,7 @@ pub async fn run(cmd: UserCmd, svc: &Services, out: &Out) -> Result<(), CliError
         UserCmd::Delete { tenant, user } => {
             let t = svc.tenant(&tenant).await?;
             let u = find(svc, &t, &user).await?;
-            svc.delete_user(t.id, u.id).await?;
+            svc.delete_user(t.id, u.id, Actor::cli()).await?;
             out.print(
                 &serde_json::json!({"deleted": true, "id": u.id.to_string()}),
                 || format!("deleted user {}", u.id),
@@ -204,6 +205,7 @@ async fn set_status(
                 status: Some(status),
                 ..Default::default()
             },
+            Actor::cli(),
         )
         .await?;
     let view = UserView::from(updated);

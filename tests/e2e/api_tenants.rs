@@ -143,4 +143,67 @@ async fn tenant_keys_reach_only_their_tenant(backend: Backend) {
     api.get("/tenants/alpha").await.expect(200);
 }
 
-on_both_backends!(tenants_crud, tenant_keys_reach_only_their_tenant);
+/// Deleting a tenant deletes its keys: they stop working, and do not come back to life when a
+/// new tenant takes the same slug.
+async fn deleted_tenant_keys_stay_dead(backend: Backend) {
+    let (_dep, server, api) = start(backend).await;
+    api.create_tenant("fleeting", "workforce").await;
+    let key = Api::new(&server, &server.api_key("fleeting", "write").await);
+    key.get("/tenants/fleeting").await.expect(200);
+    assert_eq!(api.delete("/tenants/fleeting").await.status, 204);
+    key.get("/tenants").await.expect_error(401, "unauthorized");
+    api.create_tenant("fleeting", "workforce").await;
+    key.get("/tenants/fleeting")
+        .await
+        .expect_error(401, "unauthorized");
+}
+
+/// The same create sent many times at once: exactly one wins, the others get 409, none a 500.
+async fn concurrent_duplicates_conflict(backend: Backend) {
+    let (_dep, _server, api) = start(backend).await;
+    api.create_tenant("rush-hour", "customer").await;
+    let bodies = [
+        (
+            "/tenants",
+            json!({"slug": "contested", "preset": "workforce"}),
+        ),
+        (
+            "/tenants/rush-hour/users",
+            json!({"email": "same@rush.test", "password": "same-password-1"}),
+        ),
+        ("/tenants/rush-hour/groups", json!({"name": "Same group"})),
+    ];
+    for (path, body) in bodies {
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (api, body) = (api.clone(), body.clone());
+                tokio::spawn(async move { api.post(path, &body).await })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for t in tasks {
+            let r = t.await.expect("the request task completes");
+            if r.status == 409 {
+                r.expect_error(409, "conflict");
+            }
+            statuses.push(r.status);
+        }
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses,
+            [201, 409, 409, 409, 409, 409, 409, 409],
+            "POST {path} eight times at once"
+        );
+    }
+    let users = api.get("/tenants/rush-hour/users").await.expect(200);
+    assert_eq!(users["items"].as_array().map(Vec::len), Some(1));
+    let groups = api.get("/tenants/rush-hour/groups").await.expect(200);
+    assert_eq!(groups["items"].as_array().map(Vec::len), Some(1));
+}
+
+on_both_backends!(
+    tenants_crud,
+    tenant_keys_reach_only_their_tenant,
+    deleted_tenant_keys_stay_dead,
+    concurrent_duplicates_conflict,
+);

@@ -7,6 +7,7 @@
 pub mod apikey;
 pub mod client;
 pub mod error;
+pub mod events;
 pub mod group;
 pub mod ids;
 pub mod oauth;
@@ -17,6 +18,7 @@ pub mod store;
 pub mod tenant;
 pub mod throttle;
 pub mod user;
+pub mod webhook;
 
 pub use error::{CoreError, StoreError};
 pub use ids::{ApiKeyId, GroupId, SessionId, TenantId, UserId};

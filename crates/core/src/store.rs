@@ -328,3 +328,109 @@ pub trait GrantStore {
     /// Deletes expired codes, tokens, jtis and device authorizations; returns how many rows.
     async fn purge_expired_grants(&self, now: Timestamp) -> StoreResult<u64>;
 }
+
+/// The audit trail: an append-only hash chain per tenant, with signed checkpoints, retention by
+/// pruning up to a checkpoint, and erasure by destroying a subject's key (crypto-shredding).
+pub trait AuditStore {
+    /// In ONE transaction: appends `event` to its tenant's chain (taking the chain head under a
+    /// lock, so concurrent writers and several nodes never fork it; seq = head + 1, hash =
+    /// SHA-256 hex of [`crate::events::chain_input`]), seals `event.personal` under the subject's
+    /// audit key (created on first use; the tenant's when there is no subject), and inserts
+    /// `deliveries` into the webhook outbox. Returns the stored entry.
+    async fn append_event(
+        &self,
+        event: &crate::events::Event,
+        deliveries: &[crate::webhook::WebhookDelivery],
+    ) -> StoreResult<crate::events::AuditEntry>;
+    /// Entries newest first, filtered; `page.after` is a seq (exclusive). Personal data decrypted
+    /// (None when erased). The IP filter matches on the decrypted IP.
+    async fn list_audit(
+        &self,
+        tenant: TenantId,
+        filter: &crate::events::AuditFilter,
+        page: &PageRequest,
+    ) -> StoreResult<
+        Page<(
+            crate::events::AuditEntry,
+            Option<crate::events::PersonalData>,
+        )>,
+    >;
+    /// Raw entries in chain order with seq > `after_seq`, at most `limit` (for verification and export).
+    async fn audit_chain(
+        &self,
+        tenant: TenantId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::events::AuditEntry>>;
+    /// Where verification starts: (seq, hash) of the last pruned entry, or (0, GENESIS_HASH).
+    async fn audit_anchor(&self, tenant: TenantId) -> StoreResult<(i64, String)>;
+    /// The chain head: (seq, hash) of the newest entry (anchor when empty).
+    async fn audit_head(&self, tenant: TenantId) -> StoreResult<(i64, String)>;
+    async fn insert_checkpoint(&self, cp: &crate::events::AuditCheckpoint) -> StoreResult<()>;
+    /// Checkpoints oldest first.
+    async fn list_checkpoints(
+        &self,
+        tenant: TenantId,
+    ) -> StoreResult<Vec<crate::events::AuditCheckpoint>>;
+    /// Deletes entries with seq <= `up_to_seq` (which must be a checkpoint) and records that entry's
+    /// (seq, hash) as the new anchor, in one transaction. Returns rows deleted.
+    async fn prune_audit(&self, tenant: TenantId, up_to_seq: i64) -> StoreResult<u64>;
+    /// Destroys the subject's audit key and clears their sealed personal data; the chain stays
+    /// verifiable (it hashes only the digest). Returns entries affected.
+    async fn erase_audit_subject(&self, tenant: TenantId, user: UserId) -> StoreResult<u64>;
+    /// Tenants that have audit entries (for background jobs).
+    async fn audit_tenants(&self) -> StoreResult<Vec<TenantId>>;
+}
+
+pub trait WebhookStore {
+    /// The secret is encrypted at rest by the store.
+    async fn create_webhook(&self, sub: &crate::webhook::WebhookSubscription) -> StoreResult<()>;
+    async fn get_webhook(
+        &self,
+        tenant: TenantId,
+        id: uuid::Uuid,
+    ) -> StoreResult<Option<crate::webhook::WebhookSubscription>>;
+    async fn list_webhooks(
+        &self,
+        tenant: TenantId,
+    ) -> StoreResult<Vec<crate::webhook::WebhookSubscription>>;
+    async fn delete_webhook(&self, tenant: TenantId, id: uuid::Uuid) -> StoreResult<bool>;
+    /// Leases up to `limit` pending deliveries whose next_attempt_at <= now and whose lease is
+    /// absent or expired, setting lease_until; on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so two
+    /// nodes never take the same row. Across all tenants, oldest first.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::webhook::WebhookDelivery>>;
+    /// Marks delivered (attempts + 1, lease cleared).
+    async fn complete_delivery(
+        &self,
+        id: uuid::Uuid,
+        now: Timestamp,
+        status_code: Option<i32>,
+    ) -> StoreResult<()>;
+    /// Records a failed attempt (attempts + 1, lease cleared); `retry_at` None moves it to dead.
+    async fn fail_delivery(
+        &self,
+        id: uuid::Uuid,
+        error: &str,
+        status_code: Option<i32>,
+        retry_at: Option<Timestamp>,
+    ) -> StoreResult<()>;
+    /// Newest first; `page.after` is a delivery id (exclusive).
+    async fn list_deliveries(
+        &self,
+        tenant: TenantId,
+        subscription: uuid::Uuid,
+        page: &PageRequest,
+    ) -> StoreResult<Page<crate::webhook::WebhookDelivery>>;
+    /// Puts a delivery back to pending now (attempts reset). False if unknown in this tenant.
+    async fn redeliver(
+        &self,
+        tenant: TenantId,
+        delivery: uuid::Uuid,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+}

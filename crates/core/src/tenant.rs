@@ -61,6 +61,8 @@ pub struct TenantSettings {
     pub offline_token_max_secs: u64,
     /// Signing keys are replaced after this long (0: never automatically).
     pub signing_key_rotation_days: u64,
+    /// Audit entries older than this are pruned up to a signed checkpoint (0: kept forever).
+    pub audit_retention_days: u64,
 }
 
 impl Default for TenantSettings {
@@ -85,6 +87,7 @@ impl TenantSettings {
                 refresh_token_idle_secs: 30 * 60,
                 offline_token_max_secs: 30 * 24 * 3600,
                 signing_key_rotation_days: 90,
+                audit_retention_days: 365,
             },
             Preset::Customer => TenantSettings {
                 self_registration: true,
@@ -99,6 +102,7 @@ impl TenantSettings {
                 refresh_token_idle_secs: 14 * 24 * 3600,
                 offline_token_max_secs: 90 * 24 * 3600,
                 signing_key_rotation_days: 90,
+                audit_retention_days: 365,
             },
         }
     }
@@ -146,6 +150,12 @@ impl TenantSettings {
                 self.signing_key_rotation_days,
                 0,
                 3650,
+            ),
+            (
+                "settings.audit_retention_days",
+                self.audit_retention_days,
+                0,
+                36500,
             ),
         ] {
             if !(min..=max).contains(&v) {

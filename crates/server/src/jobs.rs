@@ -28,13 +28,46 @@ pub async fn run_once(state: &AppState) {
             for t in tenants {
                 match crate::oidc::keys::rotation_due(svc, &t).await {
                     Ok(true) => {
-                        if let Err(e) = crate::oidc::keys::rotate(svc, &state.keys, &t).await {
+                        if let Err(e) = crate::oidc::keys::rotate(
+                            svc,
+                            &state.keys,
+                            &t,
+                            tessera_core::events::Actor::system(),
+                        )
+                        .await
+                        {
                             tracing::error!(tenant = %t.slug, error = %e, "scheduled signing-key rotation failed");
                         }
                     }
                     Ok(false) => {}
                     Err(e) => {
                         tracing::warn!(tenant = %t.slug, error = %e, "could not check signing-key age")
+                    }
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "maintenance: cannot list tenants"),
+    }
+    // Audit: sign a checkpoint at each tenant's head, then apply retention.
+    match svc.store.list_tenants().await {
+        Ok(tenants) => {
+            for t in tenants {
+                if let Err(e) = crate::app::audit::checkpoint(svc, &state.keys, t.id).await {
+                    tracing::warn!(tenant = %t.slug, error = %e, "audit checkpoint failed");
+                }
+                match crate::app::audit::enforce_retention(
+                    svc,
+                    t.id,
+                    t.settings.audit_retention_days,
+                )
+                .await
+                {
+                    Ok(n) if n > 0 => {
+                        tracing::info!(tenant = %t.slug, entries = n, "audit entries past retention pruned")
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(tenant = %t.slug, error = %e, "audit retention failed")
                     }
                 }
             }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod gate;
 pub mod jobs;
@@ -112,6 +113,7 @@ pub async fn serve(services: Services) -> Result<(), String> {
     let config = services.config.clone();
     let state = AppState::new(services, ops::install_recorder())?;
     jobs::spawn(state.clone());
+    delivery::spawn(state.clone());
     let app = build_router(state)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

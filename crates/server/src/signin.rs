@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use tessera_core::events::{Actor, Event, EventKind, Target};
 use tessera_core::session::Session;
 use tessera_core::store::{SessionStore, ThrottleStore, UserStore};
 use tessera_core::tenant::Tenant;
@@ -49,6 +50,23 @@ pub async fn password_sign_in(
     user_agent: Option<&str>,
 ) -> Result<SignedIn, SignInError> {
     let result = sign_in_inner(state, tenant, email, password, ip, user_agent).await;
+    let refused = match &result {
+        Err(SignInError::Throttled { .. }) => Some("throttled"),
+        Err(SignInError::Overloaded) => Some("overloaded"),
+        _ => None,
+    };
+    if let Some(reason) = refused {
+        let kind = EventKind::SignInFailed {
+            method: "password".into(),
+            reason: reason.into(),
+        };
+        let ev = Event::new(tenant.id, Services::now(), kind, Actor::anonymous())
+            .failed()
+            .ip(ip.map(|i| i.to_string()))
+            .user_agent(user_agent.map(str::to_string))
+            .detail("email", email.chars().take(254).collect::<String>().into());
+        state.services.emit(ev).await;
+    }
     let outcome = match &result {
         Ok(_) => "success",
         Err(SignInError::InvalidCredentials) => "invalid_credentials",
@@ -131,7 +149,32 @@ async fn sign_in_inner(
 
     let user = match user {
         Some(u) if matched && u.can_sign_in() => u,
-        _ => {
+        other => {
+            let reason = match &other {
+                None => "unknown_account",
+                Some(u) if !u.can_sign_in() => "account_disabled",
+                Some(_) => "wrong_password",
+            };
+            let mut ev = Event::new(
+                tenant.id,
+                now,
+                EventKind::SignInFailed {
+                    method: "password".into(),
+                    reason: reason.into(),
+                },
+                Actor::anonymous(),
+            )
+            .failed()
+            .ip(ip.map(|i| i.to_string()))
+            .user_agent(user_agent.map(str::to_string));
+            ev = match &other {
+                Some(u) => ev.subject(u.id).target(Target::new("user", u.id)),
+                None => ev.detail(
+                    "email",
+                    normalized.chars().take(254).collect::<String>().into(),
+                ),
+            };
+            svc.emit(ev).await;
             store
                 .record_failure(tenant.id, &account_key, &state.account_throttle, now)
                 .await?;
@@ -169,6 +212,19 @@ async fn sign_in_inner(
         revoked_at: None,
     };
     store.create_session(&session).await?;
+    let ev = Event::new(
+        tenant.id,
+        now,
+        EventKind::SignInSucceeded {
+            method: "password".into(),
+        },
+        Actor::user(user.id),
+    )
+    .target(Target::new("session", session.id))
+    .subject(user.id)
+    .ip(session.ip.clone())
+    .user_agent(session.user_agent.clone());
+    svc.emit(ev).await;
     tracing::info!(tenant = %tenant.slug, user = %user.id, session = %session.id, "signed in with password");
     Ok(SignedIn {
         user,

@@ -1,6 +1,7 @@
 //! Everything that differs between SQLite and PostgreSQL outside the SQL text of queries:
-//! connection options, the embedded migrations of each dialect, and how each driver names the
-//! unique rule a write broke. Query code stays dialect-free.
+//! connection options, the embedded migrations of each dialect, how each driver names the
+//! unique rule a write broke, and row locking (the only clause whose spelling differs, see
+//! [`Locking`]). Query code stays dialect-free.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -189,6 +190,27 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         "device_authorizations.tenant_id, device_authorizations.user_code",
         "user_code",
     ),
+    rule(
+        "audit_entries_event_id_unique",
+        "audit_entries.event_id",
+        "event_id",
+    ),
+    rule(
+        "audit_entries_pkey",
+        "audit_entries.tenant_id, audit_entries.seq",
+        "seq",
+    ),
+    rule(
+        "audit_checkpoints_pkey",
+        "audit_checkpoints.tenant_id, audit_checkpoints.seq",
+        "seq",
+    ),
+    rule(
+        "webhook_subscriptions_pkey",
+        "webhook_subscriptions.tenant_id, webhook_subscriptions.id",
+        "id",
+    ),
+    rule("webhook_deliveries_pkey", "webhook_deliveries.id", "id"),
 ];
 
 /// Names the unique rule that `err` (a unique violation) broke, for `StoreError::Conflict`.
@@ -205,4 +227,55 @@ pub(crate) fn conflict_name(err: &dyn DatabaseError) -> String {
         })
         .map_or("record", |rule| rule.name)
         .to_string()
+}
+
+/// A statement in its two spellings, which differ only by row locking. PostgreSQL locks the rows
+/// a transaction is about to change (`FOR UPDATE`), or skips the ones another transaction holds
+/// (`FOR UPDATE SKIP LOCKED`). SQLite has no row locks and needs none: it serializes writers
+/// with one database-wide lock, which a transaction holds from its first write (so a locking
+/// read must come after a write in its transaction, see `transaction!`), and a single statement
+/// is atomic on its own.
+///
+/// Built by `for_update!` and `for_update_skip_locked!`, the only places the locking clauses
+/// are spelled; [`Locking::text`] picks the spelling of the store's backend.
+pub(crate) struct Locking {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+impl Locking {
+    /// Use through the macros below.
+    pub(crate) const fn new(sqlite: &'static str, postgres: &'static str) -> Locking {
+        Locking { sqlite, postgres }
+    }
+
+    /// The statement as `db`'s backend spells it.
+    pub(crate) fn text(&self, db: &Db) -> &'static str {
+        match db {
+            Db::Sqlite(_) => self.sqlite,
+            Db::Postgres(_) => self.postgres,
+        }
+    }
+}
+
+/// `for_update!(head…; tail…)`: the statement `head tail`, with `FOR UPDATE` between the two on
+/// PostgreSQL. Each part is a string literal (or a macro expanding to one).
+macro_rules! for_update {
+    ($($head:expr),+ ; $($tail:expr),* $(,)?) => {
+        crate::dialect::Locking::new(
+            concat!($($head,)+ $($tail,)*),
+            concat!($($head,)+ " FOR UPDATE", $($tail,)*),
+        )
+    };
+}
+
+/// `for_update_skip_locked!(head…; tail…)`: as `for_update!` with `FOR UPDATE SKIP LOCKED`,
+/// so that concurrent transactions each take different rows instead of waiting for one another.
+macro_rules! for_update_skip_locked {
+    ($($head:expr),+ ; $($tail:expr),* $(,)?) => {
+        crate::dialect::Locking::new(
+            concat!($($head,)+ $($tail,)*),
+            concat!($($head,)+ " FOR UPDATE SKIP LOCKED", $($tail,)*),
+        )
+    };
 }

@@ -6,7 +6,8 @@
 //!   parameters, `ON CONFLICT … DO UPDATE`, `RETURNING`), and the dispatch macros below expand
 //!   the same query-building expression once per pool type, so both drivers type-check it;
 //! - the dialect differences (connection options, DDL, how a unique violation names its
-//!   constraint) live in [`dialect`] and in `migrations/sqlite` / `migrations/postgres`;
+//!   constraint, row-locking clauses) live in [`dialect`] and in `migrations/sqlite` /
+//!   `migrations/postgres`;
 //! - columns use portable types: TEXT ids, integer unix milliseconds, JSON in TEXT, sealed bytes.
 //!
 //! Personal data (emails, names, phone numbers, custom attributes, session IPs and user agents)
@@ -16,14 +17,21 @@
 //! OAuth state (`grants.rs`, `signing_keys.rs`) holds no secret in the clear either: codes, refresh
 //! tokens, device codes and opaque access tokens are stored as the hashes the caller computes, and
 //! signing keys arrive sealed by the caller.
+//!
+//! The audit trail (`audit.rs`) is a hash chain per tenant whose personal data is sealed under a
+//! per-subject key that erasure destroys; the webhook outbox (`webhooks.rs`) is written in the
+//! same transaction as the audit entry of its event, and webhook secrets are sealed.
 
 #[macro_use]
 mod macros;
+// Before the modules that use its `for_update!` macros.
+#[macro_use]
+mod dialect;
 
 mod api_keys;
+mod audit;
 mod clients;
 mod codec;
-mod dialect;
 mod error;
 mod grants;
 mod groups;
@@ -32,6 +40,7 @@ mod signing_keys;
 mod tenants;
 mod throttle;
 mod users;
+mod webhooks;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -82,3 +82,23 @@ macro_rules! tx_execute {
             .map_err(crate::error::from_sqlx)
     };
 }
+
+/// `fetch_optional!` inside a `transaction!` body.
+macro_rules! tx_fetch_optional {
+    ($tx:ident, $query:expr) => {
+        $query
+            .fetch_optional(&mut *$tx)
+            .await
+            .map_err(crate::error::from_sqlx)
+    };
+}
+
+/// `fetch_one!` inside a `transaction!` body.
+macro_rules! tx_fetch_one {
+    ($tx:ident, $query:expr) => {
+        $query
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(crate::error::from_sqlx)
+    };
+}

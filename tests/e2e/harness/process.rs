@@ -250,7 +250,8 @@ impl Server {
         }
     }
 
-    /// Waits for `/readyz`; on failure returns the log.
+    /// Waits until the process logs that it serves and `/readyz` answers 200; on failure returns
+    /// the log.
     async fn wait_ready(&mut self) -> Result<(), String> {
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -264,7 +265,10 @@ impl Server {
                 self.exited = Some(status);
                 return Err(format!("(exited with {status})\n{}", self.log()));
             }
-            if let Ok(r) = http.get(&url).send().await
+            // The start message proves that this process (not another one that took the port in
+            // the meantime) holds the port; /readyz then proves its database is reachable.
+            if self.log().contains("Tessera is serving")
+                && let Ok(r) = http.get(&url).send().await
                 && r.status() == 200
             {
                 return Ok(());

@@ -8,6 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use tessera_core::apikey::{API_KEY_PREFIX, ApiKey, ApiScope};
+use tessera_core::events::{Actor, ActorKind};
 use tessera_core::store::{TenantStore, UserStore};
 use tessera_core::tenant::{ADMIN_TENANT, Tenant};
 use tessera_core::{TenantId, UserId};
@@ -26,8 +27,9 @@ pub struct Operator {
     pub scopes: Vec<ApiScope>,
     /// Credentials of the `admin` tenant administer the whole deployment.
     pub deployment_admin: bool,
-    /// Who is acting, for logs: an API key id, a client id or a user id.
+    /// Who is acting: an API key id, a client id or a user id.
     pub actor: String,
+    pub actor_kind: ActorKind,
 }
 
 fn allows(scopes: &[ApiScope], needed: ApiScope) -> bool {
@@ -71,11 +73,17 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<Option<Opera
             _ => return Ok(None),
         }
     }
+    let actor_kind = if UserId::parse(&sub).is_some() {
+        ActorKind::User
+    } else {
+        ActorKind::Client
+    };
     Ok(Some(Operator {
         home_tenant: admin.id,
         scopes,
         deployment_admin: true,
         actor: sub,
+        actor_kind,
     }))
 }
 
@@ -116,11 +124,20 @@ impl FromRequestParts<AppState> for Operator {
             scopes: key.scopes.clone(),
             deployment_admin,
             actor: key.id.to_string(),
+            actor_kind: ActorKind::ApiKey,
         })
     }
 }
 
 impl Operator {
+    /// The actor recorded in audit events.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            kind: self.actor_kind,
+            id: Some(self.actor.clone()),
+        }
+    }
+
     pub fn require(&self, scope: ApiScope) -> ApiResult<()> {
         if allows(&self.scopes, scope) {
             Ok(())

@@ -1,11 +1,14 @@
 //! `/api/v1/tenants/{slug}/clients`: applications that sign users in (OAuth 2 / OIDC clients).
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::apikey::ApiScope;
 use tessera_core::client::{Client, NewClient};
+use tessera_core::events::{Event, EventKind, FieldChange, Target};
 use tessera_core::store::ClientStore;
 use tessera_core::tenant::validate_display_name;
 use utoipa::ToSchema;
@@ -156,7 +159,10 @@ pub async fn create_client(
         first_party: b.first_party,
         metadata: b.metadata,
     };
-    let (client, secret) = state.services.create_client(tenant.id, input).await?;
+    let (client, secret) = state
+        .services
+        .create_client(tenant.id, input, op.actor())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedClient {
@@ -191,6 +197,7 @@ pub async fn update_client(
 ) -> ApiResult<Json<ClientView>> {
     let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
     let mut c = state.services.client(tenant.id, &id).await?;
+    let before = c.clone();
     if let Some(n) = b.name {
         c.name = validate_display_name("name", &n)?;
     }
@@ -224,6 +231,31 @@ pub async fn update_client(
     c.validate()?;
     c.updated_at = Services::now();
     state.services.store.update_client(&c).await?;
+    let (b, a) = (
+        serde_json::to_value(ClientView::from(before)).unwrap_or_default(),
+        serde_json::to_value(ClientView::from(c.clone())).unwrap_or_default(),
+    );
+    let mut changes = BTreeMap::new();
+    if let (Some(b), Some(a)) = (b.as_object(), a.as_object()) {
+        for (k, av) in a {
+            if k != "updated_at" && b.get(k) != Some(av) {
+                changes.insert(
+                    k.clone(),
+                    FieldChange::values(b.get(k).cloned().unwrap_or_default(), av.clone()),
+                );
+            }
+        }
+    }
+    if !changes.is_empty() {
+        let ev = Event::new(
+            tenant.id,
+            c.updated_at,
+            EventKind::ClientUpdated { changes },
+            op.actor(),
+        )
+        .target(Target::new("client", &c.client_id));
+        state.services.emit(ev).await;
+    }
     Ok(Json(c.into()))
 }
 
@@ -240,6 +272,18 @@ pub async fn delete_client(
     if !state.services.store.delete_client(tenant.id, &id).await? {
         return Err(ApiError::not_found("client"));
     }
+    state
+        .services
+        .emit(
+            Event::new(
+                tenant.id,
+                Services::now(),
+                EventKind::ClientDeleted,
+                op.actor(),
+            )
+            .target(Target::new("client", &id)),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -253,7 +297,10 @@ pub async fn rotate_secret(
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<RotatedSecret>> {
     let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
-    let (c, secret) = state.services.rotate_client_secret(tenant.id, &id).await?;
+    let (c, secret) = state
+        .services
+        .rotate_client_secret(tenant.id, &id, op.actor())
+        .await?;
     Ok(Json(RotatedSecret {
         client_id: c.client_id,
         client_secret: secret.expose().to_string(),

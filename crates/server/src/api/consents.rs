@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use tessera_core::UserId;
 use tessera_core::apikey::ApiScope;
+use tessera_core::events::{Event, EventKind, Target};
 use tessera_core::store::GrantStore;
 use utoipa::ToSchema;
 
@@ -79,5 +80,12 @@ pub async fn revoke_consent(
         .revoke_user_client_tokens(tenant.id, user, Some(&client_id), Services::now())
         .await?;
     tracing::info!(tenant = %tenant.slug, user = %user, client_id = %client_id, tokens_revoked = n, "consent withdrawn by an operator");
+    let kind = EventKind::ConsentWithdrawn {
+        client_id: client_id.clone(),
+    };
+    let ev = Event::new(tenant.id, Services::now(), kind, op.actor())
+        .target(Target::new("client", &client_id))
+        .subject(user);
+    state.services.emit(ev).await;
     Ok(StatusCode::NO_CONTENT)
 }

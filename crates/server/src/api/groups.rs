@@ -1,10 +1,13 @@
 //! `/api/v1/tenants/{slug}/groups`: groups and their members.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::apikey::ApiScope;
+use tessera_core::events::{Event, EventKind, FieldChange, Target};
 use tessera_core::group::Group;
 use tessera_core::page::PageRequest;
 use tessera_core::store::GroupStore;
@@ -156,6 +159,16 @@ pub async fn create_group(
             }
             other => other.into(),
         })?;
+    let ev = Event::new(
+        tenant.id,
+        group.created_at,
+        EventKind::GroupCreated {
+            name: group.name.clone(),
+        },
+        op.actor(),
+    )
+    .target(Target::new("group", group.id));
+    state.services.emit(ev).await;
     Ok((StatusCode::CREATED, Json(group.into())))
 }
 
@@ -184,6 +197,7 @@ pub async fn update_group(
 ) -> ApiResult<Json<GroupView>> {
     let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
     let mut group = load(&state, tenant.id, gid(&id)?).await?;
+    let before = group.clone();
     if let Some(n) = body.name {
         group.name = validate_display_name("name", &n)?;
     }
@@ -204,6 +218,29 @@ pub async fn update_group(
             }
             other => other.into(),
         })?;
+    let mut changes = BTreeMap::new();
+    if before.name != group.name {
+        changes.insert(
+            "name".to_string(),
+            FieldChange::values(before.name.into(), group.name.clone().into()),
+        );
+    }
+    if before.description != group.description {
+        changes.insert(
+            "description".to_string(),
+            FieldChange::values(before.description.into(), group.description.clone().into()),
+        );
+    }
+    if !changes.is_empty() {
+        let ev = Event::new(
+            tenant.id,
+            group.updated_at,
+            EventKind::GroupUpdated { changes },
+            op.actor(),
+        )
+        .target(Target::new("group", group.id));
+        state.services.emit(ev).await;
+    }
     Ok(Json(group.into()))
 }
 
@@ -225,6 +262,18 @@ pub async fn delete_group(
     {
         return Err(ApiError::not_found("group"));
     }
+    state
+        .services
+        .emit(
+            Event::new(
+                tenant.id,
+                Services::now(),
+                EventKind::GroupDeleted,
+                op.actor(),
+            )
+            .target(Target::new("group", &id)),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -266,6 +315,17 @@ pub async fn add_member(
             tessera_core::StoreError::NotFound => ApiError::not_found("group or user"),
             other => other.into(),
         })?;
+    let ev = Event::new(
+        tenant.id,
+        Services::now(),
+        EventKind::GroupMemberAdded {
+            group_id: id.clone(),
+        },
+        op.actor(),
+    )
+    .target(Target::new("user", user))
+    .subject(user);
+    state.services.emit(ev).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -288,5 +348,16 @@ pub async fn remove_member(
     {
         return Err(ApiError::not_found("membership"));
     }
+    let ev = Event::new(
+        tenant.id,
+        Services::now(),
+        EventKind::GroupMemberRemoved {
+            group_id: id.clone(),
+        },
+        op.actor(),
+    )
+    .target(Target::new("user", user))
+    .subject(user);
+    state.services.emit(ev).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,6 +2,7 @@
 //! `/api/v1/openapi.json`. Each resource has its own module; paths are written once, on the
 //! handlers, and both the router and the document are generated from them.
 
+pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod consents;
@@ -10,6 +11,7 @@ pub mod groups;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 use axum::Router;
 use axum::response::IntoResponse;
@@ -38,7 +40,9 @@ Errors are JSON objects `{\"error\": \"<code>\", \"message\": \"...\"}`.",
         (name = "users", description = "User accounts"),
         (name = "groups", description = "Groups and membership"),
         (name = "clients", description = "Applications (OAuth 2 / OpenID Connect clients)"),
-        (name = "sessions", description = "Browser sessions")
+        (name = "sessions", description = "Browser sessions"),
+        (name = "audit", description = "The audit trail: search, export, verification"),
+        (name = "webhooks", description = "Event subscriptions: webhooks, JSON Lines and syslog streams")
     )
 )]
 struct ApiDoc;
@@ -97,7 +101,14 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(clients::rotate_secret))
         .routes(routes!(sessions::list_sessions))
-        .routes(routes!(sessions::get_session, sessions::revoke_session));
+        .routes(routes!(sessions::get_session, sessions::revoke_session))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(audit::export_audit))
+        .routes(routes!(audit::verify_audit))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::redeliver));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(API_PREFIX, api)
         .split_for_parts();

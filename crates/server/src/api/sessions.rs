@@ -138,7 +138,14 @@ pub async fn revoke_session(
         return Err(ApiError::not_found("active session"));
     }
     if let Some(s) = session {
-        crate::oidc::backchannel::session_ended(&state, &tenant, &s);
+        crate::oidc::backchannel::session_ended(
+            &state,
+            &tenant,
+            &s,
+            "revoked_by_operator",
+            op.actor(),
+        )
+        .await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -167,7 +174,14 @@ pub async fn revoke_user_sessions(
         .revoke_user_sessions(tenant.id, id, now)
         .await?;
     for s in &active {
-        crate::oidc::backchannel::session_ended(&state, &tenant, s);
+        crate::oidc::backchannel::session_ended(
+            &state,
+            &tenant,
+            s,
+            "revoked_by_operator",
+            op.actor(),
+        )
+        .await;
     }
     Ok(Json(Revoked { revoked }))
 }

@@ -103,7 +103,7 @@ pub async fn create_tenant(
     let preset = Preset::parse(&body.preset)?;
     let tenant = state
         .services
-        .create_tenant(&body.slug, body.name.as_deref(), preset)
+        .create_tenant(&body.slug, body.name.as_deref(), preset, op.actor())
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -137,7 +137,7 @@ pub async fn update_tenant(
     op.tenant(&state, &slug, ApiScope::Write).await?;
     let t = state
         .services
-        .update_tenant(&slug, body.name.as_deref(), body.settings)
+        .update_tenant(&slug, body.name.as_deref(), body.settings, op.actor())
         .await?;
     Ok(Json(TenantView::new(t, &state.services.config.public_url)))
 }
@@ -155,7 +155,7 @@ pub async fn delete_tenant(
     op.require_deployment_admin()?;
     state
         .services
-        .delete_tenant(&slug)
+        .delete_tenant(&slug, op.actor())
         .await
         .map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)

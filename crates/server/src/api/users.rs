@@ -223,7 +223,10 @@ pub async fn create_user(
     // Validate the cheap fields before spending a hash on them.
     tessera_core::user::User::create(tenant.id, new.clone(), None, crate::app::Services::now())?;
     let hash = prepare(&state, input).await?;
-    let user = state.services.create_user(tenant.id, new, hash).await?;
+    let user = state
+        .services
+        .create_user(tenant.id, new, hash, op.actor())
+        .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
@@ -275,9 +278,15 @@ pub async fn update_user(
         Some(p) => prepare(&state, PasswordInput::Plain(Secret::new(p))).await?,
         None => None,
     };
-    let mut user = state.services.update_user(tenant.id, id, patch).await?;
+    let mut user = state
+        .services
+        .update_user(tenant.id, id, patch, op.actor())
+        .await?;
     if let Some(h) = hash {
-        user = state.services.set_password_hash(tenant.id, id, h).await?;
+        user = state
+            .services
+            .set_password_hash(tenant.id, id, h, op.actor())
+            .await?;
     }
     Ok(Json(user.into()))
 }
@@ -294,7 +303,7 @@ pub async fn delete_user(
     let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
     state
         .services
-        .delete_user(tenant.id, parse_user_id(&id)?)
+        .delete_user(tenant.id, parse_user_id(&id)?, op.actor())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -313,7 +322,7 @@ async fn set_status(
     };
     let user = state
         .services
-        .update_user(tenant.id, parse_user_id(id)?, patch)
+        .update_user(tenant.id, parse_user_id(id)?, patch, op.actor())
         .await?;
     Ok(Json(user.into()))
 }

@@ -6,6 +6,8 @@ use tessera_core::tenant::validate_display_name;
 use tessera_core::{ApiKeyId, CoreError, Secret, TenantId, Timestamp};
 use tessera_crypto::{random_token, sha256_hex};
 
+use tessera_core::events::{Actor, Event, EventKind, Target};
+
 use super::Services;
 
 impl Services {
@@ -15,6 +17,7 @@ impl Services {
         name: &str,
         scopes: Vec<ApiScope>,
         expires_at: Option<Timestamp>,
+        actor: Actor,
     ) -> Result<(ApiKey, Secret), CoreError> {
         if scopes.is_empty() {
             return Err(CoreError::invalid(
@@ -36,6 +39,16 @@ impl Services {
         };
         self.store.create_api_key(&key).await?;
         tracing::info!(tenant = %tenant, key = %key.id, "API key created");
+        let ev = Event::new(
+            tenant,
+            key.created_at,
+            EventKind::ApiKeyCreated {
+                key_id: key.id.to_string(),
+            },
+            actor,
+        )
+        .target(Target::new("api_key", key.id));
+        self.emit(ev).await;
         Ok((key, secret))
     }
 

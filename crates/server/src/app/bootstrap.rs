@@ -6,6 +6,8 @@ use tessera_core::user::NewUser;
 use tessera_core::{CoreError, Secret};
 use tessera_crypto::random_password;
 
+use tessera_core::events::Actor;
+
 use super::Services;
 use super::users::{PasswordInput, prepare_password};
 
@@ -30,7 +32,12 @@ impl Services {
             return Ok(Bootstrap::AlreadyDone);
         }
         let tenant = match self
-            .create_tenant(ADMIN_TENANT, Some("Administration"), Preset::Workforce)
+            .create_tenant(
+                ADMIN_TENANT,
+                Some("Administration"),
+                Preset::Workforce,
+                Actor::system(),
+            )
             .await
         {
             Ok(t) => t,
@@ -67,6 +74,7 @@ impl Services {
                     ..Default::default()
                 },
                 hash,
+                Actor::system(),
             )
             .await;
         if let Err(e) = user {

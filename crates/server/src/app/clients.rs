@@ -5,6 +5,8 @@ use tessera_core::store::ClientStore;
 use tessera_core::{CoreError, Secret, StoreError, TenantId};
 use tessera_crypto::{random_token, sha256_hex};
 
+use tessera_core::events::{Actor, Event, EventKind, Target};
+
 use super::Services;
 
 /// 256 bits: enough entropy that a fast SHA-256 digest is a safe way to store it.
@@ -16,6 +18,7 @@ impl Services {
         &self,
         tenant: TenantId,
         input: NewClient,
+        actor: Actor,
     ) -> Result<(Client, Option<Secret>), CoreError> {
         let secret = (!input.public).then(|| Secret::new(random_token(CLIENT_SECRET_BYTES)));
         let secret_hash = secret.as_ref().map(|s| sha256_hex(s.expose().as_bytes()));
@@ -29,6 +32,16 @@ impl Services {
                 other => other.into(),
             })?;
         tracing::info!(tenant = %tenant, client_id = %client.client_id, "client registered");
+        let ev = Event::new(
+            tenant,
+            client.created_at,
+            EventKind::ClientCreated {
+                name: client.name.clone(),
+            },
+            actor,
+        )
+        .target(Target::new("client", &client.client_id));
+        self.emit(ev).await;
         Ok((client, secret))
     }
 
@@ -44,6 +57,7 @@ impl Services {
         &self,
         tenant: TenantId,
         client_id: &str,
+        actor: Actor,
     ) -> Result<(Client, Secret), CoreError> {
         let mut client = self.client(tenant, client_id).await?;
         if client.client_type == ClientType::Public {
@@ -56,6 +70,14 @@ impl Services {
         client.secret_hash = Some(sha256_hex(secret.expose().as_bytes()));
         client.updated_at = Services::now();
         self.store.update_client(&client).await?;
+        let ev = Event::new(
+            tenant,
+            client.updated_at,
+            EventKind::ClientSecretRotated,
+            actor,
+        )
+        .target(Target::new("client", &client.client_id));
+        self.emit(ev).await;
         Ok((client, secret))
     }
 }

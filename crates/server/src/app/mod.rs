@@ -3,8 +3,10 @@
 //! commands stay thin wrappers around them.
 
 pub mod apikeys;
+pub mod audit;
 pub mod bootstrap;
 pub mod clients;
+pub mod events;
 pub mod tenants;
 pub mod users;
 

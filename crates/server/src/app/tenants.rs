@@ -1,6 +1,9 @@
 //! Creating, finding and changing tenants.
 
+use std::collections::BTreeMap;
+
 use tessera_core::CoreError;
+use tessera_core::events::{Actor, Event, EventKind, FieldChange, Target};
 use tessera_core::store::TenantStore;
 use tessera_core::tenant::{Preset, Tenant, TenantSettings};
 
@@ -12,6 +15,7 @@ impl Services {
         slug: &str,
         name: Option<&str>,
         preset: Preset,
+        actor: Actor,
     ) -> Result<Tenant, CoreError> {
         let tenant = Tenant::new(slug, name, preset, Services::now())?;
         self.store
@@ -24,6 +28,15 @@ impl Services {
                 other => other.into(),
             })?;
         tracing::info!(tenant = %tenant.slug, preset = preset.as_str(), "tenant created");
+        let kind = EventKind::TenantCreated {
+            slug: tenant.slug.clone(),
+            preset: preset.as_str().into(),
+        };
+        self.emit(
+            Event::new(tenant.id, tenant.created_at, kind, actor)
+                .target(Target::new("tenant", tenant.id)),
+        )
+        .await;
         Ok(tenant)
     }
 
@@ -40,8 +53,10 @@ impl Services {
         slug: &str,
         name: Option<&str>,
         settings: Option<TenantSettings>,
+        actor: Actor,
     ) -> Result<Tenant, CoreError> {
         let mut tenant = self.tenant(slug).await?;
+        let before = tenant.clone();
         if let Some(n) = name {
             tenant.name = tessera_core::tenant::validate_display_name("name", n)?;
         }
@@ -51,10 +66,41 @@ impl Services {
         }
         tenant.updated_at = Services::now();
         self.store.update_tenant(&tenant).await?;
+        let mut changes = BTreeMap::new();
+        if before.name != tenant.name {
+            changes.insert(
+                "name".to_string(),
+                FieldChange::values(before.name.clone().into(), tenant.name.clone().into()),
+            );
+        }
+        let (b, a) = (
+            serde_json::to_value(&before.settings).unwrap_or_default(),
+            serde_json::to_value(&tenant.settings).unwrap_or_default(),
+        );
+        if let (Some(b), Some(a)) = (b.as_object(), a.as_object()) {
+            for (k, av) in a {
+                if b.get(k) != Some(av) {
+                    changes.insert(
+                        format!("settings.{k}"),
+                        FieldChange::values(b.get(k).cloned().unwrap_or_default(), av.clone()),
+                    );
+                }
+            }
+        }
+        if !changes.is_empty() {
+            let ev = Event::new(
+                tenant.id,
+                tenant.updated_at,
+                EventKind::TenantUpdated { changes },
+                actor,
+            )
+            .target(Target::new("tenant", tenant.id));
+            self.emit(ev).await;
+        }
         Ok(tenant)
     }
 
-    pub async fn delete_tenant(&self, slug: &str) -> Result<(), CoreError> {
+    pub async fn delete_tenant(&self, slug: &str, actor: Actor) -> Result<(), CoreError> {
         let tenant = self.tenant(slug).await?;
         if tenant.is_admin() {
             return Err(CoreError::invalid(
@@ -64,6 +110,23 @@ impl Services {
         }
         self.store.delete_tenant(tenant.id).await?;
         tracing::info!(tenant = %slug, "tenant deleted");
+        // The tenant's own trail goes with it; the deletion is recorded in the admin tenant's trail.
+        if let Ok(Some(admin)) = self
+            .store
+            .get_tenant_by_slug(tessera_core::tenant::ADMIN_TENANT)
+            .await
+        {
+            let ev = Event::new(
+                admin.id,
+                Services::now(),
+                EventKind::TenantDeleted {
+                    slug: slug.to_string(),
+                },
+                actor,
+            )
+            .target(Target::new("tenant", tenant.id));
+            self.emit(ev).await;
+        }
         Ok(())
     }
 }

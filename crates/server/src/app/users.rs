@@ -1,6 +1,9 @@
 //! Creating and changing accounts, including password hashing and import of existing hashes.
 
-use tessera_core::store::{GrantStore, SessionStore, UserStore};
+use std::collections::BTreeMap;
+
+use tessera_core::events::{Actor, Event, EventKind, FieldChange, Target};
+use tessera_core::store::{AuditStore, GrantStore, SessionStore, UserStore};
 use tessera_core::user::{NewUser, User, UserPatch};
 use tessera_core::{CoreError, Secret, StoreError, TenantId, UserId};
 use tessera_crypto::{PasswordHasher, inspect_imported_hash};
@@ -75,6 +78,7 @@ impl Services {
         tenant: TenantId,
         input: NewUser,
         password_hash: Option<Secret>,
+        actor: Actor,
     ) -> Result<User, CoreError> {
         let user = User::create(tenant, input, password_hash, Services::now())?;
         self.store
@@ -82,6 +86,11 @@ impl Services {
             .await
             .map_err(email_conflict)?;
         tracing::info!(tenant = %tenant, user = %user.id, "user created");
+        let ev = Event::new(tenant, user.created_at, EventKind::UserCreated, actor)
+            .target(Target::new("user", user.id))
+            .subject(user.id)
+            .detail("email", user.email.clone().into());
+        self.emit(ev).await;
         Ok(user)
     }
 
@@ -92,14 +101,16 @@ impl Services {
             .ok_or(CoreError::NotFound("user"))
     }
 
-    /// Applies a patch; disabling an account also ends its sessions.
+    /// Applies a patch; disabling an account also ends its sessions and revokes its tokens.
     pub async fn update_user(
         &self,
         tenant: TenantId,
         id: UserId,
         patch: UserPatch,
+        actor: Actor,
     ) -> Result<User, CoreError> {
         let mut user = self.user(tenant, id).await?;
+        let before = user.clone();
         let now = Services::now();
         let disabled = user.apply(patch, now)?;
         self.store
@@ -114,6 +125,30 @@ impl Services {
                 .await?;
             tracing::info!(tenant = %tenant, user = %id, sessions_revoked = n, "user disabled");
         }
+        let (changes, personal) = user_changes(&before, &user);
+        let target = Target::new("user", id);
+        if before.status != user.status {
+            let kind = if disabled {
+                EventKind::UserDisabled
+            } else {
+                EventKind::UserEnabled
+            };
+            self.emit(
+                Event::new(tenant, now, kind, actor.clone())
+                    .target(target.clone())
+                    .subject(id),
+            )
+            .await;
+        }
+        if !changes.is_empty() {
+            let mut ev = Event::new(tenant, now, EventKind::UserUpdated { changes }, actor)
+                .target(target)
+                .subject(id);
+            for (k, v) in personal {
+                ev = ev.detail(&k, v);
+            }
+            self.emit(ev).await;
+        }
         Ok(user)
     }
 
@@ -122,19 +157,109 @@ impl Services {
         tenant: TenantId,
         id: UserId,
         hash: Secret,
+        actor: Actor,
     ) -> Result<User, CoreError> {
         let mut user = self.user(tenant, id).await?;
         user.password_hash = Some(hash);
         user.updated_at = Services::now();
         self.store.update_user(&user).await?;
+        let ev = Event::new(tenant, user.updated_at, EventKind::PasswordChanged, actor)
+            .target(Target::new("user", id))
+            .subject(id);
+        self.emit(ev).await;
         Ok(user)
     }
 
-    pub async fn delete_user(&self, tenant: TenantId, id: UserId) -> Result<(), CoreError> {
+    /// Deletes the account and erases its personal data from the audit trail (the entries stay,
+    /// pseudonymous, and the chain stays verifiable).
+    pub async fn delete_user(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        actor: Actor,
+    ) -> Result<(), CoreError> {
         if !self.store.delete_user(tenant, id).await? {
             return Err(CoreError::NotFound("user"));
         }
         tracing::info!(tenant = %tenant, user = %id, "user deleted");
+        self.emit(
+            Event::new(tenant, Services::now(), EventKind::UserDeleted, actor)
+                .target(Target::new("user", id)),
+        )
+        .await;
+        match self.store.erase_audit_subject(tenant, id).await {
+            Ok(n) => {
+                tracing::info!(tenant = %tenant, user = %id, entries = n, "personal data erased from the audit trail")
+            }
+            Err(e) => {
+                tracing::error!(tenant = %tenant, user = %id, error = %e, "could not erase the user's personal data from the audit trail")
+            }
+        }
         Ok(())
     }
+}
+
+/// Field-by-field differences for `user.updated`: personal fields appear only as "redacted" in
+/// the hashed part; their before/after go to the encrypted personal part.
+fn user_changes(
+    before: &User,
+    after: &User,
+) -> (
+    BTreeMap<String, FieldChange>,
+    BTreeMap<String, serde_json::Value>,
+) {
+    let mut changes = BTreeMap::new();
+    let mut personal = BTreeMap::new();
+    let mut personal_field = |name: &str, b: serde_json::Value, a: serde_json::Value| {
+        if b != a {
+            changes.insert(name.to_string(), FieldChange::redacted());
+            personal.insert(
+                name.to_string(),
+                serde_json::json!({"before": b, "after": a}),
+            );
+        }
+    };
+    personal_field(
+        "email",
+        before.email.clone().into(),
+        after.email.clone().into(),
+    );
+    personal_field(
+        "name",
+        before.name.clone().into(),
+        after.name.clone().into(),
+    );
+    personal_field(
+        "given_name",
+        before.given_name.clone().into(),
+        after.given_name.clone().into(),
+    );
+    personal_field(
+        "family_name",
+        before.family_name.clone().into(),
+        after.family_name.clone().into(),
+    );
+    personal_field(
+        "phone",
+        before.phone.clone().into(),
+        after.phone.clone().into(),
+    );
+    personal_field(
+        "attributes",
+        before.attributes.clone(),
+        after.attributes.clone(),
+    );
+    if before.email_verified != after.email_verified {
+        changes.insert(
+            "email_verified".into(),
+            FieldChange::values(before.email_verified.into(), after.email_verified.into()),
+        );
+    }
+    if before.status != after.status {
+        changes.insert(
+            "status".into(),
+            FieldChange::values(before.status.as_str().into(), after.status.as_str().into()),
+        );
+    }
+    (changes, personal)
 }

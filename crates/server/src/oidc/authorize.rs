@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use tessera_core::client::Client;
+use tessera_core::events::{Actor, Event, EventKind, Target};
 use tessera_core::oauth::{AuthorizationCode, ConsentGrant};
 use tessera_core::session::Session;
 use tessera_core::store::{ClientStore, GrantStore};
@@ -421,6 +422,14 @@ pub async fn consent(
     if let Err(e) = state.services.store.upsert_consent(&grant).await {
         return server_error(&state, &tenant, &e.to_string());
     }
+    let kind = EventKind::ConsentGiven {
+        client_id: grant.client_id.clone(),
+        scopes: req.scopes.clone(),
+    };
+    let ev = Event::new(tenant.id, now, kind, Actor::user(session.user_id))
+        .target(Target::new("client", &grant.client_id))
+        .subject(session.user_id);
+    state.services.emit(ev).await;
     issue_code(&state, &tenant, &req, &session, jar).await
 }
 

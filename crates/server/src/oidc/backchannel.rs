@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tessera_core::SessionId;
+use tessera_core::events::{Actor, Event, EventKind, Target};
 use tessera_core::session::Session;
 use tessera_core::store::{ClientStore, GrantStore};
 use tessera_core::tenant::Tenant;
@@ -24,8 +25,26 @@ const BACKOFF: [Duration; 3] = [
 ];
 const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
-/// Notifies the session's clients in the background.
-pub fn session_ended(state: &AppState, tenant: &Tenant, session: &Session) {
+/// Records that a session ended and notifies its clients in the background.
+pub async fn session_ended(
+    state: &AppState,
+    tenant: &Tenant,
+    session: &Session,
+    reason: &str,
+    actor: Actor,
+) {
+    let ev = Event::new(
+        tenant.id,
+        Services::now(),
+        EventKind::SessionRevoked {
+            session_id: session.id.to_string(),
+            reason: reason.to_string(),
+        },
+        actor,
+    )
+    .target(Target::new("session", session.id))
+    .subject(session.user_id);
+    state.services.emit(ev).await;
     let (state, tenant, sid, user) = (state.clone(), tenant.clone(), session.id, session.user_id);
     tokio::spawn(async move {
         notify(&state, &tenant, sid, &user.to_string()).await;

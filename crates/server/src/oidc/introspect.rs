@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
+use tessera_core::events::{Actor, Event, EventKind};
 use tessera_core::store::GrantStore;
 use tessera_core::tenant::Tenant;
 use tessera_crypto::sha256_hex;
@@ -126,6 +127,12 @@ pub async fn revoke(
             if t.client_id == client.client_id {
                 store.revoke_family(tenant.id, &t.family_id, now).await.map_err(store_error)?;
                 tracing::info!(tenant = %tenant.slug, client_id = %client.client_id, "refresh token revoked");
+                let kind = EventKind::TokenRevoked { client_id: client.client_id.clone(), token_type: "refresh_token".into() };
+                let mut ev = Event::new(tenant.id, now, kind, Actor::client(&client.client_id));
+                if let Some(u) = t.user_id {
+                    ev = ev.subject(u);
+                }
+                state.services.emit(ev).await;
             }
             return Ok(());
         }
@@ -140,6 +147,8 @@ pub async fn revoke(
             };
             store.revoke_access_token(tenant.id, &id, &client.client_id, exp, now).await.map_err(store_error)?;
             tracing::info!(tenant = %tenant.slug, client_id = %client.client_id, "access token revoked");
+            let kind = EventKind::TokenRevoked { client_id: client.client_id.clone(), token_type: "access_token".into() };
+            state.services.emit(Event::new(tenant.id, now, kind, Actor::client(&client.client_id))).await;
         }
         // Unknown, invalid or foreign tokens: RFC 7009 §2.2 answers 200 all the same.
         Ok(())

@@ -173,6 +173,7 @@ pub async fn rotate(
     svc: &Services,
     ring: &KeyRing,
     tenant: &Tenant,
+    actor: tessera_core::events::Actor,
 ) -> Result<Vec<String>, KeyError> {
     let now = Services::now();
     let s = &tenant.settings;
@@ -185,9 +186,18 @@ pub async fn rotate(
             .await?;
         kids.push(record.kid);
     }
-    svc.store.purge_signing_keys(tenant.id, now).await?;
+    // Retired keys leave JWKS when their tokens have expired but stay in the database (sealed):
+    // they still prove the audit checkpoints they signed.
     ring.invalidate(tenant.id);
     tracing::info!(tenant = %tenant.slug, "signing keys rotated");
+    let ev = tessera_core::events::Event::new(
+        tenant.id,
+        now,
+        tessera_core::events::EventKind::SigningKeysRotated { kids: kids.clone() },
+        actor,
+    )
+    .target(tessera_core::events::Target::new("keys", &tenant.slug));
+    svc.emit(ev).await;
     Ok(kids)
 }
 

@@ -9,6 +9,7 @@ use tessera_core::client::{
     Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE,
     GRANT_REFRESH_TOKEN,
 };
+use tessera_core::events::{Actor, Event, EventKind, Target};
 use tessera_core::store::{GrantStore, SessionStore, TenantStore};
 use tessera_core::tenant::Tenant;
 use tessera_crypto::sha256_hex;
@@ -166,6 +167,14 @@ async fn authorization_code(
             .await
             .map_err(store_error)?;
         tracing::warn!(tenant = %tenant.slug, client_id = %client.client_id, revoked = n, "authorization code replayed; tokens issued from it are revoked");
+        let kind = EventKind::TokenReuseDetected {
+            client_id: client.client_id.clone(),
+            what: "authorization_code".into(),
+        };
+        let ev = Event::new(tenant.id, now, kind, Actor::client(&client.client_id))
+            .failed()
+            .subject(record.user_id);
+        state.services.emit(ev).await;
         return Err(OAuthError::invalid_grant(
             "the authorization code was already used",
         ));
@@ -219,7 +228,7 @@ async fn authorization_code(
         return Err(OAuthError::invalid_grant("the user account is disabled"));
     }
     let scopes = parse_scope(Some(&record.scope))?;
-    issue(
+    let resp = issue(
         state,
         tenant,
         client,
@@ -236,7 +245,21 @@ async fn authorization_code(
             issue_refresh: true,
         },
     )
-    .await
+    .await?;
+    let ev = Event::new(
+        tenant.id,
+        Services::now(),
+        EventKind::TokenIssued {
+            client_id: client.client_id.clone(),
+            grant_type: "authorization_code".into(),
+            scope: resp.scope.clone(),
+        },
+        Actor::user(user.id),
+    )
+    .target(Target::new("client", &client.client_id))
+    .subject(user.id);
+    state.services.emit(ev).await;
+    Ok(resp)
 }
 
 async fn refresh(
@@ -272,6 +295,15 @@ async fn refresh(
             .await
             .map_err(store_error)?;
         tracing::warn!(tenant = %tenant.slug, client_id = %client.client_id, revoked = n, "refresh token reused; the whole token family is revoked");
+        let kind = EventKind::TokenReuseDetected {
+            client_id: client.client_id.clone(),
+            what: "refresh_token".into(),
+        };
+        let mut ev = Event::new(tenant.id, now, kind, Actor::client(&client.client_id)).failed();
+        if let Some(u) = token.user_id {
+            ev = ev.subject(u);
+        }
+        state.services.emit(ev).await;
         return Err(OAuthError::invalid_grant(
             "the refresh token was already used; all tokens of this grant are revoked",
         ));
@@ -339,7 +371,7 @@ async fn refresh(
             "the refresh token was already used; all tokens of this grant are revoked",
         ));
     }
-    issue(
+    let resp = issue(
         state,
         tenant,
         client,
@@ -356,7 +388,19 @@ async fn refresh(
             issue_refresh: true,
         },
     )
-    .await
+    .await?;
+    let ev = Event::new(
+        tenant.id,
+        Services::now(),
+        EventKind::TokenRefreshed {
+            client_id: client.client_id.clone(),
+        },
+        Actor::user(user.id),
+    )
+    .target(Target::new("client", &client.client_id))
+    .subject(user.id);
+    state.services.emit(ev).await;
+    Ok(resp)
 }
 
 async fn client_credentials(
@@ -385,7 +429,7 @@ async fn client_credentials(
         }
         check_allowed(&scopes, &client.allowed_scopes)?;
     }
-    issue(
+    let resp = issue(
         state,
         tenant,
         client,
@@ -402,5 +446,18 @@ async fn client_credentials(
             issue_refresh: false,
         },
     )
-    .await
+    .await?;
+    let ev = Event::new(
+        tenant.id,
+        Services::now(),
+        EventKind::TokenIssued {
+            client_id: client.client_id.clone(),
+            grant_type: "client_credentials".into(),
+            scope: resp.scope.clone(),
+        },
+        Actor::client(&client.client_id),
+    )
+    .target(Target::new("client", &client.client_id));
+    state.services.emit(ev).await;
+    Ok(resp)
 }

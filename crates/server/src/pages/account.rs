@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use tessera_core::UserId;
+use tessera_core::events::{Actor, Event, EventKind, Target};
 use tessera_core::store::{ClientStore, GrantStore, UserStore};
 use tessera_core::tenant::Tenant;
 
@@ -140,6 +141,18 @@ pub async fn revoke_app(
                 .await
                 .unwrap_or(0);
             tracing::info!(tenant = %tenant.slug, user = %session.user_id, client_id = %form.client_id, tokens_revoked = revoked, "the user withdrew an application's access");
+            let kind = EventKind::ConsentWithdrawn {
+                client_id: form.client_id.clone(),
+            };
+            let ev = Event::new(
+                tenant.id,
+                Services::now(),
+                kind,
+                Actor::user(session.user_id),
+            )
+            .target(Target::new("client", &form.client_id))
+            .subject(session.user_id);
+            state.services.emit(ev).await;
             see_other(&format!("{base}/account"))
         }
         Ok(false) => error_page(

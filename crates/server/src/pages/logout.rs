@@ -216,7 +216,14 @@ pub async fn submit(
             );
         }
         tracing::info!(tenant = %tenant.slug, session = %session.id, "signed out");
-        crate::oidc::backchannel::session_ended(&state, &tenant, &session);
+        crate::oidc::backchannel::session_ended(
+            &state,
+            &tenant,
+            &session,
+            "sign_out",
+            tessera_core::events::Actor::user(session.user_id),
+        )
+        .await;
     }
     let jar = jar.remove(removal_cookie(&tenant));
     match ret {

@@ -2,19 +2,23 @@
 //! changes nothing.
 
 use tessera_core::StoreError;
+use tessera_core::events::{AuditCheckpoint, AuditFilter, GENESIS_HASH};
 use tessera_core::page::PageRequest;
 use tessera_core::store::{
-    ApiKeyStore, ClientStore, GrantStore, GroupStore, SessionStore, SigningKeyStore, ThrottleStore,
-    UserStore,
+    ApiKeyStore, AuditStore, ClientStore, GrantStore, GroupStore, SessionStore, SigningKeyStore,
+    ThrottleStore, UserStore, WebhookStore,
 };
 use tessera_core::throttle::ThrottlePolicy;
 use tessera_core::user::UserFilter;
+use tessera_core::webhook::WebhookDelivery;
 use time::Duration;
 
 use crate::api_keys::new_key;
+use crate::audit::{group_created, signin_failed, verify_chain};
 use crate::common::*;
 use crate::grants::{consent, new_access, new_code, new_device, new_refresh};
 use crate::signing_keys::new_signing_key;
+use crate::webhooks::{new_delivery, new_webhook};
 
 pub async fn tenant_isolation(h: &Harness) {
     let s = &h.store;
@@ -376,4 +380,153 @@ pub async fn grant_tables_isolation(h: &Harness) {
             .unwrap(),
         Some(code_b)
     );
+}
+
+/// The same for the audit trail (entries, heads and anchors, subject keys, checkpoints) and the
+/// webhook tables (subscriptions and their outbox).
+pub async fn audit_and_webhook_isolation(h: &Harness) {
+    let s = &h.store;
+    let a = tenant(s, "tenant-a").await;
+    let b = tenant(s, "tenant-b").await;
+    let ub = user(s, b.id, "b@example.com").await;
+    let hook_b = new_webhook(b.id, &[]);
+    s.create_webhook(&hook_b).await.unwrap();
+    let mut entries_b = Vec::new();
+    let mut deliveries_b = Vec::new();
+    for i in 1..=3 {
+        let e = signin_failed(b.id, ub.id, i, "192.0.2.66");
+        let d = new_delivery(&hook_b, &e, t0());
+        entries_b.push(s.append_event(&e, std::slice::from_ref(&d)).await.unwrap());
+        deliveries_b.push(d);
+    }
+    let cp_b = AuditCheckpoint {
+        tenant_id: b.id,
+        seq: 2,
+        hash: entries_b[1].hash.clone(),
+        created_at: t0(),
+        signature: "b.cp.sig".into(),
+    };
+    s.insert_checkpoint(&cp_b).await.unwrap();
+    let listed_b = s
+        .list_audit(b.id, &AuditFilter::default(), &PageRequest::default())
+        .await
+        .unwrap()
+        .items;
+    let now = t0() + Duration::minutes(1);
+
+    // Audit trail: A sees none of B's entries, whatever the filter.
+    let everything = AuditFilter::default();
+    assert!(
+        s.list_audit(a.id, &everything, &PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let by_actor = AuditFilter {
+        actor_id: Some(ub.id.to_string()),
+        ip: Some("192.0.2.66".into()),
+        ..Default::default()
+    };
+    assert!(
+        s.list_audit(a.id, &by_actor, &PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(s.audit_chain(a.id, 0, 100).await.unwrap().is_empty());
+    assert_eq!(
+        s.audit_head(a.id).await.unwrap(),
+        (0, GENESIS_HASH.to_string())
+    );
+    assert_eq!(
+        s.audit_anchor(a.id).await.unwrap(),
+        (0, GENESIS_HASH.to_string())
+    );
+    assert!(s.list_checkpoints(a.id).await.unwrap().is_empty());
+    assert!(s.prune_audit(a.id, 2).await.is_err());
+    assert_eq!(s.erase_audit_subject(a.id, ub.id).await.unwrap(), 0);
+    // A checkpoint of A at B's seq does not let A prune B.
+    let mut cp_hijack = cp_b.clone();
+    cp_hijack.tenant_id = a.id;
+    s.insert_checkpoint(&cp_hijack).await.unwrap();
+    assert!(s.prune_audit(a.id, 2).await.is_err());
+    // A's chain starts at 1 whatever B's is at.
+    let first_a = s
+        .append_event(&group_created(a.id, 1, "staff"), &[])
+        .await
+        .unwrap();
+    assert_eq!((first_a.seq, first_a.prev_hash.as_str()), (1, GENESIS_HASH));
+    assert!(matches!(
+        s.append_event(
+            &group_created(a.id, 2, "x"),
+            &[new_delivery(
+                &hook_b,
+                &signin_failed(a.id, ub.id, 2, "x"),
+                t0()
+            )]
+        )
+        .await,
+        Err(StoreError::Backend(_))
+    ));
+
+    // Webhooks: the same subscription id is free in A; B's stays B's.
+    assert_eq!(s.get_webhook(a.id, hook_b.id).await.unwrap(), None);
+    assert!(s.list_webhooks(a.id).await.unwrap().is_empty());
+    assert!(!s.delete_webhook(a.id, hook_b.id).await.unwrap());
+    assert!(
+        s.list_deliveries(a.id, hook_b.id, &PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(!s.redeliver(a.id, deliveries_b[0].id, now).await.unwrap());
+    let mut hook_a = new_webhook(a.id, &[]);
+    hook_a.id = hook_b.id;
+    s.create_webhook(&hook_a).await.unwrap();
+    // A delivery of A naming B's subscription id lands in A's subscription of that id.
+    let e = group_created(a.id, 3, "ops");
+    let d = WebhookDelivery {
+        tenant_id: a.id,
+        ..new_delivery(&hook_b, &e, t0())
+    };
+    s.append_event(&e, std::slice::from_ref(&d)).await.unwrap();
+    assert_eq!(
+        s.list_deliveries(a.id, hook_a.id, &PageRequest::default())
+            .await
+            .unwrap()
+            .items,
+        vec![d]
+    );
+    assert!(s.delete_webhook(a.id, hook_a.id).await.unwrap());
+
+    // Tenant B is exactly as it was.
+    assert_eq!(verify_chain(s, b.id).await, entries_b);
+    assert_eq!(
+        s.list_audit(b.id, &AuditFilter::default(), &PageRequest::default())
+            .await
+            .unwrap()
+            .items,
+        listed_b
+    );
+    assert!(listed_b.iter().all(|(_, p)| p.is_some()));
+    assert_eq!(s.list_checkpoints(b.id).await.unwrap(), vec![cp_b]);
+    assert_eq!(
+        s.get_webhook(b.id, hook_b.id).await.unwrap(),
+        Some(hook_b.clone())
+    );
+    let mut expected = deliveries_b.clone();
+    expected.reverse();
+    assert_eq!(
+        s.list_deliveries(b.id, hook_b.id, &PageRequest::default())
+            .await
+            .unwrap()
+            .items,
+        expected
+    );
+    let mut tenants = vec![a.id, b.id];
+    tenants.sort_by_key(|t| t.to_string());
+    assert_eq!(s.audit_tenants().await.unwrap(), tenants);
 }

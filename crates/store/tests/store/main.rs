@@ -6,6 +6,7 @@ mod common;
 
 mod api_keys;
 mod at_rest;
+mod audit;
 mod clients;
 mod connect;
 mod grants;
@@ -16,6 +17,7 @@ mod signing_keys;
 mod tenants;
 mod throttle;
 mod users;
+mod webhooks;
 
 on_both_backends!(
     tenants::migrations_are_idempotent,
@@ -50,4 +52,18 @@ on_both_backends!(
     grants::concurrent_code_redemption_has_one_winner,
     grants::concurrent_refresh_rotation_has_one_winner,
     at_rest::personal_data_is_encrypted_at_rest,
+    at_rest::audit_and_webhook_secrets_are_encrypted_at_rest,
+    isolation::audit_and_webhook_isolation,
+    audit::append_builds_a_verifiable_chain,
+    audit::concurrent_appends_chain_without_gaps,
+    audit::list_audit_filters_and_pages,
+    audit::ip_filter_reads_across_batches,
+    audit::pruning_requires_a_checkpoint,
+    audit::erasure_shreds_personal_data_and_keeps_the_chain,
+    audit::append_is_all_or_nothing,
+    audit::audit_goes_with_its_tenant,
+    webhooks::webhooks_crud,
+    webhooks::delivery_lifecycle,
+    webhooks::deliveries_pagination,
+    webhooks::concurrent_claims_never_share_a_row,
 );

@@ -1,0 +1,104 @@
+//! In-process baselines: how fast this machine signs and verifies ES256 JWTs with the server's
+//! own code (`tessera_crypto::jws`), on every core. A scenario's rate divided by its baseline
+//! says how close the server comes to its cryptographic limit, and stays comparable across
+//! machines where absolute requests per second do not.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use serde_json::{Value, json};
+use tessera_crypto::jws::{SigningAlg, SigningKey, verify_jwt};
+
+use crate::report::Baseline;
+
+/// Claims shaped like the server's client-credentials access tokens (RFC 9068), so the payload
+/// that is serialized and signed has the same size.
+fn access_token_claims(n: u64) -> Value {
+    json!({
+        "iss": "http://127.0.0.1:8080/t/bench",
+        "sub": "tc_0123456789abcdef0123456789abcdef",
+        "aud": "tc_0123456789abcdef0123456789abcdef",
+        "client_id": "tc_0123456789abcdef0123456789abcdef",
+        "scope": "api:read",
+        "jti": format!("{n:032x}"),
+        "iat": 1_800_000_000u64,
+        "exp": 1_800_000_600u64,
+    })
+}
+
+/// Runs `op` in a loop on `threads` threads for `duration` and returns operations per second
+/// (all threads together). `op` gets a per-thread counter and fails the whole measurement on
+/// its first error.
+fn on_all_cores<F>(threads: usize, duration: Duration, op: F) -> Result<f64>
+where
+    F: Fn(u64) -> Result<()> + Send + Sync + 'static,
+{
+    let op = Arc::new(op);
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let op = Arc::clone(&op);
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || -> Result<u64> {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    op(n)?;
+                    n += 1;
+                }
+                Ok(n)
+            })
+        })
+        .collect();
+    thread::sleep(duration);
+    stop.store(true, Ordering::Relaxed);
+    let mut total = 0u64;
+    for h in handles {
+        total += h
+            .join()
+            .map_err(|_| anyhow!("a baseline thread panicked"))??;
+    }
+    // Divide by the time the threads really ran (they finish their last operation after `stop`).
+    Ok(total as f64 / start.elapsed().as_secs_f64())
+}
+
+fn threads() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// ES256 JWT signatures per second on all cores: `SigningKey::sign_jwt` with one shared key,
+/// as the server's request handlers share theirs.
+pub fn es256_sign(duration: Duration) -> Result<Baseline> {
+    let key = Arc::new(SigningKey::generate(SigningAlg::ES256).context("generating a P-256 key")?);
+    let rate = on_all_cores(threads(), duration, move |n| {
+        key.sign_jwt("at+jwt", &access_token_claims(n))
+            .map(drop)
+            .context("signing a JWT")
+    })?;
+    Ok(Baseline {
+        name: "ES256 sign".into(),
+        rate,
+    })
+}
+
+/// ES256 JWT verifications per second on all cores: `verify_jwt` of one access-token-shaped
+/// JWT (header and claims parsed each time, as for a presented token).
+pub fn es256_verify(duration: Duration) -> Result<Baseline> {
+    let key = SigningKey::generate(SigningAlg::ES256).context("generating a P-256 key")?;
+    let token = key
+        .sign_jwt("at+jwt", &access_token_claims(0))
+        .context("signing a JWT")?;
+    let keys = vec![key.verifying_key()];
+    let rate = on_all_cores(threads(), duration, move |_| {
+        verify_jwt(&token, &keys, &["ES256"])
+            .map(drop)
+            .context("verifying a JWT")
+    })?;
+    Ok(Baseline {
+        name: "ES256 verify".into(),
+        rate,
+    })
+}

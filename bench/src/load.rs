@@ -1,0 +1,273 @@
+//! The load generator: N workers, each owning exactly one HTTP/1.1 keep-alive connection to the
+//! server on 127.0.0.1, sending one request after the other (closed loop) until the deadline.
+//!
+//! Why hyper's connection API and not reqwest or an external tool: the number of connections is
+//! the experiment's main knob, and `hyper::client::conn::http1` makes it exact (one socket per
+//! worker, no pool that may open more or fewer, a reconnect only after a failure, counted as an
+//! error). It also keeps the generator's own cost per request small (no URL parsing, no pool
+//! lookup, no redirect or cookie machinery), which matters when the generator and the server
+//! share the same two cores. wrk or hey would need installing and parsing their output, and
+//! would still share the cores.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{CONTENT_LENGTH, HOST, HeaderName, HeaderValue};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::stats::{Micros, Summary};
+
+/// A single request never takes longer than this; a slower one counts as a transport error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One request, sent again and again: built once, cloned cheaply per send.
+#[derive(Clone, Debug)]
+pub struct RequestTemplate {
+    pub method: Method,
+    /// Path and query, e.g. `/t/bench/token`.
+    pub path: String,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+}
+
+impl RequestTemplate {
+    pub fn get(path: &str) -> RequestTemplate {
+        RequestTemplate {
+            method: Method::GET,
+            path: path.to_string(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// A POST of an `application/x-www-form-urlencoded` body (already encoded).
+    pub fn post_form(path: &str, form: String) -> RequestTemplate {
+        RequestTemplate {
+            method: Method::POST,
+            path: path.to_string(),
+            headers: vec![(
+                hyper::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            )],
+            body: Bytes::from(form),
+        }
+    }
+
+    pub fn header(mut self, name: HeaderName, value: &str) -> Result<RequestTemplate> {
+        self.headers.push((
+            name,
+            HeaderValue::from_str(value).context("a header value is not valid")?,
+        ));
+        Ok(self)
+    }
+
+    fn build(&self, host: &HeaderValue) -> Result<Request<Full<Bytes>>> {
+        let mut req = Request::builder()
+            .method(self.method.clone())
+            .uri(&self.path)
+            .header(HOST, host.clone());
+        for (name, value) in &self.headers {
+            req = req.header(name, value.clone());
+        }
+        if !self.body.is_empty() {
+            req = req.header(CONTENT_LENGTH, self.body.len());
+        }
+        Ok(req.body(Full::new(self.body.clone()))?)
+    }
+}
+
+/// An HTTP/1.1 connection to the server.
+struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+}
+
+impl Connection {
+    async fn open(addr: SocketAddr) -> Result<Connection> {
+        let stream = TcpStream::connect(addr).await?;
+        // Requests are small and sent one at a time; Nagle would only add delay.
+        stream.set_nodelay(true)?;
+        let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
+        // The connection task ends when `sender` is dropped or the server closes the socket.
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Connection { sender })
+    }
+
+    /// Sends one request and reads the whole response body.
+    async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes)> {
+        self.sender.ready().await?;
+        let resp = self.sender.send_request(req).await?;
+        let status = resp.status();
+        let body = resp.into_body().collect().await?.to_bytes();
+        Ok((status, body))
+    }
+}
+
+/// One request on a fresh connection, for setup (readiness, fetching a token). Not timed.
+pub async fn once(addr: SocketAddr, template: &RequestTemplate) -> Result<(StatusCode, Bytes)> {
+    let host = host_header(addr)?;
+    let exchange = async {
+        let mut conn = Connection::open(addr).await?;
+        conn.send(template.build(&host)?).await
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+        .await
+        .with_context(|| format!("{} {} timed out", template.method, template.path))?
+}
+
+fn host_header(addr: SocketAddr) -> Result<HeaderValue> {
+    Ok(HeaderValue::from_str(&addr.to_string())?)
+}
+
+/// What one worker saw inside the measurement window.
+#[derive(Default)]
+struct WorkerTally {
+    latencies: Vec<Micros>,
+    errors: u64,
+    /// The first error message, to show when everything failed.
+    first_error: Option<String>,
+}
+
+impl WorkerTally {
+    fn error(&mut self, counted: bool, what: impl FnOnce() -> String) {
+        if counted {
+            self.errors += 1;
+            if self.first_error.is_none() {
+                self.first_error = Some(what());
+            }
+        }
+    }
+}
+
+/// The timing of a load run: requests that start before `measure_from` are warm-up; requests
+/// are counted when they start at or after it and finish by `until`.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub measure_from: Instant,
+    pub until: Instant,
+}
+
+impl Window {
+    pub fn starting_now(warmup: Duration, measure: Duration) -> Window {
+        let measure_from = Instant::now() + warmup;
+        Window {
+            measure_from,
+            until: measure_from + measure,
+        }
+    }
+
+    fn counts(&self, start: Instant, end: Instant) -> bool {
+        start >= self.measure_from && end <= self.until
+    }
+}
+
+async fn worker(addr: SocketAddr, template: RequestTemplate, window: Window) -> WorkerTally {
+    let mut tally = WorkerTally::default();
+    let host = match host_header(addr) {
+        Ok(h) => h,
+        Err(e) => {
+            tally.error(true, || e.to_string());
+            return tally;
+        }
+    };
+    let mut conn: Option<Connection> = None;
+    while Instant::now() < window.until {
+        let start = Instant::now();
+        if conn.as_ref().is_none_or(|c| c.sender.is_closed()) {
+            match tokio::time::timeout(REQUEST_TIMEOUT, Connection::open(addr)).await {
+                Ok(Ok(c)) => conn = Some(c),
+                failed => {
+                    // A failed connect has no latency; it counts when it began in the window.
+                    tally.error(start >= window.measure_from, || match failed {
+                        Ok(Err(e)) => format!("connect: {e:#}"),
+                        _ => "connect: timed out".to_string(),
+                    });
+                    // Do not spin on a refused connection.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            }
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        let req = match template.build(&host) {
+            Ok(r) => r,
+            Err(e) => {
+                tally.error(true, || format!("{e:#}"));
+                return tally;
+            }
+        };
+        let start = Instant::now();
+        let outcome = tokio::time::timeout(REQUEST_TIMEOUT, c.send(req)).await;
+        let end = Instant::now();
+        let counted = window.counts(start, end);
+        match outcome {
+            Ok(Ok((status, _))) if status.is_success() => {
+                if counted {
+                    let us = end.duration_since(start).as_micros();
+                    tally
+                        .latencies
+                        .push(Micros::try_from(us).unwrap_or(Micros::MAX));
+                }
+            }
+            Ok(Ok((status, body))) => tally.error(counted, || {
+                format!(
+                    "HTTP {status}: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(300)])
+                )
+            }),
+            Ok(Err(e)) => {
+                conn = None;
+                tally.error(counted, || format!("transport: {e:#}"));
+            }
+            Err(_) => {
+                conn = None;
+                tally.error(counted, || "request timed out".to_string());
+            }
+        }
+    }
+    tally
+}
+
+/// What a load run measured, and one example error if there were any.
+pub struct LoadResult {
+    pub summary: Summary,
+    pub first_error: Option<String>,
+}
+
+/// Sends `template` from `connections` concurrent keep-alive connections for `warmup` plus
+/// `measure`, and summarizes the measured part.
+pub async fn run(
+    addr: SocketAddr,
+    template: &RequestTemplate,
+    connections: usize,
+    warmup: Duration,
+    measure: Duration,
+) -> Result<LoadResult> {
+    if !addr.ip().is_loopback() {
+        bail!("load is only ever sent to the loopback interface, not to {addr}");
+    }
+    let window = Window::starting_now(warmup, measure);
+    let workers: Vec<_> = (0..connections)
+        .map(|_| tokio::spawn(worker(addr, template.clone(), window)))
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut first_error = None;
+    for w in workers {
+        let tally = w.await.context("a load worker failed")?;
+        latencies.extend(tally.latencies);
+        errors += tally.errors;
+        first_error = first_error.or(tally.first_error);
+    }
+    Ok(LoadResult {
+        summary: Summary::new(latencies, errors, measure),
+        first_error,
+    })
+}

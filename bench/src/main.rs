@@ -1,0 +1,363 @@
+//! `tessera-bench`: runs the release `tessera` binary, drives HTTP load at it from N keep-alive
+//! connections on 127.0.0.1, and reports requests/s, latency percentiles, errors and the
+//! server's peak memory per scenario, each compared with a baseline measured in the same run.
+//!
+//! It builds nothing: `cargo build --release` first. See docs/performance.md.
+
+mod baseline;
+mod load;
+mod postgres;
+mod procfs;
+mod report;
+mod scenario;
+mod server;
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::report::{Baseline, RunInfo, ScenarioResult};
+use crate::scenario::{BaselineKind, Scenario};
+use crate::server::{Database, Deployment};
+
+/// How long each in-process crypto baseline runs.
+const CRYPTO_BASELINE: Duration = Duration::from_secs(2);
+
+#[derive(Parser)]
+#[command(
+    name = "tessera-bench",
+    about = "Load scenarios against the release tessera binary, with baselines measured in the same run"
+)]
+struct Args {
+    /// Scenarios to run (repeat or separate with commas), or `all`. discovery and jwks also run
+    /// healthz, their baseline.
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    scenario: Vec<ScenarioArg>,
+    /// PostgreSQL server to use instead of SQLite (postgres://user@host:5432/db). A throwaway
+    /// database is created on it for each scenario and dropped afterwards.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Measured seconds per scenario (after the warm-up).
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    duration: u64,
+    /// Warm-up seconds per scenario, not measured.
+    #[arg(long, default_value_t = 2, value_name = "SECS")]
+    warmup: u64,
+    /// Concurrent HTTP/1.1 keep-alive connections.
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
+    connections: u16,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// The tessera binary (default: target/release/tessera next to this program's target dir).
+    #[arg(long, value_name = "PATH")]
+    tessera: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ScenarioArg {
+    All,
+    Healthz,
+    Discovery,
+    Jwks,
+    ClientCredentials,
+    Introspection,
+}
+
+/// The scenarios to run, in run order, each once, with healthz added when a scenario needs it
+/// as its baseline.
+fn selected(args: &[ScenarioArg]) -> Vec<Scenario> {
+    let mut out: Vec<Scenario> = args
+        .iter()
+        .flat_map(|a| match a {
+            ScenarioArg::All => Scenario::ALL.to_vec(),
+            ScenarioArg::Healthz => vec![Scenario::Healthz],
+            ScenarioArg::Discovery => vec![Scenario::Discovery],
+            ScenarioArg::Jwks => vec![Scenario::Jwks],
+            ScenarioArg::ClientCredentials => vec![Scenario::ClientCredentials],
+            ScenarioArg::Introspection => vec![Scenario::Introspection],
+        })
+        .collect();
+    if out.iter().any(|s| s.baseline() == BaselineKind::Healthz) {
+        out.push(Scenario::Healthz);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `--tessera`, or `<target dir>/release/tessera`, where the target dir is the one this program
+/// was built into (so `CARGO_TARGET_DIR` is followed, and a debug build of the runner still
+/// measures the release server).
+fn tessera_binary(explicit: Option<&Path>) -> Result<PathBuf> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let exe = std::env::current_exe().context("cannot find this program's path")?;
+            let target = exe.parent().and_then(Path::parent).context(
+                "this program is not inside a cargo target directory; pass --tessera PATH",
+            )?;
+            target.join("release").join("tessera")
+        }
+    };
+    if !path.is_file() {
+        bail!(
+            "the tessera binary was not found at {}: run cargo build --release first (or pass --tessera PATH)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+fn database(url: Option<&str>) -> Result<Database> {
+    match url {
+        None => Ok(Database::Sqlite),
+        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+            Ok(Database::Postgres {
+                admin_url: u.to_string(),
+            })
+        }
+        Some(_) => bail!(
+            "--database-url takes a postgres:// URL (SQLite in a temporary directory is the default)"
+        ),
+    }
+}
+
+/// Everything one run needs to know.
+struct Plan {
+    bin: PathBuf,
+    database: Database,
+    connections: usize,
+    warmup: Duration,
+    measure: Duration,
+}
+
+/// Runs one scenario on a fresh deployment, which is removed afterwards whatever happened.
+async fn run_scenario(plan: &Plan, scenario: Scenario) -> Result<(stats::Summary, Option<u64>)> {
+    let deployment = Deployment::create(&plan.bin, &plan.database).await?;
+    let outcome = tokio::select! {
+        r = measure(plan, scenario, &deployment) => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    // The server (if still running) was killed when its future was dropped.
+    let cleanup = deployment.destroy().await;
+    let result = outcome?;
+    cleanup?;
+    Ok(result)
+}
+
+async fn measure(
+    plan: &Plan,
+    scenario: Scenario,
+    deployment: &Deployment,
+) -> Result<(stats::Summary, Option<u64>)> {
+    let server = deployment.start().await?;
+    let template = scenario.prepare(deployment, &server).await?;
+    eprintln!(
+        "  {}: {} s warm-up, {} s measured, {} connections",
+        scenario.name(),
+        plan.warmup.as_secs(),
+        plan.measure.as_secs(),
+        plan.connections
+    );
+    let load = load::run(
+        server.addr(),
+        &template,
+        plan.connections,
+        plan.warmup,
+        plan.measure,
+    )
+    .await?;
+    let rss = server.peak_rss_kib();
+    server.stop().await?;
+    if let Some(e) = &load.first_error {
+        eprintln!(
+            "  {}: {} errors; the first: {e}",
+            scenario.name(),
+            load.summary.errors
+        );
+    }
+    if load.summary.ok == 0 {
+        bail!("{}: no request succeeded", scenario.name());
+    }
+    Ok((load.summary, rss))
+}
+
+async fn crypto_baseline(name: &str, f: fn(Duration) -> Result<Baseline>) -> Result<Baseline> {
+    eprintln!(
+        "baseline: {name} on all cores for {} s",
+        CRYPTO_BASELINE.as_secs()
+    );
+    tokio::task::spawn_blocking(move || f(CRYPTO_BASELINE))
+        .await
+        .context("the baseline task failed")?
+}
+
+async fn run(args: Args) -> Result<()> {
+    let plan = Plan {
+        bin: tessera_binary(args.tessera.as_deref())?,
+        database: database(args.database_url.as_deref())?,
+        connections: usize::from(args.connections),
+        warmup: Duration::from_secs(args.warmup),
+        measure: Duration::from_secs(args.duration),
+    };
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build of tessera-bench; its load generator is slow. Use cargo run --release -p tessera-bench"
+        );
+    }
+    let scenarios = selected(&args.scenario);
+    let info = RunInfo {
+        machine: procfs::Machine::detect(),
+        date: OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc())
+            .format(&Rfc3339)
+            .context("cannot format the date")?,
+        database: plan.database.name().to_string(),
+        duration_secs: args.duration,
+        warmup_secs: args.warmup,
+        connections: plan.connections,
+        tessera: plan.bin.display().to_string(),
+    };
+
+    // The crypto baselines run first, while no server is running, so they own every core.
+    let mut baselines = Vec::new();
+    let mut sign = None;
+    let mut verify = None;
+    if scenarios
+        .iter()
+        .any(|s| s.baseline() == BaselineKind::Es256Sign)
+    {
+        let b = crypto_baseline("ES256 sign", baseline::es256_sign).await?;
+        baselines.push(b.clone());
+        sign = Some(b);
+    }
+    if scenarios
+        .iter()
+        .any(|s| s.baseline() == BaselineKind::Es256Verify)
+    {
+        let b = crypto_baseline("ES256 verify", baseline::es256_verify).await?;
+        baselines.push(b.clone());
+        verify = Some(b);
+    }
+
+    let mut results: Vec<ScenarioResult> = Vec::new();
+    let mut healthz = None;
+    for scenario in scenarios {
+        eprintln!("scenario: {} ({})", scenario.name(), plan.database.name());
+        let (summary, peak_rss_kib) = run_scenario(&plan, scenario)
+            .await
+            .with_context(|| format!("scenario {} failed", scenario.name()))?;
+        let baseline = match scenario.baseline() {
+            BaselineKind::None => {
+                let b = Baseline {
+                    name: "healthz HTTP".into(),
+                    rate: summary.rate,
+                };
+                baselines.push(b.clone());
+                healthz = Some(b);
+                None
+            }
+            BaselineKind::Healthz => healthz.clone(),
+            BaselineKind::Es256Sign => sign.clone(),
+            BaselineKind::Es256Verify => verify.clone(),
+        };
+        results.push(ScenarioResult {
+            scenario: scenario.name().to_string(),
+            summary,
+            peak_rss_kib,
+            baseline,
+        });
+    }
+
+    if args.json {
+        println!("{}", report::json(&info, &baselines, &results));
+    } else {
+        println!("{}", report::header(&info));
+        println!("{}", report::results_table(&results));
+        println!("ratio = scenario requests/s / baseline rate (baselines measured in this run).");
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_expands_to_every_scenario_in_run_order() {
+        assert_eq!(selected(&[ScenarioArg::All]), Scenario::ALL.to_vec());
+        assert_eq!(
+            selected(&[ScenarioArg::Introspection, ScenarioArg::All]),
+            Scenario::ALL.to_vec()
+        );
+    }
+
+    #[test]
+    fn discovery_and_jwks_bring_their_healthz_baseline() {
+        assert_eq!(
+            selected(&[ScenarioArg::Jwks]),
+            vec![Scenario::Healthz, Scenario::Jwks]
+        );
+        assert_eq!(
+            selected(&[ScenarioArg::ClientCredentials]),
+            vec![Scenario::ClientCredentials]
+        );
+    }
+
+    #[test]
+    fn only_postgres_urls_are_accepted() {
+        assert!(matches!(database(None), Ok(Database::Sqlite)));
+        assert!(matches!(
+            database(Some("postgres://postgres@127.0.0.1/postgres")),
+            Ok(Database::Postgres { .. })
+        ));
+        assert!(database(Some("sqlite://x.db")).is_err());
+    }
+
+    #[test]
+    fn a_missing_binary_says_how_to_build_it() {
+        let e = tessera_binary(Some(Path::new("/nonexistent/tessera"))).unwrap_err();
+        assert!(
+            e.to_string().contains("run cargo build --release first"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn arguments_parse() {
+        let a = Args::try_parse_from([
+            "tessera-bench",
+            "--scenario",
+            "discovery,jwks",
+            "--duration",
+            "3",
+            "--connections",
+            "4",
+            "--json",
+        ])
+        .expect("valid arguments");
+        assert_eq!(a.scenario, vec![ScenarioArg::Discovery, ScenarioArg::Jwks]);
+        assert_eq!((a.duration, a.connections, a.json), (3, 4, true));
+        assert!(Args::try_parse_from(["tessera-bench", "--scenario", "nope"]).is_err());
+        assert!(Args::try_parse_from(["tessera-bench", "--duration", "0"]).is_err());
+    }
+}

@@ -1,0 +1,272 @@
+//! The report: a Markdown table (readable in a terminal, pasted as-is into docs/performance.md)
+//! or, with `--json`, one JSON object with the same numbers.
+
+use serde::Serialize;
+
+use crate::procfs::Machine;
+use crate::stats::{Micros, Summary, ms};
+
+/// A rate measured in-process in the same run, against which a scenario's rate is compared.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Baseline {
+    /// e.g. `ES256 sign`, `healthz HTTP`.
+    pub name: String,
+    /// Operations (or requests) per second.
+    pub rate: f64,
+}
+
+/// One row of the table.
+#[derive(Clone, Debug)]
+pub struct ScenarioResult {
+    pub scenario: String,
+    pub summary: Summary,
+    /// `VmHWM` of the server process at the end of the scenario, in KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// `None` for the scenario that is itself a baseline (`healthz`).
+    pub baseline: Option<Baseline>,
+}
+
+impl ScenarioResult {
+    /// Scenario rate divided by baseline rate.
+    pub fn ratio(&self) -> Option<f64> {
+        let b = self.baseline.as_ref()?;
+        (b.rate > 0.0).then(|| self.summary.rate / b.rate)
+    }
+}
+
+/// How the run was set up, printed above the table.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunInfo {
+    pub machine: Machine,
+    /// RFC 3339, UTC.
+    pub date: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+    pub duration_secs: u64,
+    pub warmup_secs: u64,
+    pub connections: usize,
+    pub tessera: String,
+}
+
+/// A Markdown table with every column padded to its widest cell; `right[i]` right-aligns
+/// column `i` (numbers), the others are left-aligned.
+pub fn markdown_table(headers: &[&str], right: &[bool], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count().max(3)).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let is_right = |i: usize| right.get(i).copied().unwrap_or(false);
+    let line = |cells: &mut dyn Iterator<Item = String>| {
+        let mut out = String::from("|");
+        for (i, cell) in cells.enumerate() {
+            let w = widths[i];
+            if is_right(i) {
+                out.push_str(&format!(" {cell:>w$} |"));
+            } else {
+                out.push_str(&format!(" {cell:<w$} |"));
+            }
+        }
+        out.push('\n');
+        out
+    };
+    let mut out = line(&mut headers.iter().map(|h| h.to_string()));
+    out.push_str(&line(&mut widths.iter().enumerate().map(|(i, w)| {
+        if is_right(i) {
+            format!("{}:", "-".repeat(w - 1))
+        } else {
+            "-".repeat(*w)
+        }
+    })));
+    for row in rows {
+        out.push_str(&line(&mut row.iter().cloned()));
+    }
+    out
+}
+
+/// The results table.
+pub fn results_table(results: &[ScenarioResult]) -> String {
+    let headers = [
+        "scenario",
+        "requests/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "errors",
+        "peak RSS MiB",
+        "baseline",
+        "ratio",
+    ];
+    let right = [false, true, true, true, true, true, true, false, true];
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            vec![
+                r.scenario.clone(),
+                format!("{:.0}", r.summary.rate),
+                ms(r.summary.p50),
+                ms(r.summary.p95),
+                ms(r.summary.p99),
+                r.summary.errors.to_string(),
+                r.peak_rss_kib
+                    .map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
+                match &r.baseline {
+                    Some(b) => format!("{} {:.0}/s", b.name, b.rate),
+                    None => "(is the baseline)".into(),
+                },
+                r.ratio().map_or("-".into(), |x| format!("{x:.3}")),
+            ]
+        })
+        .collect();
+    markdown_table(&headers, &right, &rows)
+}
+
+/// The lines above the table.
+pub fn header(info: &RunInfo) -> String {
+    format!(
+        "machine: {} cores, {}, Linux {}\ndate: {}\ndatabase: {}\nload: {} connections, {} s warm-up + {} s measured per scenario\ntessera: {}\n",
+        info.machine.cores,
+        info.machine.cpu_model,
+        info.machine.kernel,
+        info.date,
+        info.database,
+        info.connections,
+        info.warmup_secs,
+        info.duration_secs,
+        info.tessera,
+    )
+}
+
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    scenario: &'a str,
+    requests_ok: u64,
+    requests_per_sec: f64,
+    p50_ms: Option<f64>,
+    p95_ms: Option<f64>,
+    p99_ms: Option<f64>,
+    errors: u64,
+    peak_rss_kib: Option<u64>,
+    baseline: Option<&'a Baseline>,
+    ratio: Option<f64>,
+}
+
+/// The whole report as one JSON object.
+pub fn json(info: &RunInfo, baselines: &[Baseline], results: &[ScenarioResult]) -> String {
+    let to_ms = |us: Option<Micros>| us.map(|us| f64::from(us) / 1000.0);
+    let rows: Vec<JsonRow<'_>> = results
+        .iter()
+        .map(|r| JsonRow {
+            scenario: &r.scenario,
+            requests_ok: r.summary.ok,
+            requests_per_sec: r.summary.rate,
+            p50_ms: to_ms(r.summary.p50),
+            p95_ms: to_ms(r.summary.p95),
+            p99_ms: to_ms(r.summary.p99),
+            errors: r.summary.errors,
+            peak_rss_kib: r.peak_rss_kib,
+            baseline: r.baseline.as_ref(),
+            ratio: r.ratio(),
+        })
+        .collect();
+    serde_json::json!({ "run": info, "baselines": baselines, "results": rows }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn result(name: &str, rate_per_10s: usize, baseline: Option<f64>) -> ScenarioResult {
+        ScenarioResult {
+            scenario: name.into(),
+            summary: Summary::new(
+                vec![1500; rate_per_10s],
+                if baseline.is_some() { 2 } else { 0 },
+                Duration::from_secs(10),
+            ),
+            peak_rss_kib: Some(30 * 1024 + 512),
+            baseline: baseline.map(|rate| Baseline {
+                name: "ES256 sign".into(),
+                rate,
+            }),
+        }
+    }
+
+    #[test]
+    fn table_columns_are_padded_and_numbers_right_aligned() {
+        let t = markdown_table(
+            &["name", "n"],
+            &[false, true],
+            &[
+                vec!["a".into(), "1".into()],
+                vec!["longer".into(), "100".into()],
+            ],
+        );
+        assert_eq!(
+            t,
+            "| name   |   n |\n\
+             | ------ | --: |\n\
+             | a      |   1 |\n\
+             | longer | 100 |\n"
+        );
+    }
+
+    #[test]
+    fn results_table_shows_rates_latencies_memory_and_ratio() {
+        let t = results_table(&[
+            result("healthz", 1000, None),
+            result("cc", 500, Some(200.0)),
+        ]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 4, "{t}");
+        assert_eq!(
+            lines[0],
+            "| scenario | requests/s | p50 ms | p95 ms | p99 ms | errors | peak RSS MiB | baseline          | ratio |"
+        );
+        assert_eq!(
+            lines[2],
+            "| healthz  |        100 |   1.50 |   1.50 |   1.50 |      0 |         30.5 | (is the baseline) |     - |"
+        );
+        assert_eq!(
+            lines[3],
+            "| cc       |         50 |   1.50 |   1.50 |   1.50 |      2 |         30.5 | ES256 sign 200/s  | 0.250 |"
+        );
+    }
+
+    #[test]
+    fn ratio_needs_a_positive_baseline() {
+        assert_eq!(result("h", 10, None).ratio(), None);
+        assert_eq!(result("z", 10, Some(0.0)).ratio(), None);
+        assert_eq!(result("c", 100, Some(5.0)).ratio(), Some(2.0));
+    }
+
+    #[test]
+    fn json_report_has_the_same_numbers() {
+        let info = RunInfo {
+            machine: Machine {
+                cores: 2,
+                cpu_model: "cpu".into(),
+                kernel: "6.1".into(),
+            },
+            date: "2026-11-29T00:00:00Z".into(),
+            database: "sqlite".into(),
+            duration_secs: 10,
+            warmup_secs: 2,
+            connections: 16,
+            tessera: "target/release/tessera".into(),
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&json(&info, &[], &[result("cc", 500, Some(200.0))]))
+                .expect("valid JSON");
+        let row = &v["results"][0];
+        assert_eq!(row["scenario"], "cc");
+        assert_eq!(row["requests_per_sec"], 50.0);
+        assert_eq!(row["p99_ms"], 1.5);
+        assert_eq!(row["ratio"], 0.25);
+        assert_eq!(row["baseline"]["name"], "ES256 sign");
+        assert_eq!(v["run"]["machine"]["cores"], 2);
+    }
+}

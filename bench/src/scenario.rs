@@ -1,0 +1,226 @@
+//! The load scenarios: what each one seeds through the CLI, the one request it repeats, and the
+//! baseline its rate is compared with.
+
+use anyhow::{Context, Result, bail, ensure};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hyper::header::AUTHORIZATION;
+use serde_json::Value;
+use tessera_crypto::jws::decode_unverified;
+use url::form_urlencoded;
+
+use crate::load::{self, RequestTemplate};
+use crate::server::{Deployment, Server};
+
+/// The tenant every scenario works in.
+pub const TENANT: &str = "bench";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scenario {
+    /// GET /healthz: the HTTP stack alone (router, middleware, JSON), no database.
+    Healthz,
+    /// GET /t/bench/.well-known/openid-configuration.
+    Discovery,
+    /// GET /t/bench/jwks.
+    Jwks,
+    /// POST /t/bench/token, grant_type=client_credentials, client_secret_basic.
+    ClientCredentials,
+    /// POST /t/bench/introspect of an ES256 JWT access token.
+    Introspection,
+}
+
+/// What a scenario's rate is divided by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BaselineKind {
+    /// The scenario is itself the HTTP baseline.
+    None,
+    /// The `healthz` rate of the same run.
+    Healthz,
+    /// ES256 JWT signatures per second, all cores, in-process.
+    Es256Sign,
+    /// ES256 JWT verifications per second, all cores, in-process.
+    Es256Verify,
+}
+
+impl Scenario {
+    /// In the order they run: healthz first, because discovery and jwks are compared with it.
+    pub const ALL: [Scenario; 5] = [
+        Scenario::Healthz,
+        Scenario::Discovery,
+        Scenario::Jwks,
+        Scenario::ClientCredentials,
+        Scenario::Introspection,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Healthz => "healthz",
+            Scenario::Discovery => "discovery",
+            Scenario::Jwks => "jwks",
+            Scenario::ClientCredentials => "client-credentials",
+            Scenario::Introspection => "introspection",
+        }
+    }
+
+    pub fn baseline(self) -> BaselineKind {
+        match self {
+            Scenario::Healthz => BaselineKind::None,
+            Scenario::Discovery | Scenario::Jwks => BaselineKind::Healthz,
+            Scenario::ClientCredentials => BaselineKind::Es256Sign,
+            Scenario::Introspection => BaselineKind::Es256Verify,
+        }
+    }
+
+    /// Seeds what the scenario needs and returns the request it repeats.
+    pub async fn prepare(
+        self,
+        deployment: &Deployment,
+        server: &Server,
+    ) -> Result<RequestTemplate> {
+        let issuer_path = format!("/t/{TENANT}");
+        if self != Scenario::Healthz {
+            deployment
+                .cli_json(&["tenant", "create", TENANT, "--preset", "customer"])
+                .await?;
+        }
+        let template = match self {
+            Scenario::Healthz => RequestTemplate::get("/healthz"),
+            Scenario::Discovery => {
+                RequestTemplate::get(&format!("{issuer_path}/.well-known/openid-configuration"))
+            }
+            Scenario::Jwks => RequestTemplate::get(&format!("{issuer_path}/jwks")),
+            Scenario::ClientCredentials => {
+                let client = MachineClient::create(deployment).await?;
+                client.token_request()?
+            }
+            Scenario::Introspection => {
+                let client = MachineClient::create(deployment).await?;
+                let token = client.access_token(server).await?;
+                let form = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("token", &token)
+                    .finish();
+                RequestTemplate::post_form(&format!("{issuer_path}/introspect"), form)
+                    .header(AUTHORIZATION, &client.basic_auth())?
+            }
+        };
+        // One request before the clock starts: a scenario whose request fails is a broken
+        // setup, not a benchmark result. It also makes what is created on first use (the
+        // tenant's signing keys), so the warm-up and the measurement see the steady state.
+        let (status, body) = load::once(server.addr(), &template).await?;
+        let text = String::from_utf8_lossy(&body);
+        ensure!(
+            status.is_success(),
+            "{}: the first {} {} answered {status}: {text}",
+            self.name(),
+            template.method,
+            template.path
+        );
+        if self == Scenario::Introspection {
+            let v: Value = serde_json::from_slice(&body).context("introspection is not JSON")?;
+            ensure!(
+                v["active"] == true,
+                "the fresh token introspects as inactive: {v}"
+            );
+        }
+        Ok(template)
+    }
+}
+
+/// The `svc` client of the `bench` tenant: client_credentials, scope `api:read`.
+struct MachineClient {
+    id: String,
+    secret: String,
+}
+
+impl MachineClient {
+    async fn create(deployment: &Deployment) -> Result<MachineClient> {
+        let v = deployment
+            .cli_json(&[
+                "client",
+                "create",
+                "--tenant",
+                TENANT,
+                "--name",
+                "svc",
+                "--grant-type",
+                "client_credentials",
+                "--scope",
+                "api:read",
+            ])
+            .await?;
+        let field = |name: &str| {
+            v[name]
+                .as_str()
+                .map(str::to_string)
+                .with_context(|| format!("`tessera client create` printed no {name}: {v}"))
+        };
+        Ok(MachineClient {
+            id: field("client_id")?,
+            secret: field("client_secret")?,
+        })
+    }
+
+    /// `client_secret_basic`: both parts form-encoded, then Base64 (RFC 6749 §2.3.1).
+    fn basic_auth(&self) -> String {
+        let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let pair = format!("{}:{}", enc(&self.id), enc(&self.secret));
+        format!("Basic {}", STANDARD.encode(pair))
+    }
+
+    fn token_request(&self) -> Result<RequestTemplate> {
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "client_credentials")
+            .append_pair("scope", "api:read")
+            .finish();
+        RequestTemplate::post_form(&format!("/t/{TENANT}/token"), form)
+            .header(AUTHORIZATION, &self.basic_auth())
+    }
+
+    /// One access token, checked to be the ES256 JWT the introspection scenario is about.
+    async fn access_token(&self, server: &Server) -> Result<String> {
+        let (status, body) = load::once(server.addr(), &self.token_request()?).await?;
+        let v: Value = serde_json::from_slice(&body)
+            .with_context(|| format!("the token endpoint answered {status} without JSON"))?;
+        let Some(token) = v["access_token"].as_str() else {
+            bail!("the token endpoint answered {status} without an access token: {v}");
+        };
+        let jwt = decode_unverified(token).context("the access token is not a JWT")?;
+        ensure!(
+            jwt.header["alg"] == "ES256",
+            "the access token is signed with {}, not ES256",
+            jwt.header["alg"]
+        );
+        Ok(token.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_but_healthz_has_a_baseline_that_runs_before_it() {
+        for s in Scenario::ALL {
+            match s.baseline() {
+                BaselineKind::None => assert_eq!(s, Scenario::Healthz),
+                // healthz is first in ALL, so its rate is known when discovery and jwks run.
+                BaselineKind::Healthz => assert!(Scenario::Healthz < s),
+                BaselineKind::Es256Sign | BaselineKind::Es256Verify => {}
+            }
+        }
+        assert!(Scenario::ALL.is_sorted());
+    }
+
+    #[test]
+    fn basic_auth_encodes_both_parts_before_base64() {
+        let c = MachineClient {
+            id: "tc_1".into(),
+            secret: "a:b+c".into(),
+        };
+        // "tc_1:a%3Ab%2Bc"
+        assert_eq!(
+            c.basic_auth(),
+            format!("Basic {}", STANDARD.encode("tc_1:a%3Ab%2Bc"))
+        );
+    }
+}

@@ -1,0 +1,445 @@
+//! Domain events: one typed, versioned record for every state change and security-relevant
+//! action. One pipeline turns them into the audit trail (hash-chained per tenant), webhook and
+//! SIEM deliveries, and metrics; nothing writes the audit trail by hand.
+//!
+//! Personal data never enters the hashed, plainly stored part of an event: it goes in
+//! [`PersonalData`], which the store encrypts under a per-user key so that erasing the user
+//! (destroying that key) leaves the chain verifiable and the data unreadable (crypto-shredding).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{TenantId, Timestamp, UserId};
+
+/// Bumped when the meaning of an existing field changes; new event types and fields do not bump it.
+pub const EVENT_SCHEMA_VERSION: u32 = 1;
+
+/// What happened. Serialized as `{"type": "<dotted.name>", ...fields}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum EventKind {
+    #[serde(rename = "signin.succeeded")]
+    SignInSucceeded { method: String },
+    #[serde(rename = "signin.failed")]
+    SignInFailed { method: String, reason: String },
+    #[serde(rename = "session.created")]
+    SessionCreated { session_id: String },
+    #[serde(rename = "session.revoked")]
+    SessionRevoked { session_id: String, reason: String },
+    #[serde(rename = "token.issued")]
+    TokenIssued {
+        client_id: String,
+        grant_type: String,
+        scope: String,
+    },
+    #[serde(rename = "token.refreshed")]
+    TokenRefreshed { client_id: String },
+    #[serde(rename = "token.revoked")]
+    TokenRevoked {
+        client_id: String,
+        token_type: String,
+    },
+    #[serde(rename = "token.reuse_detected")]
+    TokenReuseDetected { client_id: String, what: String },
+    #[serde(rename = "consent.given")]
+    ConsentGiven {
+        client_id: String,
+        scopes: Vec<String>,
+    },
+    #[serde(rename = "consent.withdrawn")]
+    ConsentWithdrawn { client_id: String },
+    #[serde(rename = "user.created")]
+    UserCreated,
+    /// `changes` names each changed field with before/after; personal fields say only "changed".
+    #[serde(rename = "user.updated")]
+    UserUpdated {
+        changes: BTreeMap<String, FieldChange>,
+    },
+    #[serde(rename = "user.disabled")]
+    UserDisabled,
+    #[serde(rename = "user.enabled")]
+    UserEnabled,
+    #[serde(rename = "user.deleted")]
+    UserDeleted,
+    #[serde(rename = "user.password_changed")]
+    PasswordChanged,
+    #[serde(rename = "group.created")]
+    GroupCreated { name: String },
+    #[serde(rename = "group.updated")]
+    GroupUpdated {
+        changes: BTreeMap<String, FieldChange>,
+    },
+    #[serde(rename = "group.deleted")]
+    GroupDeleted,
+    #[serde(rename = "group.member_added")]
+    GroupMemberAdded { group_id: String },
+    #[serde(rename = "group.member_removed")]
+    GroupMemberRemoved { group_id: String },
+    #[serde(rename = "client.created")]
+    ClientCreated { name: String },
+    #[serde(rename = "client.updated")]
+    ClientUpdated {
+        changes: BTreeMap<String, FieldChange>,
+    },
+    #[serde(rename = "client.deleted")]
+    ClientDeleted,
+    #[serde(rename = "client.secret_rotated")]
+    ClientSecretRotated,
+    #[serde(rename = "tenant.created")]
+    TenantCreated { slug: String, preset: String },
+    #[serde(rename = "tenant.updated")]
+    TenantUpdated {
+        changes: BTreeMap<String, FieldChange>,
+    },
+    #[serde(rename = "tenant.deleted")]
+    TenantDeleted { slug: String },
+    #[serde(rename = "keys.rotated")]
+    SigningKeysRotated { kids: Vec<String> },
+    #[serde(rename = "api_key.created")]
+    ApiKeyCreated { key_id: String },
+    #[serde(rename = "api_key.revoked")]
+    ApiKeyRevoked { key_id: String },
+    #[serde(rename = "webhook.created")]
+    WebhookCreated { webhook_id: String },
+    #[serde(rename = "webhook.deleted")]
+    WebhookDeleted { webhook_id: String },
+}
+
+impl EventKind {
+    /// The dotted type name, e.g. `user.created`.
+    pub fn type_name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+/// Before/after of one field. Personal fields carry no values here (see [`PersonalData`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<serde_json::Value>,
+    /// True when the values were withheld because the field holds personal data.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
+}
+
+impl FieldChange {
+    pub fn values(before: serde_json::Value, after: serde_json::Value) -> Self {
+        FieldChange {
+            before: Some(before),
+            after: Some(after),
+            redacted: false,
+        }
+    }
+    pub fn redacted() -> Self {
+        FieldChange {
+            before: None,
+            after: None,
+            redacted: true,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// A signed-in person (or one trying to sign in).
+    User,
+    /// An admin API key.
+    ApiKey,
+    /// An OAuth client acting for itself.
+    Client,
+    /// An operator at the command line.
+    Cli,
+    /// Tessera itself (background jobs).
+    System,
+    Anonymous,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub kind: ActorKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor {
+            kind: ActorKind::System,
+            id: None,
+        }
+    }
+    pub fn cli() -> Actor {
+        Actor {
+            kind: ActorKind::Cli,
+            id: None,
+        }
+    }
+    pub fn anonymous() -> Actor {
+        Actor {
+            kind: ActorKind::Anonymous,
+            id: None,
+        }
+    }
+    pub fn user(id: UserId) -> Actor {
+        Actor {
+            kind: ActorKind::User,
+            id: Some(id.to_string()),
+        }
+    }
+    pub fn api_key(id: impl Into<String>) -> Actor {
+        Actor {
+            kind: ActorKind::ApiKey,
+            id: Some(id.into()),
+        }
+    }
+    pub fn client(id: impl Into<String>) -> Actor {
+        Actor {
+            kind: ActorKind::Client,
+            id: Some(id.into()),
+        }
+    }
+}
+
+/// What the event is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// `user`, `group`, `client`, `tenant`, `session`, `api_key`, `webhook`, `keys`.
+    pub kind: String,
+    pub id: String,
+}
+
+impl Target {
+    pub fn new(kind: &str, id: impl ToString) -> Target {
+        Target {
+            kind: kind.to_string(),
+            id: id.to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+/// Personal data attached to an event, stored encrypted under the subject user's key (or the
+/// tenant's when there is no subject) and never hashed in the clear.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// E.g. the email typed at a failed sign-in, or before/after of personal fields.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+impl PersonalData {
+    pub fn is_empty(&self) -> bool {
+        self.ip.is_none() && self.user_agent.is_none() && self.details.is_empty()
+    }
+}
+
+/// One event as emitted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: Timestamp,
+    pub kind: EventKind,
+    pub actor: Actor,
+    pub target: Option<Target>,
+    pub outcome: Outcome,
+    /// The user whose personal data the event carries (erasure pseudonymizes these).
+    pub subject: Option<UserId>,
+    pub personal: PersonalData,
+}
+
+impl Event {
+    pub fn new(
+        tenant_id: TenantId,
+        occurred_at: Timestamp,
+        kind: EventKind,
+        actor: Actor,
+    ) -> Event {
+        Event {
+            id: Uuid::now_v7(),
+            tenant_id,
+            occurred_at,
+            kind,
+            actor,
+            target: None,
+            outcome: Outcome::Success,
+            subject: None,
+            personal: PersonalData::default(),
+        }
+    }
+    pub fn target(mut self, t: Target) -> Self {
+        self.target = Some(t);
+        self
+    }
+    pub fn subject(mut self, u: UserId) -> Self {
+        self.subject = Some(u);
+        self
+    }
+    pub fn failed(mut self) -> Self {
+        self.outcome = Outcome::Failure;
+        self
+    }
+    pub fn ip(mut self, ip: Option<String>) -> Self {
+        self.personal.ip = ip;
+        self
+    }
+    pub fn user_agent(mut self, ua: Option<String>) -> Self {
+        self.personal.user_agent = ua;
+        self
+    }
+    pub fn detail(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.personal.details.insert(key.to_string(), value);
+        self
+    }
+}
+
+impl Event {
+    /// The non-personal, hashed part of the event as stored in the audit trail and sent to
+    /// webhooks: `{"type", ...kind fields, "actor", "target", "outcome", "subject", "v"}`.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::to_value(&self.kind).unwrap_or_else(|_| serde_json::json!({}));
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("v".into(), serde_json::json!(EVENT_SCHEMA_VERSION));
+            obj.insert(
+                "actor".into(),
+                serde_json::to_value(&self.actor).unwrap_or_default(),
+            );
+            obj.insert(
+                "target".into(),
+                serde_json::to_value(&self.target).unwrap_or_default(),
+            );
+            obj.insert(
+                "outcome".into(),
+                serde_json::to_value(self.outcome).unwrap_or_default(),
+            );
+            obj.insert(
+                "subject".into(),
+                serde_json::to_value(self.subject).unwrap_or_default(),
+            );
+        }
+        body
+    }
+}
+
+/// An event as stored in the audit trail: its place in the tenant's hash chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub tenant_id: TenantId,
+    /// 1, 2, 3… per tenant, without gaps.
+    pub seq: i64,
+    pub event_id: Uuid,
+    pub occurred_at: Timestamp,
+    pub event_type: String,
+    /// The hashed, non-personal part: kind fields, actor, target, outcome, subject (canonical JSON).
+    pub body: serde_json::Value,
+    /// `PersonalData` encrypted under the subject's (or tenant's) audit key; `None` when empty or erased.
+    pub personal_sealed: Option<Vec<u8>>,
+    /// SHA-256 (hex) of `personal_sealed` as written; part of the hashed content, so the
+    /// ciphertext cannot be swapped while the entry stays verifiable after erasure.
+    pub personal_digest: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash of the entry before the first one of a tenant.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The bytes an entry's hash is computed over: a versioned, fixed-order JSON array.
+pub fn chain_input(e: &AuditEntry) -> Vec<u8> {
+    let v = serde_json::json!([
+        "tessera-audit-v1",
+        e.tenant_id.to_string(),
+        e.seq,
+        e.event_id.to_string(),
+        e.occurred_at.unix_timestamp_nanos() / 1_000_000,
+        e.event_type,
+        e.body,
+        e.personal_digest,
+        e.prev_hash,
+    ]);
+    let mut out = Vec::new();
+    // serde_json writes object keys in sorted order (BTreeMap-backed maps), so the encoding is canonical.
+    let _ = serde_json::to_writer(&mut out, &v);
+    out
+}
+
+/// Filters for querying the audit trail.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub actor_id: Option<String>,
+    pub target_id: Option<String>,
+    pub event_type: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Matched after decryption (IP is personal data).
+    pub ip: Option<String>,
+}
+
+/// A signed statement "entry `seq` of this tenant has hash `hash`", made with the tenant's key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditCheckpoint {
+    pub tenant_id: TenantId,
+    pub seq: i64,
+    pub hash: String,
+    pub created_at: Timestamp,
+    /// Compact JWS over `{tenant, seq, hash, iat}`.
+    pub signature: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_serialize_with_dotted_types() {
+        let k = EventKind::SignInFailed {
+            method: "password".into(),
+            reason: "invalid_credentials".into(),
+        };
+        let v = serde_json::to_value(&k).unwrap();
+        assert_eq!(v["type"], "signin.failed");
+        assert_eq!(k.type_name(), "signin.failed");
+        let back: EventKind = serde_json::from_value(v).unwrap();
+        assert_eq!(back, k);
+        assert_eq!(EventKind::UserCreated.type_name(), "user.created");
+    }
+
+    #[test]
+    fn chain_input_is_stable() {
+        let e = AuditEntry {
+            tenant_id: TenantId(Uuid::nil()),
+            seq: 1,
+            event_id: Uuid::nil(),
+            occurred_at: time::macros::datetime!(2026-01-01 0:00 UTC),
+            event_type: "user.created".into(),
+            body: serde_json::json!({"b": 1, "a": 2}),
+            personal_sealed: None,
+            personal_digest: None,
+            prev_hash: GENESIS_HASH.into(),
+            hash: String::new(),
+        };
+        let s = String::from_utf8(chain_input(&e)).unwrap();
+        assert!(s.contains("{\"a\":2,\"b\":1}"), "{s}");
+        assert!(s.starts_with("[\"tessera-audit-v1\""));
+    }
+}

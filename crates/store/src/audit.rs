@@ -1,0 +1,610 @@
+//! `AuditStore`: the audit trail, one hash chain per tenant.
+//!
+//! - `audit_heads` holds, per tenant, the chain head (seq and hash of the newest entry) and the
+//!   anchor verification starts from (seq and hash of the last pruned entry). An append takes the
+//!   head row's lock before reading it: on PostgreSQL `SELECT … FOR UPDATE` after an
+//!   `INSERT … ON CONFLICT DO NOTHING` that creates the row on first use; on SQLite the same
+//!   insert is the transaction's first statement, so the database's write lock is held before the
+//!   head is read. Concurrent appends, on any number of nodes, therefore get seq 1, 2, 3… without
+//!   gaps or forks.
+//! - `audit_entries.body` is the event's non-personal part as JSON text, exactly as hashed
+//!   (`serde_json::to_string(&event.body())`); it is parsed again when read, and the hash of an
+//!   entry is computed over the parsed value, so what is read back verifies.
+//! - Personal data is sealed with a key derived from the master key and a random salt per
+//!   subject (`audit_subject_keys`: the subject user, or `tenant` for events without one), with
+//!   associated data `audit:{tenant}:{event}`. The chain hashes only the SHA-256 of the sealed
+//!   bytes (`personal_digest`). Erasing a subject deletes the salt and the sealed bytes: their
+//!   data is unreadable for good, and the chain still verifies.
+//! - The webhook deliveries of an event are inserted in the transaction of its entry (see
+//!   `webhooks.rs`), so an event and its deliveries are written together or not at all.
+
+use tessera_core::events::{
+    AuditCheckpoint, AuditEntry, AuditFilter, Event, GENESIS_HASH, Outcome, PersonalData,
+    chain_input,
+};
+use tessera_core::page::{Page, PageRequest};
+use tessera_core::store::{AuditStore, StoreResult};
+use tessera_core::webhook::WebhookDelivery;
+use tessera_core::{StoreError, TenantId, UserId};
+use tessera_crypto::{FieldCrypto, random_bytes, sha256_hex};
+use uuid::Uuid;
+
+use crate::Store;
+use crate::codec::{from_json, from_millis, id, to_json, to_millis};
+use crate::error::corrupt;
+use crate::users::page_of;
+use crate::webhooks::{DeliveryValues, INSERT_DELIVERY};
+
+/// The `audit_subject_keys.subject_id` of events without a subject user.
+macro_rules! tenant_subject {
+    () => {
+        "tenant"
+    };
+}
+const TENANT_SUBJECT: &str = tenant_subject!();
+
+/// Length of a subject's random salt, in bytes.
+const SALT_LEN: usize = 16;
+
+/// Rows read per round trip while a list filters on the (encrypted) IP address.
+const IP_FILTER_BATCH: i64 = 200;
+
+macro_rules! entry_columns {
+    () => {
+        "e.tenant_id, e.seq, e.event_id, e.occurred_at, e.event_type, e.body, e.subject_user_id, \
+         e.personal_sealed, e.personal_digest, e.prev_hash, e.hash"
+    };
+}
+
+/// The tenant's chain head, locked until the end of the transaction (on SQLite, the write lock
+/// the transaction already holds does that).
+const LOCK_HEAD: crate::dialect::Locking =
+    for_update!("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1";);
+
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    tenant_id: String,
+    seq: i64,
+    event_id: String,
+    occurred_at: i64,
+    event_type: String,
+    body: String,
+    subject_user_id: Option<String>,
+    personal_sealed: Option<Vec<u8>>,
+    personal_digest: Option<String>,
+    prev_hash: String,
+    hash: String,
+}
+
+impl EntryRow {
+    fn into_entry(self) -> Result<AuditEntry, StoreError> {
+        Ok(AuditEntry {
+            tenant_id: id("audit_entries.tenant_id", &self.tenant_id, TenantId::parse)?,
+            seq: self.seq,
+            event_id: id("audit_entries.event_id", &self.event_id, |s| {
+                Uuid::parse_str(s).ok()
+            })?,
+            occurred_at: from_millis(self.occurred_at)?,
+            event_type: self.event_type,
+            body: from_json("audit_entries.body", &self.body)?,
+            personal_sealed: self.personal_sealed,
+            personal_digest: self.personal_digest,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        })
+    }
+}
+
+/// An entry with the salt of its subject's key (`None` once erased).
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    #[sqlx(flatten)]
+    entry: EntryRow,
+    salt: Option<Vec<u8>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CheckpointRow {
+    tenant_id: String,
+    seq: i64,
+    hash: String,
+    created_at: i64,
+    signature: String,
+}
+
+impl CheckpointRow {
+    fn into_checkpoint(self) -> Result<AuditCheckpoint, StoreError> {
+        Ok(AuditCheckpoint {
+            tenant_id: id(
+                "audit_checkpoints.tenant_id",
+                &self.tenant_id,
+                TenantId::parse,
+            )?,
+            seq: self.seq,
+            hash: self.hash,
+            created_at: from_millis(self.created_at)?,
+            signature: self.signature,
+        })
+    }
+}
+
+fn outcome_str(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Success => "success",
+        Outcome::Failure => "failure",
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The key-derivation purpose of a subject's audit key: changing it makes every sealed entry
+/// unreadable.
+fn subject_purpose(tenant: TenantId, subject: &str, salt: &[u8]) -> String {
+    format!("audit-subject:{tenant}:{subject}:{}", hex(salt))
+}
+
+/// Binds sealed personal data to its event.
+fn personal_aad(tenant: TenantId, event: Uuid) -> String {
+    format!("audit:{tenant}:{event}")
+}
+
+/// Opens an entry's personal data. `Some(empty)` when the event carried none; `None` when it was
+/// erased (sealed bytes cleared, or the subject's key gone).
+fn open_personal(
+    crypto: &FieldCrypto,
+    entry: &AuditEntry,
+    subject: Option<&str>,
+    salt: Option<&[u8]>,
+) -> Result<Option<PersonalData>, StoreError> {
+    if entry.personal_digest.is_none() {
+        return Ok(Some(PersonalData::default()));
+    }
+    let (Some(sealed), Some(salt)) = (entry.personal_sealed.as_deref(), salt) else {
+        return Ok(None);
+    };
+    let purpose = subject_purpose(entry.tenant_id, subject.unwrap_or(TENANT_SUBJECT), salt);
+    let aad = personal_aad(entry.tenant_id, entry.event_id);
+    let json = crypto
+        .decrypt_with_subkey(&purpose, aad.as_bytes(), sealed)
+        .map_err(|_| {
+            corrupt(
+                "audit_entries.personal_sealed could not be decrypted (a different master key, \
+                 or data altered or moved)",
+            )
+        })?;
+    let json = String::from_utf8(json)
+        .map_err(|_| corrupt("audit_entries.personal_sealed does not hold text"))?;
+    from_json("audit_entries.personal_sealed", &json).map(Some)
+}
+
+impl AuditStore for Store {
+    /// `Conflict("event_id")` when the event was appended before (nothing is written). Every
+    /// delivery must belong to the event's tenant; a delivery whose subscription no longer exists
+    /// is dropped (its subscription's deletion would have removed it anyway).
+    async fn append_event(
+        &self,
+        event: &Event,
+        deliveries: &[WebhookDelivery],
+    ) -> StoreResult<AuditEntry> {
+        if deliveries.iter().any(|d| d.tenant_id != event.tenant_id) {
+            return Err(StoreError::Backend(
+                "a webhook delivery belongs to another tenant than its event".to_string(),
+            ));
+        }
+        let tenant = event.tenant_id.to_string();
+        let event_id = event.id.to_string();
+        let body_text = to_json("audit_entries.body", &event.body())?;
+        // Hashed as verification will see it: parsed back from the stored text.
+        let body: serde_json::Value = from_json("audit_entries.body", &body_text)?;
+        let occurred_at = to_millis(event.occurred_at);
+        let event_type = event.kind.type_name();
+        let subject = event.subject.map(|u| u.to_string());
+        let subject_key = subject.as_deref().unwrap_or(TENANT_SUBJECT);
+        let personal = if event.personal.is_empty() {
+            None
+        } else {
+            Some(to_json("audit personal data", &event.personal)?)
+        };
+        // Stored only when the subject has no key yet.
+        let new_salt = random_bytes::<SALT_LEN>().to_vec();
+        let deliveries: Vec<DeliveryValues> = deliveries.iter().map(DeliveryValues::new).collect();
+        transaction!(self, tx => {
+            // The first statement writes (see the module comment): it creates the head on first
+            // use and, on SQLite, takes the write lock.
+            tx_execute!(
+                tx,
+                sqlx::query(
+                    "INSERT INTO audit_heads (tenant_id, seq, hash, anchor_seq, anchor_hash) \
+                     VALUES ($1, 0, $2, 0, $2) ON CONFLICT (tenant_id) DO NOTHING"
+                )
+                .bind(&tenant)
+                .bind(GENESIS_HASH)
+            )?;
+            let (head_seq, head_hash): (i64, String) = tx_fetch_one!(
+                tx,
+                sqlx::query_as(LOCK_HEAD.text(&self.db)).bind(&tenant)
+            )?;
+            let (personal_sealed, personal_digest) = match &personal {
+                None => (None, None),
+                Some(json) => {
+                    tx_execute!(
+                        tx,
+                        sqlx::query(
+                            "INSERT INTO audit_subject_keys (tenant_id, subject_id, salt, created_at) \
+                             VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) DO NOTHING"
+                        )
+                        .bind(&tenant)
+                        .bind(subject_key)
+                        .bind(&new_salt)
+                        .bind(occurred_at)
+                    )?;
+                    let salt: Vec<u8> = tx_fetch_one!(
+                        tx,
+                        sqlx::query_scalar(
+                            "SELECT salt FROM audit_subject_keys WHERE tenant_id = $1 AND subject_id = $2"
+                        )
+                        .bind(&tenant)
+                        .bind(subject_key)
+                    )?;
+                    let sealed = self
+                        .crypto
+                        .encrypt_with_subkey(
+                            &subject_purpose(event.tenant_id, subject_key, &salt),
+                            personal_aad(event.tenant_id, event.id).as_bytes(),
+                            json.as_bytes(),
+                        )
+                        .map_err(|e| {
+                            StoreError::Backend(format!(
+                                "could not encrypt the personal data of an audit entry: {e}"
+                            ))
+                        })?;
+                    let digest = sha256_hex(&sealed);
+                    (Some(sealed), Some(digest))
+                }
+            };
+            let mut entry = AuditEntry {
+                tenant_id: event.tenant_id,
+                seq: head_seq + 1,
+                event_id: event.id,
+                occurred_at: from_millis(occurred_at)?,
+                event_type: event_type.clone(),
+                body: body.clone(),
+                personal_sealed,
+                personal_digest,
+                prev_hash: head_hash,
+                hash: String::new(),
+            };
+            entry.hash = sha256_hex(&chain_input(&entry));
+            tx_execute!(
+                tx,
+                sqlx::query(
+                    "INSERT INTO audit_entries (tenant_id, seq, event_id, occurred_at, event_type, \
+                     actor_id, target_id, outcome, body, subject_user_id, personal_sealed, \
+                     personal_digest, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                )
+                .bind(&tenant)
+                .bind(entry.seq)
+                .bind(&event_id)
+                .bind(occurred_at)
+                .bind(&event_type)
+                .bind(event.actor.id.as_deref())
+                .bind(event.target.as_ref().map(|t| t.id.as_str()))
+                .bind(outcome_str(event.outcome))
+                .bind(&body_text)
+                .bind(subject.as_deref())
+                .bind(entry.personal_sealed.as_deref())
+                .bind(entry.personal_digest.as_deref())
+                .bind(&entry.prev_hash)
+                .bind(&entry.hash)
+            )?;
+            tx_execute!(
+                tx,
+                sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1")
+                    .bind(&tenant)
+                    .bind(entry.seq)
+                    .bind(&entry.hash)
+            )?;
+            for d in &deliveries {
+                tx_execute!(
+                    tx,
+                    sqlx::query(INSERT_DELIVERY)
+                        .bind(&d.id)
+                        .bind(&d.tenant_id)
+                        .bind(&d.subscription_id)
+                        .bind(&d.event_id)
+                        .bind(&d.event_type)
+                        .bind(&d.payload)
+                        .bind(d.status)
+                        .bind(d.attempts)
+                        .bind(d.next_attempt_at)
+                        .bind(d.lease_until)
+                        .bind(d.last_error.as_deref())
+                        .bind(d.last_status_code)
+                        .bind(d.created_at)
+                        .bind(d.delivered_at)
+                )?;
+            }
+            Ok(entry)
+        })
+    }
+
+    /// Newest first. `from` is inclusive and `until` exclusive; `event_type` matches exactly. The
+    /// cursor is the seq of the last entry seen; one that is not a number gives an empty page.
+    /// The personal data of an event that carried none is `Some` (empty); `None` means erased.
+    async fn list_audit(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<(AuditEntry, Option<PersonalData>)>> {
+        let limit = page.limit();
+        let mut before = match page.after.as_deref() {
+            None => i64::MAX,
+            Some(cursor) => match cursor.parse::<i64>() {
+                Ok(seq) => seq,
+                Err(_) => {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next_cursor: None,
+                    });
+                }
+            },
+        };
+        // One row more than the page, to know whether another page follows.
+        let wanted = limit as usize + 1;
+        let batch = match filter.ip {
+            None => i64::from(limit) + 1,
+            Some(_) => IP_FILTER_BATCH.max(i64::from(limit) + 1),
+        };
+        let tenant_text = tenant.to_string();
+        let mut items = Vec::new();
+        loop {
+            let rows: Vec<ListedRow> = fetch_all!(
+                self,
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    entry_columns!(),
+                    ", k.salt FROM audit_entries e LEFT JOIN audit_subject_keys k \
+                     ON k.tenant_id = e.tenant_id \
+                     AND k.subject_id = COALESCE(e.subject_user_id, '",
+                    tenant_subject!(),
+                    "') WHERE e.tenant_id = $1 AND e.seq < $2 \
+                     AND ($3 IS NULL OR e.occurred_at >= $3) AND ($4 IS NULL OR e.occurred_at < $4) \
+                     AND ($5 IS NULL OR e.actor_id = $5) AND ($6 IS NULL OR e.target_id = $6) \
+                     AND ($7 IS NULL OR e.event_type = $7) AND ($8 IS NULL OR e.outcome = $8) \
+                     ORDER BY e.seq DESC LIMIT $9"
+                ))
+                .bind(&tenant_text)
+                .bind(before)
+                .bind(filter.from.map(to_millis))
+                .bind(filter.until.map(to_millis))
+                .bind(filter.actor_id.as_deref())
+                .bind(filter.target_id.as_deref())
+                .bind(filter.event_type.as_deref())
+                .bind(filter.outcome.map(outcome_str))
+                .bind(batch)
+            )?;
+            let exhausted = (rows.len() as i64) < batch;
+            for row in rows {
+                before = row.entry.seq;
+                let subject = row.entry.subject_user_id.clone();
+                let entry = row.entry.into_entry()?;
+                let personal = open_personal(
+                    &self.crypto,
+                    &entry,
+                    subject.as_deref(),
+                    row.salt.as_deref(),
+                )?;
+                let ip_matches = filter
+                    .ip
+                    .as_deref()
+                    .is_none_or(|ip| personal.as_ref().and_then(|p| p.ip.as_deref()) == Some(ip));
+                if ip_matches {
+                    items.push((entry, personal));
+                    if items.len() == wanted {
+                        break;
+                    }
+                }
+            }
+            if exhausted || items.len() == wanted {
+                break;
+            }
+        }
+        Ok(page_of(items, limit, |(e, _)| e.seq.to_string()))
+    }
+
+    async fn audit_chain(
+        &self,
+        tenant: TenantId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let rows: Vec<EntryRow> = fetch_all!(
+            self,
+            sqlx::query_as(concat!(
+                "SELECT ",
+                entry_columns!(),
+                " FROM audit_entries e WHERE e.tenant_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3"
+            ))
+            .bind(tenant.to_string())
+            .bind(after_seq)
+            .bind(i64::from(limit))
+        )?;
+        rows.into_iter().map(EntryRow::into_entry).collect()
+    }
+
+    async fn audit_anchor(&self, tenant: TenantId) -> StoreResult<(i64, String)> {
+        let anchor: Option<(i64, String)> = fetch_optional!(
+            self,
+            sqlx::query_as("SELECT anchor_seq, anchor_hash FROM audit_heads WHERE tenant_id = $1")
+                .bind(tenant.to_string())
+        )?;
+        Ok(anchor.unwrap_or_else(|| (0, GENESIS_HASH.to_string())))
+    }
+
+    async fn audit_head(&self, tenant: TenantId) -> StoreResult<(i64, String)> {
+        let head: Option<(i64, String)> = fetch_optional!(
+            self,
+            sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
+                .bind(tenant.to_string())
+        )?;
+        Ok(head.unwrap_or_else(|| (0, GENESIS_HASH.to_string())))
+    }
+
+    /// `Conflict("seq")` when the tenant has a checkpoint at that seq; `NotFound` when the tenant
+    /// does not exist.
+    async fn insert_checkpoint(&self, cp: &AuditCheckpoint) -> StoreResult<()> {
+        execute!(
+            self,
+            sqlx::query(
+                "INSERT INTO audit_checkpoints (tenant_id, seq, hash, created_at, signature) \
+                 VALUES ($1, $2, $3, $4, $5)"
+            )
+            .bind(cp.tenant_id.to_string())
+            .bind(cp.seq)
+            .bind(&cp.hash)
+            .bind(to_millis(cp.created_at))
+            .bind(&cp.signature)
+        )?;
+        Ok(())
+    }
+
+    async fn list_checkpoints(&self, tenant: TenantId) -> StoreResult<Vec<AuditCheckpoint>> {
+        let rows: Vec<CheckpointRow> = fetch_all!(
+            self,
+            sqlx::query_as(
+                "SELECT tenant_id, seq, hash, created_at, signature FROM audit_checkpoints \
+                 WHERE tenant_id = $1 ORDER BY seq"
+            )
+            .bind(tenant.to_string())
+        )?;
+        rows.into_iter()
+            .map(CheckpointRow::into_checkpoint)
+            .collect()
+    }
+
+    /// Refused (`StoreError::Backend`, nothing changed) unless the tenant has a checkpoint at
+    /// exactly `up_to_seq`, and (`StoreError::Corrupt`) when the checkpoint's hash is not the hash
+    /// of the stored entry. Also deletes the checkpoints before `up_to_seq` (the one at
+    /// `up_to_seq` stays, vouching for the anchor). Pruning again up to the anchor deletes nothing.
+    async fn prune_audit(&self, tenant: TenantId, up_to_seq: i64) -> StoreResult<u64> {
+        let tenant = tenant.to_string();
+        transaction!(self, tx => {
+            // A write first: takes the write lock on SQLite and the head's row lock on
+            // PostgreSQL, so no append or other pruning runs meanwhile.
+            let head: Option<(i64, i64)> = tx_fetch_optional!(
+                tx,
+                sqlx::query_as(
+                    "UPDATE audit_heads SET seq = seq WHERE tenant_id = $1 \
+                     RETURNING seq, anchor_seq"
+                )
+                .bind(&tenant)
+            )?;
+            let checkpoint: Option<String> = tx_fetch_optional!(
+                tx,
+                sqlx::query_scalar(
+                    "SELECT hash FROM audit_checkpoints WHERE tenant_id = $1 AND seq = $2"
+                )
+                .bind(&tenant)
+                .bind(up_to_seq)
+            )?;
+            let Some(checkpoint_hash) = checkpoint else {
+                return Err(StoreError::Backend(format!(
+                    "cannot prune the audit trail up to entry {up_to_seq}: there is no checkpoint \
+                     at that entry (prune only up to a checkpoint)"
+                )));
+            };
+            let Some((head_seq, anchor_seq)) = head else {
+                return Err(StoreError::Backend(format!(
+                    "cannot prune the audit trail up to entry {up_to_seq}: the tenant has no \
+                     audit entries"
+                )));
+            };
+            if up_to_seq == anchor_seq {
+                return Ok(0);
+            }
+            if up_to_seq < anchor_seq || up_to_seq > head_seq {
+                return Err(StoreError::Backend(format!(
+                    "cannot prune the audit trail up to entry {up_to_seq}: it holds entries \
+                     {} to {head_seq}",
+                    anchor_seq + 1
+                )));
+            }
+            let entry_hash: Option<String> = tx_fetch_optional!(
+                tx,
+                sqlx::query_scalar("SELECT hash FROM audit_entries WHERE tenant_id = $1 AND seq = $2")
+                    .bind(&tenant)
+                    .bind(up_to_seq)
+            )?;
+            if entry_hash.as_deref() != Some(checkpoint_hash.as_str()) {
+                return Err(corrupt(format!(
+                    "audit entry {up_to_seq} does not have the hash its checkpoint vouches for; \
+                     not pruning"
+                )));
+            }
+            let deleted = tx_execute!(
+                tx,
+                sqlx::query("DELETE FROM audit_entries WHERE tenant_id = $1 AND seq <= $2")
+                    .bind(&tenant)
+                    .bind(up_to_seq)
+            )?;
+            tx_execute!(
+                tx,
+                sqlx::query(
+                    "UPDATE audit_heads SET anchor_seq = $2, anchor_hash = $3 WHERE tenant_id = $1"
+                )
+                .bind(&tenant)
+                .bind(up_to_seq)
+                .bind(&checkpoint_hash)
+            )?;
+            tx_execute!(
+                tx,
+                sqlx::query("DELETE FROM audit_checkpoints WHERE tenant_id = $1 AND seq < $2")
+                    .bind(&tenant)
+                    .bind(up_to_seq)
+            )?;
+            Ok(deleted)
+        })
+    }
+
+    /// Counts the entries whose sealed data was cleared. Events without a subject (sealed under
+    /// the tenant's key) are not touched.
+    async fn erase_audit_subject(&self, tenant: TenantId, user: UserId) -> StoreResult<u64> {
+        let tenant = tenant.to_string();
+        let user = user.to_string();
+        transaction!(self, tx => {
+            tx_execute!(
+                tx,
+                sqlx::query("DELETE FROM audit_subject_keys WHERE tenant_id = $1 AND subject_id = $2")
+                    .bind(&tenant)
+                    .bind(&user)
+            )?;
+            tx_execute!(
+                tx,
+                sqlx::query(
+                    "UPDATE audit_entries SET personal_sealed = NULL \
+                     WHERE tenant_id = $1 AND subject_user_id = $2 AND personal_sealed IS NOT NULL"
+                )
+                .bind(&tenant)
+                .bind(&user)
+            )
+        })
+    }
+
+    /// In byte order of their ids.
+    async fn audit_tenants(&self) -> StoreResult<Vec<TenantId>> {
+        let ids: Vec<String> = fetch_all!(
+            self,
+            sqlx::query_scalar("SELECT tenant_id FROM audit_heads WHERE seq > 0")
+        )?;
+        let mut tenants = ids
+            .iter()
+            .map(|t| id("audit_heads.tenant_id", t, TenantId::parse))
+            .collect::<Result<Vec<_>, _>>()?;
+        tenants.sort_by_key(|t| t.to_string());
+        Ok(tenants)
+    }
+}
