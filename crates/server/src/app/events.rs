@@ -16,14 +16,17 @@ pub fn envelope(event: &Event, entry: Option<&AuditEntry>) -> serde_json::Value 
         .occurred_at
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    json!({
+    let mut v = json!({
         "id": event.id.to_string(),
         "type": event.kind.type_name(),
         "tenant_id": event.tenant_id.to_string(),
         "occurred_at": occurred,
-        "seq": entry.map(|e| e.seq),
         "data": event.body(),
-    })
+    });
+    if let (Some(e), Some(obj)) = (entry, v.as_object_mut()) {
+        obj.insert("seq".into(), json!(e.seq));
+    }
+    v
 }
 
 impl Services {
