@@ -57,6 +57,8 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Merged after the 405 fallback so CORS preflights reach the CORS layer of these routes.
+        .merge(oidc::browser_router())
         .layer(axum::middleware::from_fn(ops::track))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(|_| {

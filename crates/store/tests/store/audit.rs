@@ -314,6 +314,7 @@ pub async fn ip_filter_reads_across_batches(h: &Harness) {
     let alice = user(s, t.id, "alice@example.com").await;
     let needle = "198.51.100.7";
     let wanted = [3_i64, 5, 228];
+    let clock = std::time::Instant::now();
     for seq in 1..=230_i64 {
         let ip = if wanted.contains(&seq) {
             needle.to_string()
@@ -324,10 +325,12 @@ pub async fn ip_filter_reads_across_batches(h: &Harness) {
             .await
             .unwrap();
     }
+    eprintln!("appends: {:?}", clock.elapsed());
     let filter = AuditFilter {
         ip: Some(needle.into()),
         ..Default::default()
     };
+    let clock = std::time::Instant::now();
     let p1 = s.list_audit(t.id, &filter, &page(2, None)).await.unwrap();
     assert_eq!(
         p1.items.iter().map(|(e, _)| e.seq).collect::<Vec<_>>(),
@@ -348,6 +351,7 @@ pub async fn ip_filter_reads_across_batches(h: &Harness) {
         vec![3]
     );
     assert_eq!(p2.next_cursor, None);
+    eprintln!("lists: {:?}", clock.elapsed());
     let none = AuditFilter {
         ip: Some("203.0.113.1".into()),
         ..Default::default()
