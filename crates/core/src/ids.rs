@@ -54,3 +54,11 @@ uuid_id!(
     /// Identifies an admin API key record (not the secret key).
     ApiKeyId
 );
+uuid_id!(
+    /// Identifies a role.
+    RoleId
+);
+uuid_id!(
+    /// Identifies a role assignment (who holds which role, how and until when).
+    AssignmentId
+);

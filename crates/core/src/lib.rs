@@ -5,6 +5,7 @@
 //! through expiry and lockout windows without sleeping.
 
 pub mod apikey;
+pub mod authz;
 pub mod client;
 pub mod error;
 pub mod events;
@@ -21,7 +22,7 @@ pub mod user;
 pub mod webhook;
 
 pub use error::{CoreError, StoreError};
-pub use ids::{ApiKeyId, GroupId, SessionId, TenantId, UserId};
+pub use ids::{ApiKeyId, AssignmentId, GroupId, RoleId, SessionId, TenantId, UserId};
 pub use secret::Secret;
 
 /// Time as the domain sees it.
