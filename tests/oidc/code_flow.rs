@@ -179,7 +179,8 @@ async fn code_flow_pkce_userinfo_and_refresh_rotation(backend: Backend) {
     op.assert_inactive(&web, refresh0, "the rotated refresh token")
         .await;
     let access1 = t1["access_token"].as_str().expect("access");
-    assert_eq!(op.userinfo_get(access1).await.status, 200);
+    op.assert_userinfo_ok(access1, "the access token works")
+        .await;
 
     // A refresh may narrow the scope but not widen it (RFC 6749 §6).
     let r = op

@@ -45,7 +45,8 @@ async fn tokens_expire_on_a_later_clock(backend: Backend) {
             "active before"
         );
     }
-    assert_eq!(op.userinfo_get(access).await.status, 200);
+    op.assert_userinfo_ok(access, "the access token works")
+        .await;
     let server = restart(&dep, server, &[("TESSERA_TEST_CLOCK_OFFSET_SECS", ONE_DAY)]).await;
     let op = op.on(&server);
     let b = b.on(&server);

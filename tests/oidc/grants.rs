@@ -22,7 +22,8 @@ async fn code_replay_pkce_and_redirect_binding(backend: Backend) {
     let tokens = op.exchange(&web, &req, &code).await;
     let access = tokens["access_token"].as_str().expect("access");
     let refresh = tokens["refresh_token"].as_str().expect("refresh");
-    assert_eq!(op.userinfo_get(access).await.status, 200);
+    op.assert_userinfo_ok(access, "the access token works")
+        .await;
     let replay = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
@@ -382,11 +383,8 @@ async fn client_auth_grant_types_and_malformed_requests(backend: Backend) {
     let t1 = token_success(&op.refresh(&web, refresh).await);
     let access1 = t1["access_token"].as_str().expect("at");
     let refresh1 = t1["refresh_token"].as_str().expect("rt");
-    assert_eq!(
-        op.userinfo_get(access1).await.status,
-        200,
-        "revoking an access token leaves the grant"
-    );
+    op.assert_userinfo_ok(access1, "revoking an access token leaves the grant")
+        .await;
     op.revoke(&web, refresh1).await;
     op.assert_inactive(&web, refresh1, "a revoked refresh token")
         .await;

@@ -13,37 +13,6 @@
 #[path = "../e2e/harness/mod.rs"]
 mod harness;
 
-/// Like `on_both_backends!`, for scenarios that show a product bug: they are declared (so
-/// `cargo test --test oidc -- --ignored` reproduces the bug) but ignored with `reason` until the
-/// fix lands.
-macro_rules! known_bug_on_both_backends {
-    ($reason:literal: $($name:ident),* $(,)?) => {
-        mod known_bug {
-            mod sqlite {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    #[ignore = $reason]
-                    async fn $name() {
-                        super::super::$name($crate::harness::Backend::sqlite()).await;
-                    }
-                )*
-            }
-            mod postgres {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    #[ignore = $reason]
-                    async fn $name() {
-                        let Some(backend) = $crate::harness::Backend::postgres().await else {
-                            return;
-                        };
-                        super::super::$name(backend).await;
-                    }
-                )*
-            }
-        }
-    };
-}
-
 mod browser;
 mod jose;
 mod rp;

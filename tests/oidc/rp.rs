@@ -276,6 +276,37 @@ impl Op {
         read(format!("POST {}/userinfo (form)", self.path), r).await
     }
 
+    /// Asserts that userinfo accepts `token` and answers about this provider's user.
+    pub async fn assert_userinfo_ok(&self, token: &str, what: &str) -> Value {
+        let r = self.userinfo_get(token).await;
+        assert_eq!(
+            r.status,
+            200,
+            "{what}: userinfo answers 200; body {}",
+            r.text()
+        );
+        assert_eq!(
+            r.header("cache-control").as_deref(),
+            Some("no-store"),
+            "{what}"
+        );
+        let v = r.json();
+        assert_eq!(v["sub"], self.user_id.as_str(), "{what}: {v}");
+        v
+    }
+
+    /// Asserts `r` sends the browser to this tenant's sign-in page, carrying the request.
+    #[track_caller]
+    pub fn assert_sign_in_asked(&self, r: &Resp) -> String {
+        let login = r.expect_see_other();
+        assert!(
+            login.starts_with(&format!("{}/login?return_to=", self.path)),
+            "{}: the browser is sent to sign in, not to {login}",
+            r.what
+        );
+        login
+    }
+
     /// Asserts that userinfo refuses `token` as RFC 6750 §3.1 says: 401, `invalid_token` in the
     /// body and in the `WWW-Authenticate` challenge.
     pub async fn assert_userinfo_rejects(&self, token: &str, what: &str) {

@@ -180,11 +180,8 @@ async fn algorithms_opaque_tokens_private_key_jwt_and_rotation(backend: Backend)
     verified(before["id_token"].as_str().expect("id"), &jwks);
     let old_access = before["access_token"].as_str().expect("at");
     verified(old_access, &jwks);
-    assert_eq!(
-        op.userinfo_get(old_access).await.status,
-        200,
-        "an access token signed before the rotation"
-    );
+    op.assert_userinfo_ok(old_access, "an access token signed before the rotation")
+        .await;
     // New tokens use the new keys.
     let (req, after) = op.sign_in_and_get_tokens(&b, &c, "openid").await;
     let new_id = op.check_id_token(&c, &req, &after).await;
@@ -214,6 +211,11 @@ async fn algorithms_opaque_tokens_private_key_jwt_and_rotation(backend: Backend)
         ))
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().contains("Sign out?"),
+        "the confirmation page: {}",
+        r.text()
+    );
     crate::rp::assert_no_server_errors(&server);
 }
 

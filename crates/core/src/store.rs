@@ -434,3 +434,36 @@ pub trait WebhookStore {
         now: Timestamp,
     ) -> StoreResult<bool>;
 }
+
+/// Roles, assignments and group nesting. Every change bumps the tenant's authorization version,
+/// which nodes compare to invalidate their cached [`crate::authz::AuthzGraph`].
+pub trait AuthzStore {
+    /// `Conflict("name")` when the tenant already has a role of that name for the same application.
+    async fn create_role(&self, role: &crate::authz::Role) -> StoreResult<()>;
+    async fn get_role(&self, tenant: TenantId, id: crate::RoleId) -> StoreResult<Option<crate::authz::Role>>;
+    /// Ordered by name.
+    async fn list_roles(&self, tenant: TenantId) -> StoreResult<Vec<crate::authz::Role>>;
+    /// Replaces name, description, permissions and composites. `NotFound`, `Conflict("name")`, and
+    /// `NotFound` when a composite names a role of another tenant.
+    async fn update_role(&self, role: &crate::authz::Role) -> StoreResult<()>;
+    /// Also removes its assignments and its place in other roles' composites.
+    async fn delete_role(&self, tenant: TenantId, id: crate::RoleId) -> StoreResult<bool>;
+    /// The role and the principal must belong to the tenant (`NotFound` otherwise).
+    async fn create_assignment(&self, a: &crate::authz::RoleAssignment) -> StoreResult<()>;
+    /// Filtered by principal and/or role; oldest first.
+    async fn list_assignments(
+        &self,
+        tenant: TenantId,
+        principal: Option<crate::authz::Principal>,
+        role: Option<crate::RoleId>,
+    ) -> StoreResult<Vec<crate::authz::RoleAssignment>>;
+    async fn delete_assignment(&self, tenant: TenantId, id: crate::AssignmentId) -> StoreResult<bool>;
+    /// Makes `child` a member of `parent` (both in the tenant, else `NotFound`); idempotent. The
+    /// caller has already refused cycles.
+    async fn add_group_parent(&self, tenant: TenantId, child: GroupId, parent: GroupId) -> StoreResult<()>;
+    async fn remove_group_parent(&self, tenant: TenantId, child: GroupId, parent: GroupId) -> StoreResult<bool>;
+    /// Everything a decision needs: roles (with composites), group nesting edges, assignments.
+    async fn load_authz_graph(&self, tenant: TenantId) -> StoreResult<crate::authz::AuthzGraph>;
+    /// Increases with every change to roles, assignments, group nesting or group membership.
+    async fn authz_version(&self, tenant: TenantId) -> StoreResult<i64>;
+}

@@ -608,3 +608,22 @@ impl AuditStore for Store {
         Ok(tenants)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Changing these formats makes every sealed entry unreadable.
+    #[test]
+    fn key_purpose_and_associated_data_are_stable() {
+        let tenant = TenantId(Uuid::nil());
+        assert_eq!(
+            subject_purpose(tenant, TENANT_SUBJECT, &[0xab, 0x01, 0x00]),
+            "audit-subject:00000000-0000-0000-0000-000000000000:tenant:ab0100"
+        );
+        assert_eq!(
+            personal_aad(tenant, Uuid::nil()),
+            "audit:00000000-0000-0000-0000-000000000000:00000000-0000-0000-0000-000000000000"
+        );
+    }
+}

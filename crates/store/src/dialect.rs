@@ -279,3 +279,28 @@ macro_rules! for_update_skip_locked {
         )
     };
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn locking_clauses_go_between_head_and_tail_on_postgres_only() {
+        let head = for_update!("SELECT seq FROM audit_heads WHERE tenant_id = $1";);
+        assert_eq!(
+            head.sqlite,
+            "SELECT seq FROM audit_heads WHERE tenant_id = $1"
+        );
+        assert_eq!(
+            head.postgres,
+            "SELECT seq FROM audit_heads WHERE tenant_id = $1 FOR UPDATE"
+        );
+        let claim = for_update_skip_locked!("UPDATE t SET a = 1 WHERE id IN (SELECT id FROM t LIMIT $1"; ") RETURNING ", "id");
+        assert_eq!(
+            claim.sqlite,
+            "UPDATE t SET a = 1 WHERE id IN (SELECT id FROM t LIMIT $1) RETURNING id"
+        );
+        assert_eq!(
+            claim.postgres,
+            "UPDATE t SET a = 1 WHERE id IN (SELECT id FROM t LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id"
+        );
+    }
+}

@@ -33,6 +33,7 @@ const CODE_TTL_SECS: i64 = 60;
 #[derive(Serialize, Deserialize)]
 struct Pending {
     tenant: String,
+    /// Unix milliseconds when the request arrived.
     started_at: i64,
     req: AuthorizeRequest,
 }
@@ -57,6 +58,11 @@ fn seal(
     Some(URL_SAFE_NO_PAD.encode(sealed))
 }
 
+/// Unix time in milliseconds.
+fn unix_ms(t: time::OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 fn unseal(state: &AppState, tenant: &Tenant, sealed: &str) -> Option<Pending> {
     let raw = URL_SAFE_NO_PAD.decode(sealed.as_bytes()).ok()?;
     let json = state
@@ -65,8 +71,8 @@ fn unseal(state: &AppState, tenant: &Tenant, sealed: &str) -> Option<Pending> {
         .decrypt(b"authorize-request v1", &raw)
         .ok()?;
     let p: Pending = serde_json::from_slice(&json).ok()?;
-    let age = Services::now().unix_timestamp() - p.started_at;
-    (p.tenant == tenant.id.to_string() && (0..=PENDING_TTL_SECS).contains(&age)).then_some(p)
+    let age_ms = unix_ms(Services::now()) - p.started_at;
+    (p.tenant == tenant.id.to_string() && (0..=PENDING_TTL_SECS * 1000).contains(&age_ms)).then_some(p)
 }
 
 pub async fn get(
@@ -138,7 +144,7 @@ async fn start(state: AppState, slug: String, raw: Vec<u8>, jar: CookieJar) -> R
         &tenant,
         &client,
         req,
-        Services::now().unix_timestamp(),
+        unix_ms(Services::now()),
         jar,
     )
     .await
@@ -209,11 +215,12 @@ async fn proceed(
     let needs_login = match &session {
         None => true,
         Some(s) => {
-            let auth_time = s.created_at.unix_timestamp();
-            let forced = req.has_prompt(Prompt::Login) && auth_time < started_at;
-            let too_old = req
-                .max_age
-                .is_some_and(|m| now.unix_timestamp() - auth_time > m);
+            // Millisecond precision: a sign-in made for this very request (after it started) is
+            // fresh, whatever prompt=login or max_age say; an earlier one is judged by them.
+            let auth_ms = unix_ms(s.created_at);
+            let fresh_for_request = auth_ms >= started_at;
+            let forced = req.has_prompt(Prompt::Login) && !fresh_for_request;
+            let too_old = req.max_age.is_some_and(|m| !fresh_for_request && unix_ms(now) - auth_ms > m.saturating_mul(1000));
             forced || too_old
         }
     };

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 use tessera_core::events::{Actor, Event, EventKind};
-use tessera_core::store::GrantStore;
+use tessera_core::store::{GrantStore, SessionStore};
 use tessera_core::tenant::Tenant;
 use tessera_crypto::sha256_hex;
 use tessera_oidc::{ErrorCode, OAuthError, Params};
@@ -46,6 +46,13 @@ async fn refresh_claims(
             .map_err(store_error)?;
     if inactive {
         return Ok(None);
+    }
+    // A refresh token bound to a browser session ends with it (offline tokens are not bound).
+    if let Some(sid) = t.session_id {
+        let live = store.get_session(tenant.id, sid).await.map_err(store_error)?.is_some_and(|s| s.is_active(now));
+        if !live {
+            return Ok(None);
+        }
     }
     let mut m = json!({
         "active": true,

@@ -55,6 +55,7 @@ on_both_backends!(
     at_rest::audit_and_webhook_secrets_are_encrypted_at_rest,
     isolation::audit_and_webhook_isolation,
     audit::append_builds_a_verifiable_chain,
+    audit::tampering_is_detectable,
     audit::concurrent_appends_chain_without_gaps,
     audit::list_audit_filters_and_pages,
     audit::ip_filter_reads_across_batches,
