@@ -163,6 +163,11 @@ impl Window {
         }
     }
 
+    /// The measured part.
+    pub fn length(&self) -> Duration {
+        self.until.duration_since(self.measure_from)
+    }
+
     fn counts(&self, start: Instant, end: Instant) -> bool {
         start >= self.measure_from && end <= self.until
     }
@@ -241,19 +246,17 @@ pub struct LoadResult {
     pub first_error: Option<String>,
 }
 
-/// Sends `template` from `connections` concurrent keep-alive connections for `warmup` plus
-/// `measure`, and summarizes the measured part.
+/// Sends `template` from `connections` concurrent keep-alive connections until the end of
+/// `window`, and summarizes the requests inside it.
 pub async fn run(
     addr: SocketAddr,
     template: &RequestTemplate,
     connections: usize,
-    warmup: Duration,
-    measure: Duration,
+    window: Window,
 ) -> Result<LoadResult> {
     if !addr.ip().is_loopback() {
         bail!("load is only ever sent to the loopback interface, not to {addr}");
     }
-    let window = Window::starting_now(warmup, measure);
     let workers: Vec<_> = (0..connections)
         .map(|_| tokio::spawn(worker(addr, template.clone(), window)))
         .collect();
@@ -267,7 +270,7 @@ pub async fn run(
         first_error = first_error.or(tally.first_error);
     }
     Ok(LoadResult {
-        summary: Summary::new(latencies, errors, measure),
+        summary: Summary::new(latencies, errors, window.length()),
         first_error,
     })
 }

@@ -21,7 +21,9 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::sync::watch;
 
+use crate::load::Window;
 use crate::report::{Baseline, RunInfo, ScenarioResult};
 use crate::scenario::{BaselineKind, Scenario};
 use crate::server::{Database, Deployment};
@@ -138,12 +140,40 @@ struct Plan {
     measure: Duration,
 }
 
-/// Runs one scenario on a fresh deployment, which is removed afterwards whatever happened.
-async fn run_scenario(plan: &Plan, scenario: Scenario) -> Result<(stats::Summary, Option<u64>)> {
+/// Becomes true at the first Ctrl-C. One listener for the whole run, so an interrupt between
+/// two scenarios is not lost.
+fn interrupt_flag() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = tx.send(true);
+        }
+    });
+    rx
+}
+
+/// What one scenario measured.
+struct Measured {
+    summary: stats::Summary,
+    peak_rss_kib: Option<u64>,
+    server_cpu_percent: Option<f64>,
+}
+
+/// Runs one scenario on a fresh deployment, which is removed afterwards whatever happened
+/// (also on Ctrl-C: the server is killed, the throwaway database dropped).
+async fn run_scenario(
+    plan: &Plan,
+    scenario: Scenario,
+    interrupted: &mut watch::Receiver<bool>,
+) -> Result<Measured> {
+    if *interrupted.borrow() {
+        bail!("interrupted");
+    }
     let deployment = Deployment::create(&plan.bin, &plan.database).await?;
     let outcome = tokio::select! {
         r = measure(plan, scenario, &deployment) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        // An error here means no Ctrl-C listener could be installed: the branch is then disabled.
+        Ok(_) = interrupted.wait_for(|stop| *stop) => Err(anyhow::anyhow!("interrupted")),
     };
     // The server (if still running) was killed when its future was dropped.
     let cleanup = deployment.destroy().await;
@@ -152,11 +182,7 @@ async fn run_scenario(plan: &Plan, scenario: Scenario) -> Result<(stats::Summary
     Ok(result)
 }
 
-async fn measure(
-    plan: &Plan,
-    scenario: Scenario,
-    deployment: &Deployment,
-) -> Result<(stats::Summary, Option<u64>)> {
+async fn measure(plan: &Plan, scenario: Scenario, deployment: &Deployment) -> Result<Measured> {
     let server = deployment.start().await?;
     let template = scenario.prepare(deployment, &server).await?;
     eprintln!(
@@ -166,15 +192,21 @@ async fn measure(
         plan.measure.as_secs(),
         plan.connections
     );
-    let load = load::run(
-        server.addr(),
-        &template,
-        plan.connections,
-        plan.warmup,
-        plan.measure,
-    )
-    .await?;
-    let rss = server.peak_rss_kib();
+    let window = Window::starting_now(plan.warmup, plan.measure);
+    // The server's CPU time over exactly the measured window: 200 % on two cores means the
+    // server alone kept both busy; much less means it waited (on the database, on a lock, or
+    // for CPU the load generator and other processes held).
+    let pid = server.pid();
+    let cpu_probe = tokio::spawn(async move {
+        tokio::time::sleep_until(window.measure_from.into()).await;
+        let before = procfs::cpu_time(pid)?;
+        tokio::time::sleep_until(window.until.into()).await;
+        let used = procfs::cpu_time(pid)?.checked_sub(before)?;
+        Some(100.0 * used.as_secs_f64() / window.length().as_secs_f64())
+    });
+    let load = load::run(server.addr(), &template, plan.connections, window).await?;
+    let server_cpu_percent = cpu_probe.await.ok().flatten();
+    let peak_rss_kib = server.peak_rss_kib();
     server.stop().await?;
     if let Some(e) = &load.first_error {
         eprintln!(
@@ -186,7 +218,11 @@ async fn measure(
     if load.summary.ok == 0 {
         bail!("{}: no request succeeded", scenario.name());
     }
-    Ok((load.summary, rss))
+    Ok(Measured {
+        summary: load.summary,
+        peak_rss_kib,
+        server_cpu_percent,
+    })
 }
 
 async fn crypto_baseline(name: &str, f: fn(Duration) -> Result<Baseline>) -> Result<Baseline> {
@@ -248,11 +284,16 @@ async fn run(args: Args) -> Result<()> {
         verify = Some(b);
     }
 
+    let mut interrupted = interrupt_flag();
     let mut results: Vec<ScenarioResult> = Vec::new();
     let mut healthz = None;
     for scenario in scenarios {
         eprintln!("scenario: {} ({})", scenario.name(), plan.database.name());
-        let (summary, peak_rss_kib) = run_scenario(&plan, scenario)
+        let Measured {
+            summary,
+            peak_rss_kib,
+            server_cpu_percent,
+        } = run_scenario(&plan, scenario, &mut interrupted)
             .await
             .with_context(|| format!("scenario {} failed", scenario.name()))?;
         let baseline = match scenario.baseline() {
@@ -273,6 +314,7 @@ async fn run(args: Args) -> Result<()> {
             scenario: scenario.name().to_string(),
             summary,
             peak_rss_kib,
+            server_cpu_percent,
             baseline,
         });
     }

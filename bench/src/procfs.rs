@@ -2,6 +2,7 @@
 //! numbers were measured on.
 
 use std::fs;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -30,6 +31,26 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     parse_vm_hwm(&fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
 }
 
+/// User plus system CPU time of `/proc/<pid>/stat`, in clock ticks (fields 14 and 15).
+pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    // The command name (field 2) is in parentheses and may itself hold spaces and ')': the
+    // fixed fields start after the last ')'. There, field 3 (state) is the first.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// CPU time a process has used so far (`None` when it cannot be read).
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let ticks = parse_cpu_ticks(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
+    // SAFETY: sysconf only reads a configuration value.
+    let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_sec = u64::try_from(per_sec).ok().filter(|&t| t > 0)?;
+    Some(Duration::from_secs_f64(ticks as f64 / per_sec as f64))
+}
+
 /// The first `model name` of `/proc/cpuinfo` (x86), or its `Model`/`CPU part` lines elsewhere.
 pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
     ["model name", "Model", "cpu model"]
@@ -43,6 +64,12 @@ pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
         })
 }
 
+/// The 1, 5 and 15 minute load averages of `/proc/loadavg`, as written there.
+pub fn parse_loadavg(loadavg: &str) -> Option<String> {
+    let fields: Vec<&str> = loadavg.split_whitespace().take(3).collect();
+    (fields.len() == 3 && fields.iter().all(|f| f.parse::<f64>().is_ok())).then(|| fields.join(" "))
+}
+
 /// Where the numbers were measured, printed above the table and included in `--json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Machine {
@@ -51,6 +78,8 @@ pub struct Machine {
     pub cpu_model: String,
     /// `uname -r`.
     pub kernel: String,
+    /// Load averages when the run started: other work on the machine shares the cores.
+    pub loadavg_at_start: String,
 }
 
 impl Machine {
@@ -63,6 +92,8 @@ impl Machine {
                 "" => "unknown".to_string(),
                 k => k.to_string(),
             },
+            loadavg_at_start: parse_loadavg(&read("/proc/loadavg"))
+                .unwrap_or_else(|| "unknown".into()),
         }
     }
 }
@@ -106,6 +137,37 @@ mod tests {
             Some("Raspberry Pi 4 Model B")
         );
         assert_eq!(parse_cpu_model("processor\t: 0\n"), None);
+    }
+
+    #[test]
+    fn reads_user_plus_system_ticks_after_the_command_name() {
+        let stat = "4242 (tessera) S 1 4242 4242 0 -1 4194560 1234 0 0 0 \
+            150 37 0 0 20 0 6 0 98765 1234567 4321 18446744073709551615";
+        assert_eq!(parse_cpu_ticks(stat), Some(187));
+        // A command name with spaces and parentheses does not shift the fields.
+        let odd = "7 (a b) (c)) R 1 7 7 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 1 2 3";
+        assert_eq!(parse_cpu_ticks(odd), Some(11));
+        assert_eq!(parse_cpu_ticks("7 (x) R 1 2"), None);
+        assert_eq!(parse_cpu_ticks("no parenthesis"), None);
+    }
+
+    #[test]
+    fn the_own_process_has_used_cpu_time() {
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < Duration::from_millis(30) {}
+        assert!(
+            cpu_time(std::process::id()).expect("/proc/self/stat is readable") > Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn reads_the_three_load_averages() {
+        assert_eq!(
+            parse_loadavg("0.52 1.10 2.00 3/412 12345\n").as_deref(),
+            Some("0.52 1.10 2.00")
+        );
+        assert_eq!(parse_loadavg("0.52 1.10\n"), None);
+        assert_eq!(parse_loadavg("a b c d"), None);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct ScenarioResult {
     pub summary: Summary,
     /// `VmHWM` of the server process at the end of the scenario, in KiB.
     pub peak_rss_kib: Option<u64>,
+    /// CPU time the server used during the measured window, in % of one core.
+    pub server_cpu_percent: Option<f64>,
     /// `None` for the scenario that is itself a baseline (`healthz`).
     pub baseline: Option<Baseline>,
 }
@@ -94,11 +96,12 @@ pub fn results_table(results: &[ScenarioResult]) -> String {
         "p95 ms",
         "p99 ms",
         "errors",
+        "server CPU %",
         "peak RSS MiB",
         "baseline",
         "ratio",
     ];
-    let right = [false, true, true, true, true, true, true, false, true];
+    let right = [false, true, true, true, true, true, true, true, false, true];
     let rows: Vec<Vec<String>> = results
         .iter()
         .map(|r| {
@@ -109,6 +112,8 @@ pub fn results_table(results: &[ScenarioResult]) -> String {
                 ms(r.summary.p95),
                 ms(r.summary.p99),
                 r.summary.errors.to_string(),
+                r.server_cpu_percent
+                    .map_or("-".into(), |c| format!("{c:.0}")),
                 r.peak_rss_kib
                     .map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
                 match &r.baseline {
@@ -125,10 +130,11 @@ pub fn results_table(results: &[ScenarioResult]) -> String {
 /// The lines above the table.
 pub fn header(info: &RunInfo) -> String {
     format!(
-        "machine: {} cores, {}, Linux {}\ndate: {}\ndatabase: {}\nload: {} connections, {} s warm-up + {} s measured per scenario\ntessera: {}\n",
+        "machine: {} cores, {}, Linux {}, load average at start {}\ndate: {}\ndatabase: {}\nload: {} connections, {} s warm-up + {} s measured per scenario\ntessera: {}\n",
         info.machine.cores,
         info.machine.cpu_model,
         info.machine.kernel,
+        info.machine.loadavg_at_start,
         info.date,
         info.database,
         info.connections,
@@ -147,6 +153,7 @@ struct JsonRow<'a> {
     p95_ms: Option<f64>,
     p99_ms: Option<f64>,
     errors: u64,
+    server_cpu_percent: Option<f64>,
     peak_rss_kib: Option<u64>,
     baseline: Option<&'a Baseline>,
     ratio: Option<f64>,
@@ -165,6 +172,7 @@ pub fn json(info: &RunInfo, baselines: &[Baseline], results: &[ScenarioResult]) 
             p95_ms: to_ms(r.summary.p95),
             p99_ms: to_ms(r.summary.p99),
             errors: r.summary.errors,
+            server_cpu_percent: r.server_cpu_percent,
             peak_rss_kib: r.peak_rss_kib,
             baseline: r.baseline.as_ref(),
             ratio: r.ratio(),
@@ -188,6 +196,7 @@ mod tests {
                 Duration::from_secs(10),
             ),
             peak_rss_kib: Some(30 * 1024 + 512),
+            server_cpu_percent: baseline.map(|_| 187.4),
             baseline: baseline.map(|rate| Baseline {
                 name: "ES256 sign".into(),
                 rate,
@@ -224,15 +233,15 @@ mod tests {
         assert_eq!(lines.len(), 4, "{t}");
         assert_eq!(
             lines[0],
-            "| scenario | requests/s | p50 ms | p95 ms | p99 ms | errors | peak RSS MiB | baseline          | ratio |"
+            "| scenario | requests/s | p50 ms | p95 ms | p99 ms | errors | server CPU % | peak RSS MiB | baseline          | ratio |"
         );
         assert_eq!(
             lines[2],
-            "| healthz  |        100 |   1.50 |   1.50 |   1.50 |      0 |         30.5 | (is the baseline) |     - |"
+            "| healthz  |        100 |   1.50 |   1.50 |   1.50 |      0 |            - |         30.5 | (is the baseline) |     - |"
         );
         assert_eq!(
             lines[3],
-            "| cc       |         50 |   1.50 |   1.50 |   1.50 |      2 |         30.5 | ES256 sign 200/s  | 0.250 |"
+            "| cc       |         50 |   1.50 |   1.50 |   1.50 |      2 |          187 |         30.5 | ES256 sign 200/s  | 0.250 |"
         );
     }
 
@@ -250,6 +259,7 @@ mod tests {
                 cores: 2,
                 cpu_model: "cpu".into(),
                 kernel: "6.1".into(),
+                loadavg_at_start: "0.00 0.00 0.00".into(),
             },
             date: "2026-11-29T00:00:00Z".into(),
             database: "sqlite".into(),
@@ -266,6 +276,7 @@ mod tests {
         assert_eq!(row["requests_per_sec"], 50.0);
         assert_eq!(row["p99_ms"], 1.5);
         assert_eq!(row["ratio"], 0.25);
+        assert_eq!(row["server_cpu_percent"], 187.4);
         assert_eq!(row["baseline"]["name"], "ES256 sign");
         assert_eq!(v["run"]["machine"]["cores"], 2);
     }

@@ -207,6 +207,10 @@ impl Server {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// `VmHWM` of the server process so far, in KiB.
     pub fn peak_rss_kib(&self) -> Option<u64> {
         procfs::peak_rss_kib(self.pid)

@@ -5,6 +5,11 @@
 //! PostgreSQL is not reachable, and failing in CI).
 //!
 //! `harness` starts processes and talks to them; each other module is one area of the product.
+//!
+//! Run: `cargo test --test e2e` (PostgreSQL from `TESSERA_TEST_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`; the browser test needs Debian's `chromium` and
+//! `chromium-driver`; `CI=true` turns both "skip with a notice" cases into failures). Servers log
+//! to `server-N.stderr.log` in their deployment's temporary folder; assertion messages quote them.
 
 #[macro_use]
 mod harness;

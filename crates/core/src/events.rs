@@ -101,6 +101,28 @@ pub enum EventKind {
     ApiKeyCreated { key_id: String },
     #[serde(rename = "api_key.revoked")]
     ApiKeyRevoked { key_id: String },
+    #[serde(rename = "role.created")]
+    RoleCreated { name: String },
+    #[serde(rename = "role.updated")]
+    RoleUpdated {
+        changes: BTreeMap<String, FieldChange>,
+    },
+    #[serde(rename = "role.deleted")]
+    RoleDeleted,
+    #[serde(rename = "role.assigned")]
+    RoleAssigned {
+        role_id: String,
+        assignment_id: String,
+    },
+    #[serde(rename = "role.unassigned")]
+    RoleUnassigned {
+        role_id: String,
+        assignment_id: String,
+    },
+    #[serde(rename = "group.nested")]
+    GroupNested { parent_id: String },
+    #[serde(rename = "group.unnested")]
+    GroupUnnested { parent_id: String },
     #[serde(rename = "webhook.created")]
     WebhookCreated { webhook_id: String },
     #[serde(rename = "webhook.deleted")]

@@ -26,6 +26,12 @@ impl Group {
     ) -> Result<Group, CoreError> {
         let description = match description.map(str::trim) {
             None | Some("") => None,
+            Some(d) if d.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+                return Err(CoreError::invalid(
+                    "description",
+                    "must not contain control characters",
+                ));
+            }
             Some(d) if d.chars().count() > 1000 => {
                 return Err(CoreError::invalid(
                     "description",

@@ -440,7 +440,11 @@ pub trait WebhookStore {
 pub trait AuthzStore {
     /// `Conflict("name")` when the tenant already has a role of that name for the same application.
     async fn create_role(&self, role: &crate::authz::Role) -> StoreResult<()>;
-    async fn get_role(&self, tenant: TenantId, id: crate::RoleId) -> StoreResult<Option<crate::authz::Role>>;
+    async fn get_role(
+        &self,
+        tenant: TenantId,
+        id: crate::RoleId,
+    ) -> StoreResult<Option<crate::authz::Role>>;
     /// Ordered by name.
     async fn list_roles(&self, tenant: TenantId) -> StoreResult<Vec<crate::authz::Role>>;
     /// Replaces name, description, permissions and composites. `NotFound`, `Conflict("name")`, and
@@ -457,11 +461,25 @@ pub trait AuthzStore {
         principal: Option<crate::authz::Principal>,
         role: Option<crate::RoleId>,
     ) -> StoreResult<Vec<crate::authz::RoleAssignment>>;
-    async fn delete_assignment(&self, tenant: TenantId, id: crate::AssignmentId) -> StoreResult<bool>;
+    async fn delete_assignment(
+        &self,
+        tenant: TenantId,
+        id: crate::AssignmentId,
+    ) -> StoreResult<bool>;
     /// Makes `child` a member of `parent` (both in the tenant, else `NotFound`); idempotent. The
     /// caller has already refused cycles.
-    async fn add_group_parent(&self, tenant: TenantId, child: GroupId, parent: GroupId) -> StoreResult<()>;
-    async fn remove_group_parent(&self, tenant: TenantId, child: GroupId, parent: GroupId) -> StoreResult<bool>;
+    async fn add_group_parent(
+        &self,
+        tenant: TenantId,
+        child: GroupId,
+        parent: GroupId,
+    ) -> StoreResult<()>;
+    async fn remove_group_parent(
+        &self,
+        tenant: TenantId,
+        child: GroupId,
+        parent: GroupId,
+    ) -> StoreResult<bool>;
     /// Everything a decision needs: roles (with composites), group nesting edges, assignments.
     async fn load_authz_graph(&self, tenant: TenantId) -> StoreResult<crate::authz::AuthzGraph>;
     /// Increases with every change to roles, assignments, group nesting or group membership.

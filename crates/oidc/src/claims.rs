@@ -152,7 +152,9 @@ mod tests {
     }
 }
 
-/// Per-client custom claims (`metadata.claims`): `{"<claim>": "attribute:<name>" | "groups"}`.
+/// Per-client custom claims (`metadata.claims`): `{"<claim>": "attribute:<name>" | "groups" |
+/// "roles" | "permissions"}`. This function resolves attributes and groups; the server resolves
+/// `roles` and `permissions` (they need the access graph).
 /// Attributes come from the user's custom attributes; `groups` is the list of group names. A claim
 /// never overrides a standard one.
 pub fn mapped_claims(

@@ -17,6 +17,8 @@ pub struct Inner {
     pub gate: HashGate,
     /// Parsed signing keys per tenant.
     pub keys: KeyRing,
+    /// Cached access graphs per tenant (roles, assignments, nesting).
+    pub authz: crate::app::authz::AuthzCache,
     /// Outgoing HTTP (back-channel logout): short timeouts, no redirects.
     pub http: reqwest::Client,
     pub templates: Templates,
@@ -48,6 +50,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             gate: HashGate::new(config.hash_concurrency, config.hash_queue),
             keys: KeyRing::default(),
+            authz: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(5))
                 .redirect(reqwest::redirect::Policy::none())

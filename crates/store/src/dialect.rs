@@ -211,6 +211,10 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         "id",
     ),
     rule("webhook_deliveries_pkey", "webhook_deliveries.id", "id"),
+    rule("roles_pkey", "roles.tenant_id, roles.id", "id"),
+    // An index on an expression: SQLite names the index instead of listing columns.
+    rule("roles_name_unique", "index 'roles_name_unique'", "name"),
+    rule("role_assignments_pkey", "role_assignments.id", "id"),
 ];
 
 /// Names the unique rule that `err` (a unique violation) broke, for `StoreError::Conflict`.
@@ -227,6 +231,17 @@ pub(crate) fn conflict_name(err: &dyn DatabaseError) -> String {
         })
         .map_or("record", |rule| rule.name)
         .to_string()
+}
+
+/// The statement that makes the transaction it opens read one consistent snapshot of the
+/// database, if the backend needs one. PostgreSQL's default isolation (read committed) gives each
+/// statement its own snapshot, so a read-only transaction asks for repeatable read; a SQLite
+/// transaction already reads one snapshot from its first read to its end.
+pub(crate) fn snapshot_statement(db: &Db) -> Option<&'static str> {
+    match db {
+        Db::Sqlite(_) => None,
+        Db::Postgres(_) => Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+    }
 }
 
 /// A statement in its two spellings, which differ only by row locking. PostgreSQL locks the rows

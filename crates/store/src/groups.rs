@@ -1,6 +1,9 @@
 //! `GroupStore`: `groups` and `group_members`. A membership row references both its group and
 //! its user through `(tenant_id, id)`, so the database refuses a link across tenants; the foreign
 //! key violation is reported as `NotFound`.
+//!
+//! Membership decides effective permissions: adding or removing a member and deleting a group
+//! raise the tenant's authorization version (see `authz.rs`) in the same transaction.
 
 use tessera_core::group::Group;
 use tessera_core::page::{Page, PageRequest};
@@ -8,6 +11,7 @@ use tessera_core::store::{GroupStore, StoreResult};
 use tessera_core::{GroupId, StoreError, TenantId, UserId};
 
 use crate::Store;
+use crate::authz::BUMP_AUTHZ_VERSION;
 use crate::codec::{from_millis, id, to_millis};
 use crate::users::page_of;
 
@@ -112,28 +116,42 @@ impl GroupStore for Store {
     }
 
     async fn delete_group(&self, tenant: TenantId, id: GroupId) -> StoreResult<bool> {
-        let deleted = execute!(
-            self,
-            sqlx::query("DELETE FROM groups WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.to_string())
-                .bind(id.to_string())
-        )?;
-        Ok(deleted > 0)
+        let tenant = tenant.to_string();
+        transaction!(self, tx => {
+            // Memberships, nesting edges and role assignments go with it (ON DELETE CASCADE).
+            let deleted = tx_execute!(
+                tx,
+                sqlx::query("DELETE FROM groups WHERE tenant_id = $1 AND id = $2")
+                    .bind(&tenant)
+                    .bind(id.to_string())
+            )?;
+            if deleted > 0 {
+                tx_execute!(tx, sqlx::query(BUMP_AUTHZ_VERSION).bind(&tenant))?;
+            }
+            Ok(deleted > 0)
+        })
     }
 
     async fn add_member(&self, tenant: TenantId, group: GroupId, user: UserId) -> StoreResult<()> {
-        // A group or user outside `tenant` breaks a foreign key: `NotFound`.
-        execute!(
-            self,
-            sqlx::query(
-                "INSERT INTO group_members (tenant_id, group_id, user_id) VALUES ($1, $2, $3) \
-                 ON CONFLICT (tenant_id, group_id, user_id) DO NOTHING"
-            )
-            .bind(tenant.to_string())
-            .bind(group.to_string())
-            .bind(user.to_string())
-        )?;
-        Ok(())
+        let tenant = tenant.to_string();
+        transaction!(self, tx => {
+            // A group or user outside `tenant` breaks a foreign key: `NotFound`. Membership
+            // changes effective permissions: a new one raises the authorization version.
+            let inserted = tx_execute!(
+                tx,
+                sqlx::query(
+                    "INSERT INTO group_members (tenant_id, group_id, user_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (tenant_id, group_id, user_id) DO NOTHING"
+                )
+                .bind(&tenant)
+                .bind(group.to_string())
+                .bind(user.to_string())
+            )?;
+            if inserted > 0 {
+                tx_execute!(tx, sqlx::query(BUMP_AUTHZ_VERSION).bind(&tenant))?;
+            }
+            Ok(())
+        })
     }
 
     async fn remove_member(
@@ -142,16 +160,22 @@ impl GroupStore for Store {
         group: GroupId,
         user: UserId,
     ) -> StoreResult<bool> {
-        let deleted = execute!(
-            self,
-            sqlx::query(
-                "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND user_id = $3"
-            )
-            .bind(tenant.to_string())
-            .bind(group.to_string())
-            .bind(user.to_string())
-        )?;
-        Ok(deleted > 0)
+        let tenant = tenant.to_string();
+        transaction!(self, tx => {
+            let deleted = tx_execute!(
+                tx,
+                sqlx::query(
+                    "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND user_id = $3"
+                )
+                .bind(&tenant)
+                .bind(group.to_string())
+                .bind(user.to_string())
+            )?;
+            if deleted > 0 {
+                tx_execute!(tx, sqlx::query(BUMP_AUTHZ_VERSION).bind(&tenant))?;
+            }
+            Ok(deleted > 0)
+        })
     }
 
     async fn list_members(&self, tenant: TenantId, group: GroupId) -> StoreResult<Vec<UserId>> {

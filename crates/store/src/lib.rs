@@ -21,6 +21,10 @@
 //! The audit trail (`audit.rs`) is a hash chain per tenant whose personal data is sealed under a
 //! per-subject key that erasure destroys; the webhook outbox (`webhooks.rs`) is written in the
 //! same transaction as the audit entry of its event, and webhook secrets are sealed.
+//!
+//! Access control (`authz.rs`) keeps roles, composites, assignments and group nesting behind
+//! `(tenant_id, id)` foreign keys, and raises a per-tenant version in the transaction of every
+//! change to them or to group membership, so nodes know when their cached graph is stale.
 
 #[macro_use]
 mod macros;
@@ -30,6 +34,7 @@ mod dialect;
 
 mod api_keys;
 mod audit;
+mod authz;
 mod clients;
 mod codec;
 mod error;

@@ -102,3 +102,13 @@ macro_rules! tx_fetch_one {
             .map_err(crate::error::from_sqlx)
     };
 }
+
+/// `fetch_all!` inside a `transaction!` body.
+macro_rules! tx_fetch_all {
+    ($tx:ident, $query:expr) => {
+        $query
+            .fetch_all(&mut *$tx)
+            .await
+            .map_err(crate::error::from_sqlx)
+    };
+}

@@ -9,6 +9,7 @@ use tessera_core::{Secret, StoreError, TenantId, Timestamp, UserId};
 use tessera_crypto::FieldCrypto;
 
 use crate::Store;
+use crate::authz::BUMP_AUTHZ_VERSION;
 use crate::codec::{
     Sealer, from_json, from_millis, id, opt_from_millis, opt_to_millis, to_json, to_millis,
 };
@@ -227,14 +228,21 @@ impl UserStore for Store {
     }
 
     async fn delete_user(&self, tenant: TenantId, id: UserId) -> StoreResult<bool> {
-        // Sessions and memberships go with the account (ON DELETE CASCADE).
-        let deleted = execute!(
-            self,
-            sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.to_string())
-                .bind(id.to_string())
-        )?;
-        Ok(deleted > 0)
+        let tenant = tenant.to_string();
+        transaction!(self, tx => {
+            // Sessions, memberships and role assignments go with the account (ON DELETE
+            // CASCADE); losing them changes authorization data, hence the version.
+            let deleted = tx_execute!(
+                tx,
+                sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
+                    .bind(&tenant)
+                    .bind(id.to_string())
+            )?;
+            if deleted > 0 {
+                tx_execute!(tx, sqlx::query(BUMP_AUTHZ_VERSION).bind(&tenant))?;
+            }
+            Ok(deleted > 0)
+        })
     }
 
     async fn record_sign_in(

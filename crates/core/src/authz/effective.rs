@@ -68,6 +68,19 @@ impl AuthzGraph {
 
     /// Permission → the shortest path that grants it. Assignments outside their time window or
     /// whose condition fails in `ctx` grant nothing.
+    /// The roles the user holds (through assignments, groups and composites).
+    pub fn effective_roles(
+        &self,
+        user: UserId,
+        direct_groups: &[GroupId],
+        ctx: &AccessContext,
+        now: Timestamp,
+    ) -> BTreeSet<RoleId> {
+        self.role_paths(user, direct_groups, ctx, now)
+            .into_keys()
+            .collect()
+    }
+
     pub fn effective_permissions(
         &self,
         user: UserId,
@@ -76,6 +89,33 @@ impl AuthzGraph {
         now: Timestamp,
         application: Option<&str>,
     ) -> BTreeMap<String, Vec<Step>> {
+        let role_paths = self.role_paths(user, direct_groups, ctx, now);
+        let mut out: BTreeMap<String, Vec<Step>> = BTreeMap::new();
+        // Iterate roles by path length so each permission keeps its shortest path.
+        let mut reached: Vec<(&RoleId, &Vec<Step>)> = role_paths.iter().collect();
+        reached.sort_by_key(|(_, p)| p.len());
+        for (rid, path) in reached {
+            let role = &self.roles[rid];
+            if let Some(app) = application
+                && role.application.as_deref().is_some_and(|a| a != app)
+            {
+                continue;
+            }
+            for p in &role.permissions {
+                out.entry(p.clone()).or_insert_with(|| path.clone());
+            }
+        }
+        out
+    }
+
+    /// Role → the shortest path that reaches it.
+    fn role_paths(
+        &self,
+        user: UserId,
+        direct_groups: &[GroupId],
+        ctx: &AccessContext,
+        now: Timestamp,
+    ) -> BTreeMap<RoleId, Vec<Step>> {
         let groups = self.effective_groups(direct_groups);
         let in_group = |g: GroupId| groups.contains_key(&g);
         // Roles reached, breadth-first from the applicable assignments.
@@ -128,22 +168,7 @@ impl AuthzGraph {
                 }
             }
         }
-        let mut out: BTreeMap<String, Vec<Step>> = BTreeMap::new();
-        // Iterate roles by path length so each permission keeps its shortest path.
-        let mut reached: Vec<(&RoleId, &Vec<Step>)> = role_paths.iter().collect();
-        reached.sort_by_key(|(_, p)| p.len());
-        for (rid, path) in reached {
-            let role = &self.roles[rid];
-            if let Some(app) = application
-                && role.application.as_deref().is_some_and(|a| a != app)
-            {
-                continue;
-            }
-            for p in &role.permissions {
-                out.entry(p.clone()).or_insert_with(|| path.clone());
-            }
-        }
-        out
+        role_paths
     }
 
     /// Decides whether the user holds `permission` (wildcards granted as `resource:*` count).

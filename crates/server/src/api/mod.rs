@@ -8,6 +8,7 @@ pub mod clients;
 pub mod consents;
 pub mod extract;
 pub mod groups;
+pub mod roles;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
@@ -41,6 +42,7 @@ Errors are JSON objects `{\"error\": \"<code>\", \"message\": \"...\"}`.",
         (name = "groups", description = "Groups and membership"),
         (name = "clients", description = "Applications (OAuth 2 / OpenID Connect clients)"),
         (name = "sessions", description = "Browser sessions"),
+        (name = "authorization", description = "Roles, permissions, assignments and the authorization check"),
         (name = "audit", description = "The audit trail: search, export, verification"),
         (name = "webhooks", description = "Event subscriptions: webhooks, JSON Lines and syslog streams")
     )
@@ -102,6 +104,18 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(clients::rotate_secret))
         .routes(routes!(sessions::list_sessions))
         .routes(routes!(sessions::get_session, sessions::revoke_session))
+        .routes(routes!(roles::list_roles, roles::create_role))
+        .routes(routes!(
+            roles::get_role,
+            roles::update_role,
+            roles::delete_role
+        ))
+        .routes(routes!(roles::list_assignments, roles::create_assignment))
+        .routes(routes!(roles::delete_assignment))
+        .routes(routes!(roles::add_parent, roles::remove_parent))
+        .routes(routes!(roles::user_permissions))
+        .routes(routes!(roles::check_one))
+        .routes(routes!(roles::check_batch))
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::export_audit))
         .routes(routes!(audit::verify_audit))

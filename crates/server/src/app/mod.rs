@@ -4,6 +4,7 @@
 
 pub mod apikeys;
 pub mod audit;
+pub mod authz;
 pub mod bootstrap;
 pub mod clients;
 pub mod events;
@@ -76,7 +77,10 @@ impl Services {
     /// `TESSERA_TEST_CLOCK_OFFSET_SECS` (read once per process) to travel through token expiry
     /// without sleeping; a process started with a shift says so loudly in its log.
     pub fn now() -> tessera_core::Timestamp {
-        time::OffsetDateTime::now_utc() + time::Duration::seconds(clock_offset_secs())
+        let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(clock_offset_secs());
+        // The store keeps milliseconds; answering with the same precision keeps create and read identical.
+        t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+            .unwrap_or(t)
     }
 }
 

@@ -72,7 +72,8 @@ fn unseal(state: &AppState, tenant: &Tenant, sealed: &str) -> Option<Pending> {
         .ok()?;
     let p: Pending = serde_json::from_slice(&json).ok()?;
     let age_ms = unix_ms(Services::now()) - p.started_at;
-    (p.tenant == tenant.id.to_string() && (0..=PENDING_TTL_SECS * 1000).contains(&age_ms)).then_some(p)
+    (p.tenant == tenant.id.to_string() && (0..=PENDING_TTL_SECS * 1000).contains(&age_ms))
+        .then_some(p)
 }
 
 pub async fn get(
@@ -139,15 +140,7 @@ async fn start(state: AppState, slug: String, raw: Vec<u8>, jar: CookieJar) -> R
             );
         }
     };
-    proceed(
-        &state,
-        &tenant,
-        &client,
-        req,
-        unix_ms(Services::now()),
-        jar,
-    )
-    .await
+    proceed(&state, &tenant, &client, req, unix_ms(Services::now()), jar).await
 }
 
 /// `{issuer}/authorize/continue?req=…`: where the sign-in page returns to.
@@ -220,7 +213,9 @@ async fn proceed(
             let auth_ms = unix_ms(s.created_at);
             let fresh_for_request = auth_ms >= started_at;
             let forced = req.has_prompt(Prompt::Login) && !fresh_for_request;
-            let too_old = req.max_age.is_some_and(|m| !fresh_for_request && unix_ms(now) - auth_ms > m.saturating_mul(1000));
+            let too_old = req.max_age.is_some_and(|m| {
+                !fresh_for_request && unix_ms(now) - auth_ms > m.saturating_mul(1000)
+            });
             forced || too_old
         }
     };

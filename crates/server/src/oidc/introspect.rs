@@ -49,7 +49,11 @@ async fn refresh_claims(
     }
     // A refresh token bound to a browser session ends with it (offline tokens are not bound).
     if let Some(sid) = t.session_id {
-        let live = store.get_session(tenant.id, sid).await.map_err(store_error)?.is_some_and(|s| s.is_active(now));
+        let live = store
+            .get_session(tenant.id, sid)
+            .await
+            .map_err(store_error)?
+            .is_some_and(|s| s.is_active(now));
         if !live {
             return Ok(None);
         }

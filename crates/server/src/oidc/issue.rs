@@ -265,5 +265,46 @@ pub async fn released_claims(
     for (k, v) in mapped_claims(user, &groups, mapping) {
         claims.entry(k).or_insert(v);
     }
+    // "roles" / "permissions": what the user holds for THIS application only (roles whose
+    // application is the client), so a token carries only what its audience needs.
+    if let Some(serde_json::Value::Object(rules)) = mapping {
+        let ctx = tessera_core::authz::AccessContext {
+            attributes: user.attributes.clone(),
+            ..Default::default()
+        };
+        for (claim, source) in rules {
+            let value = match source.as_str() {
+                Some("roles") => crate::app::authz::role_names(
+                    &state.services,
+                    &state.authz,
+                    tenant.id,
+                    user.id,
+                    &ctx,
+                    &client.client_id,
+                )
+                .await
+                .map(serde_json::Value::from),
+                Some("permissions") => crate::app::authz::effective(
+                    &state.services,
+                    &state.authz,
+                    tenant.id,
+                    user.id,
+                    &ctx,
+                    Some(&client.client_id),
+                )
+                .await
+                .map(|p| serde_json::Value::from(p.into_keys().collect::<Vec<_>>())),
+                _ => continue,
+            };
+            match value {
+                Ok(v) => {
+                    claims.entry(claim.clone()).or_insert(v);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not compute roles or permissions for token claims")
+                }
+            }
+        }
+    }
     claims
 }

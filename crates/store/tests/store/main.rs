@@ -7,6 +7,7 @@ mod common;
 mod api_keys;
 mod at_rest;
 mod audit;
+mod authz;
 mod clients;
 mod connect;
 mod grants;
@@ -67,4 +68,11 @@ on_both_backends!(
     webhooks::delivery_lifecycle,
     webhooks::deliveries_pagination,
     webhooks::concurrent_claims_never_share_a_row,
+    authz::roles_crud,
+    authz::composites_follow_their_roles,
+    authz::assignments_crud,
+    authz::group_nesting,
+    authz::authz_tenant_isolation,
+    authz::every_change_bumps_the_version,
+    authz::graph_matches_what_was_written,
 );

@@ -1,0 +1,118 @@
+//! Authorization decisions for applications (`authz/check`), token claims and the admin API,
+//! from a per-tenant cache of the access graph. A node reloads a tenant's graph when the store's
+//! authorization version moved, so a change made on any node applies on every node at the next
+//! check (one indexed read per check; no time-based staleness).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use tessera_core::authz::{AccessContext, AuthzGraph, Decision, Step};
+use tessera_core::store::{AuthzStore, GroupStore};
+use tessera_core::{GroupId, StoreError, TenantId, UserId};
+
+use super::Services;
+
+#[derive(Default)]
+pub struct AuthzCache {
+    graphs: Mutex<HashMap<TenantId, (i64, Arc<AuthzGraph>)>>,
+}
+
+impl AuthzCache {
+    /// The tenant's current graph.
+    pub async fn graph(
+        &self,
+        svc: &Services,
+        tenant: TenantId,
+    ) -> Result<Arc<AuthzGraph>, StoreError> {
+        let version = svc.store.authz_version(tenant).await?;
+        if let Ok(g) = self.graphs.lock()
+            && let Some((v, graph)) = g.get(&tenant)
+            && *v == version
+        {
+            return Ok(graph.clone());
+        }
+        let graph = Arc::new(svc.store.load_authz_graph(tenant).await?);
+        if let Ok(mut g) = self.graphs.lock() {
+            g.insert(tenant, (version, graph.clone()));
+        }
+        Ok(graph)
+    }
+}
+
+/// The groups a user is directly a member of.
+pub async fn direct_groups(
+    svc: &Services,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Vec<GroupId>, StoreError> {
+    Ok(svc
+        .store
+        .groups_of_user(tenant, user)
+        .await?
+        .into_iter()
+        .map(|g| g.id)
+        .collect())
+}
+
+/// Decides one permission for one user.
+pub async fn check(
+    svc: &Services,
+    cache: &AuthzCache,
+    tenant: TenantId,
+    user: UserId,
+    permission: &str,
+    ctx: &AccessContext,
+) -> Result<Decision, StoreError> {
+    let graph = cache.graph(svc, tenant).await?;
+    let groups = direct_groups(svc, tenant, user).await?;
+    Ok(graph.check(user, &groups, ctx, Services::now(), permission))
+}
+
+/// Effective permissions with their explanations (optionally only those of one application).
+pub async fn effective(
+    svc: &Services,
+    cache: &AuthzCache,
+    tenant: TenantId,
+    user: UserId,
+    ctx: &AccessContext,
+    application: Option<&str>,
+) -> Result<BTreeMap<String, Vec<Step>>, StoreError> {
+    let graph = cache.graph(svc, tenant).await?;
+    let groups = direct_groups(svc, tenant, user).await?;
+    let mut perms = graph.effective_permissions(user, &groups, ctx, Services::now(), application);
+    if let Some(app) = application {
+        // Tokens carry only what their audience needs: the application's own roles.
+        perms.retain(|_, path| {
+            let role = path.iter().rev().find_map(|s| match s {
+                Step::Role { id } | Step::Assignment { role: id, .. } => Some(*id),
+                Step::Group { .. } => None,
+            });
+            role.and_then(|r| graph.roles.get(&r))
+                .is_some_and(|r| r.application.as_deref() == Some(app))
+        });
+    }
+    Ok(perms)
+}
+
+/// Names of the roles the user holds (directly, through groups or composites) for an application.
+pub async fn role_names(
+    svc: &Services,
+    cache: &AuthzCache,
+    tenant: TenantId,
+    user: UserId,
+    ctx: &AccessContext,
+    application: &str,
+) -> Result<Vec<String>, StoreError> {
+    let graph = cache.graph(svc, tenant).await?;
+    let groups = direct_groups(svc, tenant, user).await?;
+    let held = graph.effective_roles(user, &groups, ctx, Services::now());
+    let mut names: Vec<String> = held
+        .iter()
+        .filter_map(|r| graph.roles.get(r))
+        .filter(|r| r.application.as_deref() == Some(application))
+        .map(|r| r.name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
