@@ -426,10 +426,12 @@ pub trait WebhookStore {
         subscription: uuid::Uuid,
         page: &PageRequest,
     ) -> StoreResult<Page<crate::webhook::WebhookDelivery>>;
-    /// Puts a delivery back to pending now (attempts reset). False if unknown in this tenant.
+    /// Puts a delivery of `subscription` back to pending now (attempts reset). False if that
+    /// subscription of this tenant has no such delivery.
     async fn redeliver(
         &self,
         tenant: TenantId,
+        subscription: uuid::Uuid,
         delivery: uuid::Uuid,
         now: Timestamp,
     ) -> StoreResult<bool>;

@@ -60,11 +60,23 @@ pub async fn password_sign_in(
             method: "password".into(),
             reason: reason.into(),
         };
-        let ev = Event::new(tenant.id, Services::now(), kind, Actor::anonymous())
+        let mut ev = Event::new(tenant.id, Services::now(), kind, Actor::anonymous())
             .failed()
             .ip(ip.map(|i| i.to_string()))
             .user_agent(user_agent.map(str::to_string))
             .detail("email", email.chars().take(254).collect::<String>().into());
+        // The typed email is personal data of the account it names: file it under that user so
+        // erasing the user erases it too.
+        let normalized = normalize_email(email);
+        if normalized.len() <= 254
+            && let Ok(Some(u)) = state
+                .services
+                .store
+                .find_user_by_email(tenant.id, &normalized)
+                .await
+        {
+            ev = ev.subject(u.id).target(Target::new("user", u.id));
+        }
         state.services.emit(ev).await;
     }
     let outcome = match &result {

@@ -425,6 +425,7 @@ impl WebhookStore for Store {
     async fn redeliver(
         &self,
         tenant: TenantId,
+        subscription: Uuid,
         delivery: Uuid,
         now: Timestamp,
     ) -> StoreResult<bool> {
@@ -433,11 +434,12 @@ impl WebhookStore for Store {
             sqlx::query(
                 "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, \
                  next_attempt_at = $3, lease_until = NULL, delivered_at = NULL \
-                 WHERE tenant_id = $1 AND id = $2"
+                 WHERE tenant_id = $1 AND id = $2 AND subscription_id = $4"
             )
             .bind(tenant.to_string())
             .bind(delivery.to_string())
             .bind(to_millis(now))
+            .bind(subscription.to_string())
         )?;
         Ok(updated > 0)
     }

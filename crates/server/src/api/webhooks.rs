@@ -311,14 +311,15 @@ pub async fn list_deliveries(
 pub async fn redeliver(
     State(state): State<AppState>,
     op: Operator,
-    Path((slug, _id, delivery)): Path<(String, String, String)>,
+    Path((slug, id, delivery)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let subscription = wid(&id)?;
     let delivery = Uuid::parse_str(&delivery).map_err(|_| ApiError::not_found("delivery"))?;
     if !state
         .services
         .store
-        .redeliver(tenant.id, delivery, Services::now())
+        .redeliver(tenant.id, subscription, delivery, Services::now())
         .await?
     {
         return Err(ApiError::not_found("delivery"));

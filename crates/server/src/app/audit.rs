@@ -166,9 +166,12 @@ pub async fn verify_chain(
         }
     }
     if prev_seq != head_seq || prev_hash != head_hash {
+        // Entries past the recorded head were appended by hand; a chain shorter than its head lost
+        // its tail. Either way the first wrong entry is the one after the shorter of the two.
+        let first = prev_seq.min(head_seq) + 1;
         broken(
             &mut report,
-            prev_seq + 1,
+            first,
             format!("the chain ends at entry {prev_seq} but its head says {head_seq}"),
         );
     }

@@ -160,12 +160,22 @@ pub async fn submit(
     {
         Ok(signed_in) => {
             // A new sign-in in this browser replaces its previous session.
-            if let Some(previous) = current_session(&state, &tenant, &jar).await {
-                let _ = state
+            if let Some(previous) = current_session(&state, &tenant, &jar).await
+                && let Ok(true) = state
                     .services
                     .store
                     .revoke_session(tenant.id, previous.id, crate::app::Services::now())
-                    .await;
+                    .await
+            {
+                let actor = tessera_core::events::Actor::user(previous.user_id);
+                crate::oidc::backchannel::session_ended(
+                    &state,
+                    &tenant,
+                    &previous,
+                    "replaced_by_new_sign_in",
+                    actor,
+                )
+                .await;
             }
             let cookie = session_cookie(
                 &state,

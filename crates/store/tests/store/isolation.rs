@@ -482,7 +482,11 @@ pub async fn audit_and_webhook_isolation(h: &Harness) {
             .items
             .is_empty()
     );
-    assert!(!s.redeliver(a.id, deliveries_b[0].id, now).await.unwrap());
+    assert!(
+        !s.redeliver(a.id, hook_b.id, deliveries_b[0].id, now)
+            .await
+            .unwrap()
+    );
     let mut hook_a = new_webhook(a.id, &[]);
     hook_a.id = hook_b.id;
     s.create_webhook(&hook_a).await.unwrap();

@@ -245,9 +245,27 @@ pub async fn delivery_lifecycle(h: &Harness) {
 
     // Redelivered on demand: pending now, attempts reset.
     let again = far + Duration::minutes(1);
-    assert!(s.redeliver(t.id, d1.id, again).await.unwrap());
-    assert!(s.redeliver(t.id, d2.id, again).await.unwrap());
-    assert!(!s.redeliver(t.id, Uuid::now_v7(), again).await.unwrap());
+    assert!(
+        !s.redeliver(t.id, Uuid::now_v7(), d1.id, again)
+            .await
+            .unwrap(),
+        "another subscription's delivery"
+    );
+    assert!(
+        s.redeliver(t.id, d1.subscription_id, d1.id, again)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.redeliver(t.id, d2.subscription_id, d2.id, again)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.redeliver(t.id, d1.subscription_id, Uuid::now_v7(), again)
+            .await
+            .unwrap()
+    );
     let claimed = s
         .claim_deliveries(again, again + Duration::seconds(30), 10)
         .await
