@@ -69,11 +69,29 @@ fn threads() -> usize {
     thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// ES256 JWT signatures per second on all cores: `SigningKey::sign_jwt` with one shared key,
-/// as the server's request handlers share theirs.
+/// The total time is split into this many rounds and the best round is kept: a burst of other
+/// work on a shared machine lowers one round, not the whole baseline. The best round is the
+/// closest to what the machine can do, which is what a scenario is compared with.
+pub const ROUNDS: u32 = 4;
+
+fn best_round<F>(total: Duration, op: F) -> Result<f64>
+where
+    F: Fn(u64) -> Result<()> + Send + Sync + 'static,
+{
+    let op = Arc::new(op);
+    let mut best: f64 = 0.0;
+    for _ in 0..ROUNDS {
+        let op = Arc::clone(&op);
+        best = best.max(on_all_cores(threads(), total / ROUNDS, move |n| op(n))?);
+    }
+    Ok(best)
+}
+
+/// ES256 JWT signatures per second on all cores (best of [`ROUNDS`] rounds over `duration`):
+/// `SigningKey::sign_jwt` with one shared key, as the server's request handlers share theirs.
 pub fn es256_sign(duration: Duration) -> Result<Baseline> {
     let key = Arc::new(SigningKey::generate(SigningAlg::ES256).context("generating a P-256 key")?);
-    let rate = on_all_cores(threads(), duration, move |n| {
+    let rate = best_round(duration, move |n| {
         key.sign_jwt("at+jwt", &access_token_claims(n))
             .map(drop)
             .context("signing a JWT")
@@ -84,15 +102,16 @@ pub fn es256_sign(duration: Duration) -> Result<Baseline> {
     })
 }
 
-/// ES256 JWT verifications per second on all cores: `verify_jwt` of one access-token-shaped
-/// JWT (header and claims parsed each time, as for a presented token).
+/// ES256 JWT verifications per second on all cores (best of [`ROUNDS`] rounds over
+/// `duration`): `verify_jwt` of one access-token-shaped JWT (header and claims parsed each
+/// time, as for a presented token).
 pub fn es256_verify(duration: Duration) -> Result<Baseline> {
     let key = SigningKey::generate(SigningAlg::ES256).context("generating a P-256 key")?;
     let token = key
         .sign_jwt("at+jwt", &access_token_claims(0))
         .context("signing a JWT")?;
     let keys = vec![key.verifying_key()];
-    let rate = on_all_cores(threads(), duration, move |_| {
+    let rate = best_round(duration, move |_| {
         verify_jwt(&token, &keys, &["ES256"])
             .map(drop)
             .context("verifying a JWT")
@@ -101,4 +120,36 @@ pub fn es256_verify(duration: Duration) -> Result<Baseline> {
         name: "ES256 verify".into(),
         rate,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_operations_on_every_thread() {
+        let rate = best_round(Duration::from_millis(40), |_| Ok(())).expect("no error");
+        assert!(rate > 0.0);
+    }
+
+    #[test]
+    fn the_first_failure_fails_the_baseline() {
+        let e = best_round(Duration::from_millis(40), |n| {
+            if n == 3 { Err(anyhow!("boom")) } else { Ok(()) }
+        })
+        .unwrap_err();
+        assert_eq!(e.to_string(), "boom");
+    }
+
+    #[test]
+    fn sign_and_verify_baselines_run_the_server_code() {
+        // A short run: that the tokens are made and verify, not how fast.
+        let sign = es256_sign(Duration::from_millis(40)).expect("signing works");
+        let verify = es256_verify(Duration::from_millis(40)).expect("verification works");
+        assert!(sign.rate > 0.0 && verify.rate > 0.0);
+        assert_eq!(
+            (sign.name.as_str(), verify.name.as_str()),
+            ("ES256 sign", "ES256 verify")
+        );
+    }
 }

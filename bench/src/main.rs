@@ -227,8 +227,9 @@ async fn measure(plan: &Plan, scenario: Scenario, deployment: &Deployment) -> Re
 
 async fn crypto_baseline(name: &str, f: fn(Duration) -> Result<Baseline>) -> Result<Baseline> {
     eprintln!(
-        "baseline: {name} on all cores for {} s",
-        CRYPTO_BASELINE.as_secs()
+        "baseline: {name} on all cores, best of {} rounds of {:?}",
+        baseline::ROUNDS,
+        CRYPTO_BASELINE / baseline::ROUNDS
     );
     tokio::task::spawn_blocking(move || f(CRYPTO_BASELINE))
         .await

@@ -204,9 +204,7 @@ async fn throttled_sign_in_is_erased_with_the_user(backend: Backend) {
     );
 }
 
-on_both_backends!(deleting_a_user_erases_their_personal_data);
-
-known_bug_on_both_backends!(
-    "bug: signin.failed with reason throttled/overloaded (signin.rs password_sign_in) stores the typed email of an existing account without subject, under the tenant key, so deleting the user does not erase it":
+on_both_backends!(
+    deleting_a_user_erases_their_personal_data,
     throttled_sign_in_is_erased_with_the_user,
 );

@@ -695,9 +695,74 @@ async fn replaced_session_is_recorded(backend: Backend) {
     );
 }
 
-on_both_backends!(state_changes_are_recorded, queries_and_export);
+/// The token endpoint and revocation record `token.issued` and `token.revoked` (client
+/// credentials: the client is the actor).
+async fn token_events(backend: Backend) {
+    let (_dep, server, api) = start(backend).await;
+    tenant(&api, TENANT).await;
+    let machine = api
+        .post(
+            &format!("/tenants/{TENANT}/clients"),
+            &json!({
+                "name": "Nightly jobs",
+                "grant_types": ["client_credentials"],
+                "allowed_scopes": ["jobs:run"],
+                "redirect_uris": [],
+            }),
+        )
+        .await
+        .expect(201);
+    let id = id_of(&machine, "client_id");
+    let secret = id_of(&machine, "client_secret");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("an HTTP client");
+    let token: Value = http
+        .post(server.url(&format!("/t/{TENANT}/token")))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "jobs:run")])
+        .send()
+        .await
+        .expect("the token endpoint answers")
+        .json()
+        .await
+        .expect("a JSON token response");
+    let access = token["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an access token: {token}"));
+    let revoked = http
+        .post(server.url(&format!("/t/{TENANT}/revoke")))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .expect("the revocation endpoint answers");
+    assert_eq!(revoked.status(), 200);
 
-known_bug_on_both_backends!(
-    "bug: a second sign-in in the same browser revokes the previous session (pages/login.rs) without session.revoked or back-channel logout":
+    let all = audit_all(&api, TENANT).await;
+    let issued = one(&all, "token.issued", &id);
+    assert_eq!(issued["data"]["client_id"], id.as_str());
+    assert_eq!(issued["data"]["grant_type"], "client_credentials");
+    assert_eq!(issued["data"]["scope"], "jobs:run");
+    assert_eq!(issued["data"]["actor"], json!({"kind": "client", "id": id}));
+    let gone = of_type(&all, "token.revoked");
+    assert_eq!(gone.len(), 1, "{}", json!(all));
+    assert_eq!(gone[0]["data"]["client_id"], id.as_str());
+    assert_eq!(gone[0]["data"]["token_type"], "access_token");
+    assert_eq!(
+        gone[0]["data"]["actor"],
+        json!({"kind": "client", "id": id})
+    );
+    assert!(
+        !serde_json::to_string(&all).expect("JSON").contains(access),
+        "tokens are never in the trail"
+    );
+}
+
+on_both_backends!(
+    state_changes_are_recorded,
+    queries_and_export,
+    token_events,
     replaced_session_is_recorded,
 );

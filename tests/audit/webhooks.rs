@@ -180,15 +180,16 @@ async fn subscriptions_signatures_and_retries(backend: Backend) {
     }
     let statuses: Vec<u16> = got.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [500, 500, 200]);
-    // Backoff: about 2 s, then about 4 s (±20 %, plus the worker's half-second poll).
+    // Backoff: 2 s, then 4 s, ±20 %; later by at most the worker's half-second poll (and a
+    // margin for a loaded machine), never earlier.
     let gap1 = secs_between(got[0].at, got[1].at);
     let gap2 = secs_between(got[1].at, got[2].at);
     assert!(
-        (1.5..=3.2).contains(&gap1),
+        (1.59..=4.0).contains(&gap1),
         "first retry after ~2 s, not {gap1}"
     );
     assert!(
-        (3.1..=5.6).contains(&gap2),
+        (3.19..=6.4).contains(&gap2),
         "second retry after ~4 s, not {gap2}"
     );
 
@@ -329,7 +330,7 @@ async fn dead_letter_after_ten_attempts(backend: Backend) {
             let base = 2f64 * 2f64.powi(attempt as i32 - 1);
             let wait = secs_between(last.at, system_time(parse_time(&d["next_attempt_at"])));
             assert!(
-                wait >= base * 0.8 - 0.05 && wait <= base * 1.2 + 0.5,
+                wait >= base * 0.8 - 0.01 && wait <= base * 1.2 + 1.5,
                 "attempt {attempt}: retry in {wait:.3} s, expected {base} s ± 20 %"
             );
             // Instead of waiting out the backoff, make the retry due now.
@@ -485,12 +486,8 @@ async fn redeliver_checks_the_subscription(backend: Backend) {
     assert_eq!(first.received().len(), 1);
 }
 
-known_bug_on_both_backends!(
-    "bug: POST …/webhooks/{id}/deliveries/{delivery_id}/redeliver ignores {id} (api/webhooks.rs binds it as _id): any or a nonexistent webhook id redelivers another subscription's delivery with 202":
-    redeliver_checks_the_subscription,
-);
-
 on_both_backends!(
+    redeliver_checks_the_subscription,
     subscriptions_signatures_and_retries,
     dead_letter_after_ten_attempts,
     pending_delivery_survives_sigkill,

@@ -151,7 +151,7 @@ fn personal_aad(tenant: TenantId, event: Uuid) -> String {
 }
 
 /// Opens an entry's personal data. `Some(empty)` when the event carried none; `None` when it was
-/// erased (sealed bytes cleared, or the subject's key gone).
+/// erased (sealed bytes cleared, or the subject's key gone) or cannot be read.
 fn open_personal(
     crypto: &FieldCrypto,
     entry: &AuditEntry,
@@ -166,17 +166,20 @@ fn open_personal(
     };
     let purpose = subject_purpose(entry.tenant_id, subject.unwrap_or(TENANT_SUBJECT), salt);
     let aad = personal_aad(entry.tenant_id, entry.event_id);
-    let json = crypto
-        .decrypt_with_subkey(&purpose, aad.as_bytes(), sealed)
-        .map_err(|_| {
-            corrupt(
-                "audit_entries.personal_sealed could not be decrypted (a different master key, \
-                 or data altered or moved)",
-            )
-        })?;
-    let json = String::from_utf8(json)
-        .map_err(|_| corrupt("audit_entries.personal_sealed does not hold text"))?;
-    from_json("audit_entries.personal_sealed", &json).map(Some)
+    // One unreadable entry (altered, moved, or sealed under another master key) must not hide the
+    // rest of the trail: its personal part reads as absent, and `audit verify` names the entry.
+    let Ok(json) = crypto.decrypt_with_subkey(&purpose, aad.as_bytes(), sealed) else {
+        tracing::warn!(
+            tenant = %entry.tenant_id,
+            seq = entry.seq,
+            "the personal data of an audit entry cannot be decrypted (altered, moved, or another master key); run `tessera audit verify`"
+        );
+        return Ok(None);
+    };
+    let Ok(json) = String::from_utf8(json) else {
+        return Ok(None);
+    };
+    Ok(from_json::<PersonalData>("audit_entries.personal_sealed", &json).ok())
 }
 
 impl AuditStore for Store {

@@ -118,7 +118,20 @@ impl Services {
             .await
             .map_err(email_conflict)?;
         if disabled {
+            let ended = self.store.list_sessions(tenant, Some(id), now).await?;
             let n = self.store.revoke_user_sessions(tenant, id, now).await?;
+            for session in ended {
+                let kind = EventKind::SessionRevoked {
+                    session_id: session.id.to_string(),
+                    reason: "user_disabled".into(),
+                };
+                self.emit(
+                    Event::new(tenant, now, kind, actor.clone())
+                        .target(Target::new("session", session.id))
+                        .subject(id),
+                )
+                .await;
+            }
             // Tokens die with the account's access: refresh tokens and recorded access tokens.
             self.store
                 .revoke_user_client_tokens(tenant, id, None, now)
