@@ -63,6 +63,8 @@ pub struct TenantSettings {
     pub signing_key_rotation_days: u64,
     /// Audit entries older than this are pruned up to a signed checkpoint (0: kept forever).
     pub audit_retention_days: u64,
+    /// Roles given by user attributes (joiner/mover/leaver), e.g. department = finance.
+    pub role_rules: Vec<crate::authz::RoleRule>,
 }
 
 impl Default for TenantSettings {
@@ -88,6 +90,7 @@ impl TenantSettings {
                 offline_token_max_secs: 30 * 24 * 3600,
                 signing_key_rotation_days: 90,
                 audit_retention_days: 365,
+                role_rules: Vec::new(),
             },
             Preset::Customer => TenantSettings {
                 self_registration: true,
@@ -103,6 +106,7 @@ impl TenantSettings {
                 offline_token_max_secs: 90 * 24 * 3600,
                 signing_key_rotation_days: 90,
                 audit_retention_days: 365,
+                role_rules: Vec::new(),
             },
         }
     }

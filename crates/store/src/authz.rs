@@ -478,6 +478,8 @@ impl AuthzStore for Store {
             roles,
             group_parents,
             assignments: into_assignments(assignment_rows)?,
+            // Attribute rules live in the tenant's settings; the server adds them.
+            rules: Vec::new(),
         })
     }
 

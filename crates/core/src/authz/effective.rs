@@ -19,6 +19,8 @@ pub enum Step {
     Assignment { id: AssignmentId, role: RoleId },
     /// A role included in the previous role (composite).
     Role { id: RoleId },
+    /// A tenant rule giving the role to users whose attribute has a value.
+    Rule { attribute: String, role: RoleId },
 }
 
 /// The access data of one tenant, as loaded from the store.
@@ -28,6 +30,8 @@ pub struct AuthzGraph {
     /// Group → the groups it is a member of (nested groups).
     pub group_parents: HashMap<GroupId, Vec<GroupId>>,
     pub assignments: Vec<RoleAssignment>,
+    /// Attribute rules of the tenant (from its settings, not from the role tables).
+    pub rules: Vec<super::model::RoleRule>,
 }
 
 /// The answer of a check.
@@ -154,6 +158,21 @@ impl AuthzGraph {
             });
             role_paths.insert(a.role_id, path);
             queue.push_back(a.role_id);
+        }
+        // Attribute rules (joiner/mover/leaver): evaluated on the user's attributes now, so a
+        // changed department changes the roles at the next check, with nothing to re-run.
+        for rule in &self.rules {
+            if role_paths.contains_key(&rule.role_id) || !self.roles.contains_key(&rule.role_id) {
+                continue;
+            }
+            if ctx.attributes.get(&rule.attribute) == Some(&rule.equals) {
+                let step = Step::Rule {
+                    attribute: rule.attribute.clone(),
+                    role: rule.role_id,
+                };
+                role_paths.insert(rule.role_id, vec![step]);
+                queue.push_back(rule.role_id);
+            }
         }
         while let Some(r) = queue.pop_front() {
             let Some(role) = self.roles.get(&r) else {
@@ -400,6 +419,36 @@ mod tests {
     }
 
     #[test]
+    fn attribute_rules_follow_the_user_as_they_move() {
+        let t = TenantId::new();
+        let finance = RoleId::new();
+        let carol = UserId::new();
+        let mut g = AuthzGraph::default();
+        g.roles
+            .insert(finance, role(t, finance, &["ledger:read"], &[]));
+        g.rules.push(crate::authz::RoleRule {
+            attribute: "department".into(),
+            equals: "finance".into(),
+            role_id: finance,
+        });
+        let in_finance = AccessContext {
+            attributes: serde_json::json!({"department": "finance"}),
+            ..Default::default()
+        };
+        let moved = AccessContext {
+            attributes: serde_json::json!({"department": "sales"}),
+            ..Default::default()
+        };
+        let d = g.check(carol, &[], &in_finance, NOW, "ledger:read");
+        assert!(d.allowed);
+        assert!(matches!(&d.path[0], Step::Rule { attribute, .. } if attribute == "department"));
+        assert!(
+            !g.check(carol, &[], &moved, NOW, "ledger:read").allowed,
+            "a mover loses the role"
+        );
+    }
+
+    #[test]
     fn cycles() {
         let mut edges: HashMap<u32, Vec<u32>> = HashMap::new();
         edges.insert(1, vec![2]);
@@ -505,7 +554,7 @@ mod tests {
             for (perm, path) in &got {
                 let last_role = path.iter().rev().find_map(|s| match s {
                     Step::Role { id } => Some(*id),
-                    Step::Assignment { role, .. } => Some(*role),
+                    Step::Assignment { role, .. } | Step::Rule { role, .. } => Some(*role),
                     Step::Group { .. } => None,
                 });
                 prop_assert!(last_role.is_some_and(|r| g.roles[&r].permissions.contains(perm)));

@@ -8,4 +8,6 @@ pub mod model;
 
 pub use condition::{AccessContext, Clause, Condition};
 pub use effective::{AuthzGraph, Decision, Step, creates_cycle};
-pub use model::{Principal, Role, RoleAssignment, permission_matches, validate_permission};
+pub use model::{
+    Principal, Role, RoleAssignment, RoleRule, permission_matches, validate_permission,
+};

@@ -99,6 +99,15 @@ impl RoleAssignment {
     }
 }
 
+/// A joiner/mover/leaver rule: users whose attribute equals the value hold the role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRule {
+    pub attribute: String,
+    pub equals: serde_json::Value,
+    pub role_id: RoleId,
+}
+
 /// Permissions are `resource:action` (lowercase letters, digits, `_ . -`); the action may be `*`
 /// (every action on the resource). Returns the permission trimmed.
 pub fn validate_permission(p: &str) -> Result<String, CoreError> {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use tessera_core::authz::{AccessContext, AuthzGraph, Decision, Step};
-use tessera_core::store::{AuthzStore, GroupStore};
+use tessera_core::store::{AuthzStore, GroupStore, TenantStore};
 use tessera_core::{GroupId, StoreError, TenantId, UserId};
 
 use super::Services;
@@ -25,13 +25,23 @@ impl AuthzCache {
         tenant: TenantId,
     ) -> Result<Arc<AuthzGraph>, StoreError> {
         let version = svc.store.authz_version(tenant).await?;
+        // Attribute rules live in the tenant's settings: a change there also reloads.
+        let rules = svc
+            .store
+            .get_tenant(tenant)
+            .await?
+            .map(|t| t.settings.role_rules)
+            .unwrap_or_default();
         if let Ok(g) = self.graphs.lock()
             && let Some((v, graph)) = g.get(&tenant)
             && *v == version
+            && graph.rules == rules
         {
             return Ok(graph.clone());
         }
-        let graph = Arc::new(svc.store.load_authz_graph(tenant).await?);
+        let mut loaded = svc.store.load_authz_graph(tenant).await?;
+        loaded.rules = rules;
+        let graph = Arc::new(loaded);
         if let Ok(mut g) = self.graphs.lock() {
             g.insert(tenant, (version, graph.clone()));
         }
@@ -84,7 +94,9 @@ pub async fn effective(
         // Tokens carry only what their audience needs: the application's own roles.
         perms.retain(|_, path| {
             let role = path.iter().rev().find_map(|s| match s {
-                Step::Role { id } | Step::Assignment { role: id, .. } => Some(*id),
+                Step::Role { id }
+                | Step::Assignment { role: id, .. }
+                | Step::Rule { role: id, .. } => Some(*id),
                 Step::Group { .. } => None,
             });
             role.and_then(|r| graph.roles.get(&r))

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use tessera_core::CoreError;
 use tessera_core::events::{Actor, Event, EventKind, FieldChange, Target};
-use tessera_core::store::TenantStore;
+use tessera_core::store::{AuthzStore, TenantStore};
 use tessera_core::tenant::{Preset, Tenant, TenantSettings};
 
 use super::Services;
@@ -62,6 +62,25 @@ impl Services {
         }
         if let Some(s) = settings {
             s.validate()?;
+            for rule in &s.role_rules {
+                if rule.attribute.trim().is_empty() || rule.attribute.len() > 100 {
+                    return Err(CoreError::invalid(
+                        "settings.role_rules",
+                        "each rule needs an attribute name (1-100 characters)",
+                    ));
+                }
+                if self
+                    .store
+                    .get_role(tenant.id, rule.role_id)
+                    .await?
+                    .is_none()
+                {
+                    return Err(CoreError::invalid(
+                        "settings.role_rules",
+                        format!("role {} does not exist in this tenant", rule.role_id),
+                    ));
+                }
+            }
             tenant.settings = s;
         }
         tenant.updated_at = Services::now();
