@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use tessera_core::ApiKeyId;
-use tessera_core::apikey::ApiScope;
+use tessera_core::apikey::{AdminRole, ApiScope};
 use tessera_core::events::Actor;
 use tessera_core::store::ApiKeyStore;
 use tessera_server::app::Services;
@@ -21,6 +21,11 @@ pub enum KeysCmd {
         /// read or write (repeatable; write implies read). Default: write.
         #[arg(long = "scope", value_parser = ["read", "write"])]
         scopes: Vec<String>,
+        /// Built-in admin role: operator (admin tenant only), tenant_admin, user_manager, auditor,
+        /// app_owner. Default: from the scope (write: operator in the admin tenant, tenant_admin
+        /// elsewhere; read: auditor).
+        #[arg(long, value_parser = ["operator", "tenant_admin", "user_manager", "auditor", "app_owner"])]
+        role: Option<String>,
         /// Lifetime in days (default: no expiry).
         #[arg(long)]
         expires_in_days: Option<u32>,
@@ -49,13 +54,18 @@ pub async fn run(cmd: KeysCmd, svc: &Services, out: &Out) -> Result<(), CliError
             tenant,
             name,
             scopes,
+            role,
             expires_in_days,
         } => {
             let t = svc.tenant(&tenant).await?;
-            let scopes = if scopes.is_empty() {
-                vec!["write".to_string()]
-            } else {
-                scopes
+            let role = role.as_deref().map(AdminRole::parse).transpose()?;
+            if role == Some(AdminRole::Operator) && !t.is_admin() {
+                return Err(CliError::invalid("--role operator: only keys of the admin tenant can be deployment operators"));
+            }
+            let scopes = match (scopes.is_empty(), role) {
+                (false, _) => scopes,
+                (true, Some(AdminRole::Auditor)) => vec!["read".to_string()],
+                (true, _) => vec!["write".to_string()],
             };
             let scopes = scopes
                 .iter()
@@ -64,7 +74,7 @@ pub async fn run(cmd: KeysCmd, svc: &Services, out: &Out) -> Result<(), CliError
             let expires_at =
                 expires_in_days.map(|d| Services::now() + time::Duration::days(i64::from(d)));
             let (key, secret) = svc
-                .create_api_key(t.id, &name, scopes, expires_at, Actor::cli())
+                .create_api_key(t.id, &name, scopes, role, expires_at, Actor::cli())
                 .await?;
             let mut value =
                 serde_json::to_value(&key).map_err(|e| CliError::internal(e.to_string()))?;

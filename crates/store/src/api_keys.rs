@@ -1,7 +1,7 @@
 //! `ApiKeyStore`: the `api_keys` table. Keys are stored as the SHA-256 of their value (unique
 //! across the deployment, since a presented key is looked up before its tenant is known).
 
-use tessera_core::apikey::{ApiKey, ApiScope};
+use tessera_core::apikey::{AdminRole, ApiKey, ApiScope};
 use tessera_core::store::{ApiKeyStore, StoreResult};
 use tessera_core::{ApiKeyId, StoreError, TenantId, Timestamp};
 
@@ -12,7 +12,7 @@ use crate::codec::{
 
 macro_rules! api_key_columns {
     () => {
-        "id, tenant_id, name, display_prefix, key_hash, scopes, created_at, expires_at, revoked_at"
+        "id, tenant_id, name, display_prefix, key_hash, scopes, created_at, expires_at, revoked_at, admin_role"
     };
 }
 
@@ -27,6 +27,7 @@ struct ApiKeyRow {
     created_at: i64,
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
+    admin_role: Option<String>,
 }
 
 impl ApiKeyRow {
@@ -41,6 +42,10 @@ impl ApiKeyRow {
             created_at: from_millis(self.created_at)?,
             expires_at: opt_from_millis(self.expires_at)?,
             revoked_at: opt_from_millis(self.revoked_at)?,
+            admin_role: match self.admin_role {
+                None => None,
+                Some(r) => Some(AdminRole::parse(&r).map_err(|_| StoreError::Corrupt("api_keys.admin_role holds an unknown role".into()))?),
+            },
         })
     }
 }
@@ -53,7 +58,7 @@ impl ApiKeyStore for Store {
             sqlx::query(concat!(
                 "INSERT INTO api_keys (",
                 api_key_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             ))
             .bind(key.id.to_string())
             .bind(key.tenant_id.to_string())
@@ -64,6 +69,7 @@ impl ApiKeyStore for Store {
             .bind(to_millis(key.created_at))
             .bind(opt_to_millis(key.expires_at))
             .bind(opt_to_millis(key.revoked_at))
+            .bind(key.admin_role.map(AdminRole::as_str))
         )?;
         Ok(())
     }

@@ -7,7 +7,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use tessera_core::apikey::{API_KEY_PREFIX, ApiKey, ApiScope};
+use tessera_core::apikey::{API_KEY_PREFIX, AdminResource, AdminRole, ApiKey, ApiScope};
 use tessera_core::events::{Actor, ActorKind};
 use tessera_core::store::{TenantStore, UserStore};
 use tessera_core::tenant::{ADMIN_TENANT, Tenant};
@@ -25,6 +25,8 @@ pub struct Operator {
     /// The tenant the credential belongs to.
     pub home_tenant: TenantId,
     pub scopes: Vec<ApiScope>,
+    /// The built-in admin role that bounds what the credential may do.
+    pub role: AdminRole,
     /// Credentials of the `admin` tenant administer the whole deployment.
     pub deployment_admin: bool,
     /// Who is acting: an API key id, a client id or a user id.
@@ -73,18 +75,9 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<Option<Opera
             _ => return Ok(None),
         }
     }
-    let actor_kind = if UserId::parse(&sub).is_some() {
-        ActorKind::User
-    } else {
-        ActorKind::Client
-    };
-    Ok(Some(Operator {
-        home_tenant: admin.id,
-        scopes,
-        deployment_admin: true,
-        actor: sub,
-        actor_kind,
-    }))
+    let actor_kind = if UserId::parse(&sub).is_some() { ActorKind::User } else { ActorKind::Client };
+    let role = if scopes.contains(&ApiScope::Write) { AdminRole::Operator } else { AdminRole::Auditor };
+    Ok(Some(Operator { home_tenant: admin.id, scopes, role, deployment_admin: true, actor: sub, actor_kind }))
 }
 
 impl FromRequestParts<AppState> for Operator {
@@ -122,6 +115,7 @@ impl FromRequestParts<AppState> for Operator {
         Ok(Operator {
             home_tenant: key.tenant_id,
             scopes: key.scopes.clone(),
+            role: key.effective_role(deployment_admin),
             deployment_admin,
             actor: key.id.to_string(),
             actor_kind: ActorKind::ApiKey,
@@ -149,20 +143,30 @@ impl Operator {
         }
     }
 
+    /// Creating and deleting tenants: the deployment operator only.
     pub fn require_deployment_admin(&self) -> ApiResult<()> {
-        if self.deployment_admin {
+        if self.deployment_admin && self.role == AdminRole::Operator {
             Ok(())
         } else {
             Err(ApiError::Forbidden(
-                "only credentials of the admin tenant may do this".into(),
+                "only the deployment operator (a write credential of the admin tenant) may do this".into(),
             ))
         }
     }
 
     /// Loads the tenant named in the path if this key may reach it. A tenant the key may not
     /// reach answers exactly like a missing one, so keys cannot probe for other tenants.
-    pub async fn tenant(&self, state: &AppState, slug: &str, scope: ApiScope) -> ApiResult<Tenant> {
+    /// The check also applies the credential's admin role to `resource` (least privilege).
+    pub async fn tenant(&self, state: &AppState, slug: &str, resource: AdminResource, scope: ApiScope) -> ApiResult<Tenant> {
         self.require(scope)?;
+        if !self.role.allows(resource, scope == ApiScope::Write) {
+            return Err(ApiError::Forbidden(format!(
+                "the {} role may not {} {}",
+                self.role.as_str(),
+                if scope == ApiScope::Write { "change" } else { "read" },
+                resource_name(resource)
+            )));
+        }
         let tenant = if tessera_core::tenant::validate_slug(slug).is_ok() {
             state.services.store.get_tenant_by_slug(slug).await?
         } else {
@@ -172,5 +176,20 @@ impl Operator {
             Some(t) if self.deployment_admin || t.id == self.home_tenant => Ok(t),
             _ => Err(ApiError::not_found("tenant")),
         }
+    }
+}
+
+fn resource_name(r: AdminResource) -> &'static str {
+    match r {
+        AdminResource::Tenants => "tenants",
+        AdminResource::Users => "users",
+        AdminResource::Groups => "groups",
+        AdminResource::Sessions => "sessions",
+        AdminResource::Clients => "applications",
+        AdminResource::Roles => "roles",
+        AdminResource::Assignments => "role assignments",
+        AdminResource::Authz => "authorization decisions",
+        AdminResource::Audit => "the audit trail",
+        AdminResource::Webhooks => "webhooks",
     }
 }

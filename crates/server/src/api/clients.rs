@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tessera_core::apikey::ApiScope;
+use tessera_core::apikey::{AdminResource, ApiScope};
 use tessera_core::client::{Client, NewClient};
 use tessera_core::events::{Event, EventKind, FieldChange, Target};
 use tessera_core::store::ClientStore;
@@ -130,7 +130,7 @@ pub async fn list_clients(
     op: Operator,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<ClientList>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Read).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Clients, ApiScope::Read).await?;
     let clients = state.services.store.list_clients(tenant.id).await?;
     Ok(Json(ClientList {
         items: clients.into_iter().map(ClientView::from).collect(),
@@ -147,7 +147,7 @@ pub async fn create_client(
     Path(slug): Path<String>,
     ApiJson(b): ApiJson<CreateClient>,
 ) -> ApiResult<(StatusCode, Json<CreatedClient>)> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Clients, ApiScope::Write).await?;
     let input = NewClient {
         name: b.name,
         public: b.public,
@@ -181,7 +181,7 @@ pub async fn get_client(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<ClientView>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Read).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Clients, ApiScope::Read).await?;
     Ok(Json(state.services.client(tenant.id, &id).await?.into()))
 }
 
@@ -195,7 +195,7 @@ pub async fn update_client(
     Path((slug, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<UpdateClient>,
 ) -> ApiResult<Json<ClientView>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Clients, ApiScope::Write).await?;
     let mut c = state.services.client(tenant.id, &id).await?;
     let before = c.clone();
     if let Some(n) = b.name {
@@ -268,7 +268,7 @@ pub async fn delete_client(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Clients, ApiScope::Write).await?;
     if !state.services.store.delete_client(tenant.id, &id).await? {
         return Err(ApiError::not_found("client"));
     }
@@ -296,7 +296,7 @@ pub async fn rotate_secret(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<RotatedSecret>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Clients, ApiScope::Write).await?;
     let (c, secret) = state
         .services
         .rotate_client_secret(tenant.id, &id, op.actor())

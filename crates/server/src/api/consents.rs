@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 use tessera_core::UserId;
-use tessera_core::apikey::ApiScope;
+use tessera_core::apikey::{AdminResource, ApiScope};
 use tessera_core::events::{Event, EventKind, Target};
 use tessera_core::store::GrantStore;
 use utoipa::ToSchema;
@@ -43,7 +43,7 @@ pub async fn list_consents(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<ConsentList>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Read).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Users, ApiScope::Read).await?;
     let user = uid(&id)?;
     state.services.user(tenant.id, user).await?;
     let items = state
@@ -70,7 +70,7 @@ pub async fn revoke_consent(
     op: Operator,
     Path((slug, id, client_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Users, ApiScope::Write).await?;
     let user = uid(&id)?;
     let store = &state.services.store;
     if !store.delete_consent(tenant.id, user, &client_id).await? {

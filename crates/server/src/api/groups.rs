@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tessera_core::apikey::ApiScope;
+use tessera_core::apikey::{AdminResource, ApiScope};
 use tessera_core::events::{Event, EventKind, FieldChange, Target};
 use tessera_core::group::Group;
 use tessera_core::page::PageRequest;
@@ -104,7 +104,7 @@ pub async fn list_groups(
     Path(slug): Path<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<GroupPage>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Read).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Read).await?;
     if q.after
         .as_deref()
         .is_some_and(|a| GroupId::parse(a).is_none())
@@ -141,7 +141,7 @@ pub async fn create_group(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<CreateGroup>,
 ) -> ApiResult<(StatusCode, Json<GroupView>)> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Write).await?;
     let group = Group::create(
         tenant.id,
         &body.name,
@@ -181,7 +181,7 @@ pub async fn get_group(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<GroupView>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Read).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Read).await?;
     Ok(Json(load(&state, tenant.id, gid(&id)?).await?.into()))
 }
 
@@ -195,7 +195,7 @@ pub async fn update_group(
     Path((slug, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateGroup>,
 ) -> ApiResult<Json<GroupView>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Write).await?;
     let mut group = load(&state, tenant.id, gid(&id)?).await?;
     let before = group.clone();
     if let Some(n) = body.name {
@@ -253,7 +253,7 @@ pub async fn delete_group(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Write).await?;
     if !state
         .services
         .store
@@ -286,7 +286,7 @@ pub async fn list_members(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<MemberList>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Read).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Read).await?;
     let id = gid(&id)?;
     load(&state, tenant.id, id).await?;
     let members = state.services.store.list_members(tenant.id, id).await?;
@@ -304,7 +304,7 @@ pub async fn add_member(
     op: Operator,
     Path((slug, id, user_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Write).await?;
     let user = UserId::parse(&user_id).ok_or_else(|| ApiError::not_found("user"))?;
     state
         .services
@@ -338,7 +338,7 @@ pub async fn remove_member(
     op: Operator,
     Path((slug, id, user_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Write).await?;
     let user = UserId::parse(&user_id).ok_or_else(|| ApiError::not_found("membership"))?;
     if !state
         .services

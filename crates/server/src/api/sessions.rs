@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tessera_core::apikey::ApiScope;
+use tessera_core::apikey::{AdminResource, ApiScope};
 use tessera_core::session::Session;
 use tessera_core::store::SessionStore;
 use tessera_core::{SessionId, UserId};
@@ -79,7 +79,7 @@ pub async fn list_sessions(
     Path(slug): Path<String>,
     ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> ApiResult<Json<SessionList>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Read).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Sessions, ApiScope::Read).await?;
     let user = match q.user_id {
         Some(u) => Some(UserId::parse(&u).ok_or_else(|| ApiError::BadRequest {
             field: Some("user_id"),
@@ -106,7 +106,7 @@ pub async fn get_session(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<SessionView>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Read).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Sessions, ApiScope::Read).await?;
     let id = SessionId::parse(&id).ok_or_else(|| ApiError::not_found("session"))?;
     let s = state
         .services
@@ -126,7 +126,7 @@ pub async fn revoke_session(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Sessions, ApiScope::Write).await?;
     let id = SessionId::parse(&id).ok_or_else(|| ApiError::not_found("session"))?;
     let session = state.services.store.get_session(tenant.id, id).await?;
     if !state
@@ -159,7 +159,7 @@ pub async fn revoke_user_sessions(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Revoked>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Sessions, ApiScope::Write).await?;
     let id = UserId::parse(&id).ok_or_else(|| ApiError::not_found("user"))?;
     state.services.user(tenant.id, id).await?;
     let now = Services::now();

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tessera_core::apikey::ApiScope;
+use tessera_core::apikey::{AdminResource, ApiScope};
 use tessera_core::store::TenantStore;
 use tessera_core::tenant::{Preset, Tenant, TenantSettings};
 use utoipa::ToSchema;
@@ -120,7 +120,7 @@ pub async fn get_tenant(
     op: Operator,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<TenantView>> {
-    let t = op.tenant(&state, &slug, ApiScope::Read).await?;
+    let t = op.tenant(&state, &slug, AdminResource::Tenants, ApiScope::Read).await?;
     Ok(Json(TenantView::new(t, &state.services.config.public_url)))
 }
 
@@ -134,7 +134,7 @@ pub async fn update_tenant(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<UpdateTenant>,
 ) -> ApiResult<Json<TenantView>> {
-    op.tenant(&state, &slug, ApiScope::Write).await?;
+    op.tenant(&state, &slug, AdminResource::Tenants, ApiScope::Write).await?;
     let t = state
         .services
         .update_tenant(&slug, body.name.as_deref(), body.settings, op.actor())
@@ -151,7 +151,7 @@ pub async fn delete_tenant(
     op: Operator,
     Path(slug): Path<String>,
 ) -> ApiResult<StatusCode> {
-    op.tenant(&state, &slug, ApiScope::Write).await?;
+    op.tenant(&state, &slug, AdminResource::Tenants, ApiScope::Write).await?;
     op.require_deployment_admin()?;
     state
         .services

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::Secret;
-use tessera_core::apikey::ApiScope;
+use tessera_core::apikey::{AdminResource, ApiScope};
 use tessera_core::events::{Event, EventKind, Target};
 use tessera_core::page::PageRequest;
 use tessera_core::store::WebhookStore;
@@ -143,7 +143,7 @@ pub async fn list_webhooks(
     op: Operator,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<WebhookList>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Read).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Read).await?;
     let items = state
         .services
         .store
@@ -165,7 +165,7 @@ pub async fn create_webhook(
     Path(slug): Path<String>,
     ApiJson(b): ApiJson<CreateWebhook>,
 ) -> ApiResult<(StatusCode, Json<CreatedWebhook>)> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Write).await?;
     let kind = b
         .kind
         .as_deref()
@@ -222,7 +222,7 @@ pub async fn get_webhook(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<WebhookView>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Read).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Read).await?;
     let sub = state
         .services
         .store
@@ -241,7 +241,7 @@ pub async fn delete_webhook(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Write).await?;
     let id = wid(&id)?;
     if !state.services.store.delete_webhook(tenant.id, id).await? {
         return Err(ApiError::not_found("webhook"));
@@ -269,7 +269,7 @@ pub async fn list_deliveries(
     Path((slug, id)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<DeliveryPage>> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Read).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Read).await?;
     let id = wid(&id)?;
     state
         .services
@@ -313,7 +313,7 @@ pub async fn redeliver(
     op: Operator,
     Path((slug, id, delivery)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, ApiScope::Write).await?;
+    let tenant = op.tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Write).await?;
     let subscription = wid(&id)?;
     let delivery = Uuid::parse_str(&delivery).map_err(|_| ApiError::not_found("delivery"))?;
     if !state

@@ -1,6 +1,6 @@
 //! Admin API keys: random bearer secrets, shown once, stored as SHA-256.
 
-use tessera_core::apikey::{API_KEY_PREFIX, ApiKey, ApiScope};
+use tessera_core::apikey::{API_KEY_PREFIX, AdminRole, ApiKey, ApiScope};
 use tessera_core::store::ApiKeyStore;
 use tessera_core::tenant::validate_display_name;
 use tessera_core::{ApiKeyId, CoreError, Secret, TenantId, Timestamp};
@@ -16,6 +16,7 @@ impl Services {
         tenant: TenantId,
         name: &str,
         scopes: Vec<ApiScope>,
+        admin_role: Option<AdminRole>,
         expires_at: Option<Timestamp>,
         actor: Actor,
     ) -> Result<(ApiKey, Secret), CoreError> {
@@ -36,6 +37,7 @@ impl Services {
             created_at: Services::now(),
             expires_at,
             revoked_at: None,
+            admin_role,
         };
         self.store.create_api_key(&key).await?;
         tracing::info!(tenant = %tenant, key = %key.id, "API key created");

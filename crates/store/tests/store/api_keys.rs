@@ -16,6 +16,7 @@ pub fn new_key(tenant: TenantId, hash: &str) -> ApiKey {
         created_at: t0(),
         expires_at: Some(t0() + Duration::days(90)),
         revoked_at: None,
+        admin_role: Some(tessera_core::apikey::AdminRole::UserManager),
     }
 }
 

@@ -95,6 +95,7 @@ pub async fn delete_tenant_cascades(h: &Harness) {
         created_at: t0(),
         expires_at: None,
         revoked_at: None,
+        admin_role: None,
     };
     s.create_api_key(&key).await.unwrap();
 
