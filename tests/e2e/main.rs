@@ -14,6 +14,7 @@
 #[macro_use]
 mod harness;
 
+mod access_policies;
 mod admin_roles;
 mod admission;
 mod api_clients;

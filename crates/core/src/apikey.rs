@@ -70,7 +70,10 @@ impl AdminRole {
             "user_manager" => Ok(AdminRole::UserManager),
             "auditor" => Ok(AdminRole::Auditor),
             "app_owner" => Ok(AdminRole::AppOwner),
-            _ => Err(CoreError::invalid("role", "must be operator, tenant_admin, user_manager, auditor or app_owner")),
+            _ => Err(CoreError::invalid(
+                "role",
+                "must be operator, tenant_admin, user_manager, auditor or app_owner",
+            )),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -136,7 +139,11 @@ impl ApiKey {
             Some(AdminRole::Operator) if !admin_tenant => AdminRole::TenantAdmin,
             Some(r) => r,
             None if self.scopes.contains(&ApiScope::Write) => {
-                if admin_tenant { AdminRole::Operator } else { AdminRole::TenantAdmin }
+                if admin_tenant {
+                    AdminRole::Operator
+                } else {
+                    AdminRole::TenantAdmin
+                }
             }
             None => AdminRole::Auditor,
         }
@@ -157,13 +164,30 @@ mod tests {
     #[test]
     fn least_privilege_matrix() {
         assert!(AdminRole::Auditor.allows(Audit, false) && !AdminRole::Auditor.allows(Users, true));
-        assert!(AdminRole::UserManager.allows(Users, true) && AdminRole::UserManager.allows(Groups, true));
+        assert!(
+            AdminRole::UserManager.allows(Users, true)
+                && AdminRole::UserManager.allows(Groups, true)
+        );
         // A user manager can never grant a permission: no role or assignment writes.
-        assert!(!AdminRole::UserManager.allows(Assignments, true) && !AdminRole::UserManager.allows(Roles, true));
-        assert!(!AdminRole::UserManager.allows(Audit, false) && !AdminRole::UserManager.allows(Clients, true));
-        assert!(AdminRole::AppOwner.allows(Clients, true) && !AdminRole::AppOwner.allows(Users, false));
+        assert!(
+            !AdminRole::UserManager.allows(Assignments, true)
+                && !AdminRole::UserManager.allows(Roles, true)
+        );
+        assert!(
+            !AdminRole::UserManager.allows(Audit, false)
+                && !AdminRole::UserManager.allows(Clients, true)
+        );
+        assert!(
+            AdminRole::AppOwner.allows(Clients, true) && !AdminRole::AppOwner.allows(Users, false)
+        );
         assert!(!AdminRole::AppOwner.allows(Assignments, true));
-        for r in ["operator", "tenant_admin", "user_manager", "auditor", "app_owner"] {
+        for r in [
+            "operator",
+            "tenant_admin",
+            "user_manager",
+            "auditor",
+            "app_owner",
+        ] {
             assert_eq!(AdminRole::parse(r).unwrap().as_str(), r);
         }
     }

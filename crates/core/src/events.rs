@@ -123,6 +123,13 @@ pub enum EventKind {
     GroupNested { parent_id: String },
     #[serde(rename = "group.unnested")]
     GroupUnnested { parent_id: String },
+    /// A conditional access policy refused a sign-in or an application's request.
+    #[serde(rename = "access.denied")]
+    AccessDenied {
+        policy: String,
+        client_id: Option<String>,
+        reason: String,
+    },
     #[serde(rename = "webhook.created")]
     WebhookCreated { webhook_id: String },
     #[serde(rename = "webhook.deleted")]

@@ -65,6 +65,8 @@ pub struct TenantSettings {
     pub audit_retention_days: u64,
     /// Roles given by user attributes (joiner/mover/leaver), e.g. department = finance.
     pub role_rules: Vec<crate::authz::RoleRule>,
+    /// Conditional access policies, evaluated in order at sign-in and for each application.
+    pub access_policies: Vec<crate::authz::AccessPolicy>,
 }
 
 impl Default for TenantSettings {
@@ -91,6 +93,7 @@ impl TenantSettings {
                 signing_key_rotation_days: 90,
                 audit_retention_days: 365,
                 role_rules: Vec::new(),
+                access_policies: Vec::new(),
             },
             Preset::Customer => TenantSettings {
                 self_registration: true,
@@ -107,6 +110,7 @@ impl TenantSettings {
                 signing_key_rotation_days: 90,
                 audit_retention_days: 365,
                 role_rules: Vec::new(),
+                access_policies: Vec::new(),
             },
         }
     }
@@ -169,6 +173,7 @@ impl TenantSettings {
                 ));
             }
         }
+        crate::authz::policy::validate_policies(&self.access_policies)?;
         if self.session_absolute_timeout_secs > 366 * 24 * 3600 {
             return Err(CoreError::invalid(
                 "settings.session_absolute_timeout_secs",

@@ -32,6 +32,11 @@ pub enum SignInError {
         retry_after_secs: u64,
     },
     Overloaded,
+    /// The password was right, but a conditional access policy refuses this sign-in.
+    PolicyDenied {
+        policy: String,
+        mfa_required: bool,
+    },
     Internal(String),
 }
 
@@ -84,6 +89,7 @@ pub async fn password_sign_in(
         Err(SignInError::InvalidCredentials) => "invalid_credentials",
         Err(SignInError::Throttled { .. }) => "throttled",
         Err(SignInError::Overloaded) => "overloaded",
+        Err(SignInError::PolicyDenied { .. }) => "policy_denied",
         Err(SignInError::Internal(_)) => "error",
     };
     metrics::counter!("tessera_signins_total", "method" => "password", "outcome" => outcome)
@@ -201,6 +207,47 @@ async fn sign_in_inner(
     };
 
     store.clear_throttle(tenant.id, &account_key).await?;
+    // Conditional access: decided after the password (so it reveals nothing to a guesser) and
+    // before any session exists.
+    let amr = vec!["pwd".to_string()];
+    let decision = crate::app::authz::policy_decision(
+        svc,
+        &state.authz,
+        tenant,
+        &user,
+        None,
+        ip,
+        &amr,
+        Some(now),
+    )
+    .await?;
+    let refused = match decision {
+        tessera_core::authz::PolicyDecision::Allow => None,
+        tessera_core::authz::PolicyDecision::Deny { policy } => Some((policy, false)),
+        tessera_core::authz::PolicyDecision::MfaRequired { policy } => Some((policy, true)),
+    };
+    if let Some((policy, mfa_required)) = refused {
+        let reason = if mfa_required {
+            "a second factor is required"
+        } else {
+            "denied by policy"
+        };
+        let kind = EventKind::AccessDenied {
+            policy: policy.clone(),
+            client_id: None,
+            reason: reason.into(),
+        };
+        let ev = Event::new(tenant.id, now, kind, Actor::user(user.id))
+            .failed()
+            .subject(user.id)
+            .target(Target::new("user", user.id))
+            .ip(ip.map(|i| i.to_string()));
+        svc.emit(ev).await;
+        return Err(SignInError::PolicyDenied {
+            policy,
+            mfa_required,
+        });
+    }
     store
         .record_sign_in(tenant.id, user.id, now, upgraded_hash.as_deref())
         .await?;

@@ -44,7 +44,9 @@ impl ApiKeyRow {
             revoked_at: opt_from_millis(self.revoked_at)?,
             admin_role: match self.admin_role {
                 None => None,
-                Some(r) => Some(AdminRole::parse(&r).map_err(|_| StoreError::Corrupt("api_keys.admin_role holds an unknown role".into()))?),
+                Some(r) => Some(AdminRole::parse(&r).map_err(|_| {
+                    StoreError::Corrupt("api_keys.admin_role holds an unknown role".into())
+                })?),
             },
         })
     }

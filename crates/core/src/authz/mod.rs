@@ -5,9 +5,11 @@
 pub mod condition;
 pub mod effective;
 pub mod model;
+pub mod policy;
 
 pub use condition::{AccessContext, Clause, Condition};
 pub use effective::{AuthzGraph, Decision, Step, creates_cycle};
 pub use model::{
     Principal, Role, RoleAssignment, RoleRule, permission_matches, validate_permission,
 };
+pub use policy::{AccessPolicy, PolicyDecision, PolicyEffect, evaluate as evaluate_policies};

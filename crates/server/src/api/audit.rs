@@ -143,7 +143,9 @@ pub async fn list_audit(
     Path(slug): Path<String>,
     ApiQuery(mut q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Audit, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Audit, ApiScope::Read)
+        .await?;
     let (f, page) = filter(&mut q)?;
     let p = state
         .services
@@ -173,7 +175,9 @@ pub async fn export_audit(
     Path(slug): Path<String>,
     ApiQuery(mut q): ApiQuery<AuditQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Audit, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Audit, ApiScope::Read)
+        .await?;
     let (f, mut page) = filter(&mut q)?;
     page.limit = Some(tessera_core::page::MAX_PAGE_SIZE);
     let mut out = String::new();
@@ -234,7 +238,9 @@ pub async fn verify_audit(
     op: Operator,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<VerifyView>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Audit, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Audit, ApiScope::Read)
+        .await?;
     let r = verify_chain(&state.services, tenant.id, &tenant.slug)
         .await
         .map_err(ApiError::Internal)?;

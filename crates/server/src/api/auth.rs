@@ -75,9 +75,24 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<Option<Opera
             _ => return Ok(None),
         }
     }
-    let actor_kind = if UserId::parse(&sub).is_some() { ActorKind::User } else { ActorKind::Client };
-    let role = if scopes.contains(&ApiScope::Write) { AdminRole::Operator } else { AdminRole::Auditor };
-    Ok(Some(Operator { home_tenant: admin.id, scopes, role, deployment_admin: true, actor: sub, actor_kind }))
+    let actor_kind = if UserId::parse(&sub).is_some() {
+        ActorKind::User
+    } else {
+        ActorKind::Client
+    };
+    let role = if scopes.contains(&ApiScope::Write) {
+        AdminRole::Operator
+    } else {
+        AdminRole::Auditor
+    };
+    Ok(Some(Operator {
+        home_tenant: admin.id,
+        scopes,
+        role,
+        deployment_admin: true,
+        actor: sub,
+        actor_kind,
+    }))
 }
 
 impl FromRequestParts<AppState> for Operator {
@@ -149,7 +164,8 @@ impl Operator {
             Ok(())
         } else {
             Err(ApiError::Forbidden(
-                "only the deployment operator (a write credential of the admin tenant) may do this".into(),
+                "only the deployment operator (a write credential of the admin tenant) may do this"
+                    .into(),
             ))
         }
     }
@@ -157,13 +173,23 @@ impl Operator {
     /// Loads the tenant named in the path if this key may reach it. A tenant the key may not
     /// reach answers exactly like a missing one, so keys cannot probe for other tenants.
     /// The check also applies the credential's admin role to `resource` (least privilege).
-    pub async fn tenant(&self, state: &AppState, slug: &str, resource: AdminResource, scope: ApiScope) -> ApiResult<Tenant> {
+    pub async fn tenant(
+        &self,
+        state: &AppState,
+        slug: &str,
+        resource: AdminResource,
+        scope: ApiScope,
+    ) -> ApiResult<Tenant> {
         self.require(scope)?;
         if !self.role.allows(resource, scope == ApiScope::Write) {
             return Err(ApiError::Forbidden(format!(
                 "the {} role may not {} {}",
                 self.role.as_str(),
-                if scope == ApiScope::Write { "change" } else { "read" },
+                if scope == ApiScope::Write {
+                    "change"
+                } else {
+                    "read"
+                },
                 resource_name(resource)
             )));
         }

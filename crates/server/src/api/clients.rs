@@ -130,7 +130,9 @@ pub async fn list_clients(
     op: Operator,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<ClientList>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Clients, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Clients, ApiScope::Read)
+        .await?;
     let clients = state.services.store.list_clients(tenant.id).await?;
     Ok(Json(ClientList {
         items: clients.into_iter().map(ClientView::from).collect(),
@@ -147,7 +149,9 @@ pub async fn create_client(
     Path(slug): Path<String>,
     ApiJson(b): ApiJson<CreateClient>,
 ) -> ApiResult<(StatusCode, Json<CreatedClient>)> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Clients, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Clients, ApiScope::Write)
+        .await?;
     let input = NewClient {
         name: b.name,
         public: b.public,
@@ -181,7 +185,9 @@ pub async fn get_client(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<ClientView>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Clients, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Clients, ApiScope::Read)
+        .await?;
     Ok(Json(state.services.client(tenant.id, &id).await?.into()))
 }
 
@@ -195,7 +201,9 @@ pub async fn update_client(
     Path((slug, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<UpdateClient>,
 ) -> ApiResult<Json<ClientView>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Clients, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Clients, ApiScope::Write)
+        .await?;
     let mut c = state.services.client(tenant.id, &id).await?;
     let before = c.clone();
     if let Some(n) = b.name {
@@ -268,7 +276,9 @@ pub async fn delete_client(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Clients, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Clients, ApiScope::Write)
+        .await?;
     if !state.services.store.delete_client(tenant.id, &id).await? {
         return Err(ApiError::not_found("client"));
     }
@@ -296,7 +306,9 @@ pub async fn rotate_secret(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<RotatedSecret>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Clients, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Clients, ApiScope::Write)
+        .await?;
     let (c, secret) = state
         .services
         .rotate_client_secret(tenant.id, &id, op.actor())

@@ -43,7 +43,9 @@ pub async fn list_consents(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<ConsentList>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Users, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Users, ApiScope::Read)
+        .await?;
     let user = uid(&id)?;
     state.services.user(tenant.id, user).await?;
     let items = state
@@ -70,7 +72,9 @@ pub async fn revoke_consent(
     op: Operator,
     Path((slug, id, client_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Users, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Users, ApiScope::Write)
+        .await?;
     let user = uid(&id)?;
     let store = &state.services.store;
     if !store.delete_consent(tenant.id, user, &client_id).await? {

@@ -104,7 +104,9 @@ pub async fn list_groups(
     Path(slug): Path<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<GroupPage>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Groups, ApiScope::Read)
+        .await?;
     if q.after
         .as_deref()
         .is_some_and(|a| GroupId::parse(a).is_none())
@@ -141,7 +143,9 @@ pub async fn create_group(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<CreateGroup>,
 ) -> ApiResult<(StatusCode, Json<GroupView>)> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Groups, ApiScope::Write)
+        .await?;
     let group = Group::create(
         tenant.id,
         &body.name,
@@ -181,7 +185,9 @@ pub async fn get_group(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<GroupView>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Groups, ApiScope::Read)
+        .await?;
     Ok(Json(load(&state, tenant.id, gid(&id)?).await?.into()))
 }
 
@@ -195,7 +201,9 @@ pub async fn update_group(
     Path((slug, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateGroup>,
 ) -> ApiResult<Json<GroupView>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Groups, ApiScope::Write)
+        .await?;
     let mut group = load(&state, tenant.id, gid(&id)?).await?;
     let before = group.clone();
     if let Some(n) = body.name {
@@ -253,7 +261,9 @@ pub async fn delete_group(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Groups, ApiScope::Write)
+        .await?;
     if !state
         .services
         .store
@@ -286,7 +296,9 @@ pub async fn list_members(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<MemberList>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Groups, ApiScope::Read)
+        .await?;
     let id = gid(&id)?;
     load(&state, tenant.id, id).await?;
     let members = state.services.store.list_members(tenant.id, id).await?;
@@ -304,7 +316,9 @@ pub async fn add_member(
     op: Operator,
     Path((slug, id, user_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Groups, ApiScope::Write)
+        .await?;
     let user = UserId::parse(&user_id).ok_or_else(|| ApiError::not_found("user"))?;
     state
         .services
@@ -338,7 +352,9 @@ pub async fn remove_member(
     op: Operator,
     Path((slug, id, user_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Groups, ApiScope::Write)
+        .await?;
     let user = UserId::parse(&user_id).ok_or_else(|| ApiError::not_found("membership"))?;
     if !state
         .services

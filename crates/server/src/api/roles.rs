@@ -152,7 +152,9 @@ pub async fn list_roles(
     op: Operator,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<RoleList>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Roles, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Roles, ApiScope::Read)
+        .await?;
     let items = state
         .services
         .store
@@ -174,7 +176,9 @@ pub async fn create_role(
     Path(slug): Path<String>,
     ApiJson(b): ApiJson<CreateRole>,
 ) -> ApiResult<(StatusCode, Json<RoleView>)> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Roles, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Roles, ApiScope::Write)
+        .await?;
     if let Some(app) = &b.application {
         state
             .services
@@ -229,7 +233,9 @@ pub async fn get_role(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<RoleView>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Roles, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Roles, ApiScope::Read)
+        .await?;
     let role = state
         .services
         .store
@@ -249,7 +255,9 @@ pub async fn update_role(
     Path((slug, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<UpdateRole>,
 ) -> ApiResult<Json<RoleView>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Roles, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Roles, ApiScope::Write)
+        .await?;
     let mut role = state
         .services
         .store
@@ -323,7 +331,9 @@ pub async fn delete_role(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Roles, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Roles, ApiScope::Write)
+        .await?;
     let id = rid(&id)?;
     if !state.services.store.delete_role(tenant.id, id).await? {
         return Err(ApiError::not_found("role"));
@@ -429,7 +439,9 @@ pub async fn list_assignments(
     Path(slug): Path<String>,
     ApiQuery(q): ApiQuery<AssignmentQuery>,
 ) -> ApiResult<Json<AssignmentList>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Assignments, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Assignments, ApiScope::Read)
+        .await?;
     let bad = |f: &'static str| ApiError::BadRequest {
         field: Some(f),
         message: format!("{f}: not an id"),
@@ -471,7 +483,9 @@ pub async fn create_assignment(
     Path(slug): Path<String>,
     ApiJson(b): ApiJson<CreateAssignment>,
 ) -> ApiResult<(StatusCode, Json<AssignmentView>)> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Assignments, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Assignments, ApiScope::Write)
+        .await?;
     let role_id = RoleId::parse(&b.role_id).ok_or_else(|| ApiError::not_found("role"))?;
     let principal = match b.principal_type.as_str() {
         "user" => Principal::User(
@@ -529,7 +543,9 @@ pub async fn delete_assignment(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Assignments, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Assignments, ApiScope::Write)
+        .await?;
     let aid = AssignmentId::parse(&id).ok_or_else(|| ApiError::not_found("assignment"))?;
     let existing = state
         .services
@@ -572,7 +588,9 @@ pub async fn add_parent(
     op: Operator,
     Path((slug, id, parent)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Groups, ApiScope::Write)
+        .await?;
     let child = GroupId::parse(&id).ok_or_else(|| ApiError::not_found("group"))?;
     let parent = GroupId::parse(&parent).ok_or_else(|| ApiError::not_found("group"))?;
     let graph = state.services.store.load_authz_graph(tenant.id).await?;
@@ -613,7 +631,9 @@ pub async fn remove_parent(
     op: Operator,
     Path((slug, id, parent)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Groups, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Groups, ApiScope::Write)
+        .await?;
     let child = GroupId::parse(&id).ok_or_else(|| ApiError::not_found("group"))?;
     let parent = GroupId::parse(&parent).ok_or_else(|| ApiError::not_found("group"))?;
     if !state
@@ -659,7 +679,9 @@ pub async fn user_permissions(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<EffectivePermissions>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Authz, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Authz, ApiScope::Read)
+        .await?;
     let user = UserId::parse(&id).ok_or_else(|| ApiError::not_found("user"))?;
     let u = state.services.user(tenant.id, user).await?;
     // Conditions are evaluated without request facts here (no IP, no recent MFA): conditional
@@ -785,7 +807,9 @@ pub async fn check_one(
     Path(slug): Path<String>,
     ApiJson(req): ApiJson<CheckRequest>,
 ) -> ApiResult<Json<CheckResponse>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Authz, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Authz, ApiScope::Read)
+        .await?;
     Ok(Json(decide(&state, &tenant, req).await?))
 }
 
@@ -799,7 +823,9 @@ pub async fn check_batch(
     Path(slug): Path<String>,
     ApiJson(req): ApiJson<BatchCheckRequest>,
 ) -> ApiResult<Json<BatchCheckResponse>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Authz, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Authz, ApiScope::Read)
+        .await?;
     if req.checks.len() > 100 {
         return Err(ApiError::BadRequest {
             field: Some("checks"),

@@ -79,7 +79,9 @@ pub async fn list_sessions(
     Path(slug): Path<String>,
     ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> ApiResult<Json<SessionList>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Sessions, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Sessions, ApiScope::Read)
+        .await?;
     let user = match q.user_id {
         Some(u) => Some(UserId::parse(&u).ok_or_else(|| ApiError::BadRequest {
             field: Some("user_id"),
@@ -106,7 +108,9 @@ pub async fn get_session(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<SessionView>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Sessions, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Sessions, ApiScope::Read)
+        .await?;
     let id = SessionId::parse(&id).ok_or_else(|| ApiError::not_found("session"))?;
     let s = state
         .services
@@ -126,7 +130,9 @@ pub async fn revoke_session(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Sessions, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Sessions, ApiScope::Write)
+        .await?;
     let id = SessionId::parse(&id).ok_or_else(|| ApiError::not_found("session"))?;
     let session = state.services.store.get_session(tenant.id, id).await?;
     if !state
@@ -159,7 +165,9 @@ pub async fn revoke_user_sessions(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Revoked>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Sessions, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Sessions, ApiScope::Write)
+        .await?;
     let id = UserId::parse(&id).ok_or_else(|| ApiError::not_found("user"))?;
     state.services.user(tenant.id, id).await?;
     let now = Services::now();

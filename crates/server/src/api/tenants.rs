@@ -120,7 +120,9 @@ pub async fn get_tenant(
     op: Operator,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<TenantView>> {
-    let t = op.tenant(&state, &slug, AdminResource::Tenants, ApiScope::Read).await?;
+    let t = op
+        .tenant(&state, &slug, AdminResource::Tenants, ApiScope::Read)
+        .await?;
     Ok(Json(TenantView::new(t, &state.services.config.public_url)))
 }
 
@@ -134,7 +136,8 @@ pub async fn update_tenant(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<UpdateTenant>,
 ) -> ApiResult<Json<TenantView>> {
-    op.tenant(&state, &slug, AdminResource::Tenants, ApiScope::Write).await?;
+    op.tenant(&state, &slug, AdminResource::Tenants, ApiScope::Write)
+        .await?;
     let t = state
         .services
         .update_tenant(&slug, body.name.as_deref(), body.settings, op.actor())
@@ -151,7 +154,8 @@ pub async fn delete_tenant(
     op: Operator,
     Path(slug): Path<String>,
 ) -> ApiResult<StatusCode> {
-    op.tenant(&state, &slug, AdminResource::Tenants, ApiScope::Write).await?;
+    op.tenant(&state, &slug, AdminResource::Tenants, ApiScope::Write)
+        .await?;
     op.require_deployment_admin()?;
     state
         .services

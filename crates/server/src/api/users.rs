@@ -158,7 +158,9 @@ pub async fn list_users(
     Path(slug): Path<String>,
     ApiQuery(q): ApiQuery<UserListQuery>,
 ) -> ApiResult<Json<UserList>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Users, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Users, ApiScope::Read)
+        .await?;
     let filter = UserFilter {
         email: q.email,
         status: q.status.as_deref().map(UserStatus::parse).transpose()?,
@@ -199,7 +201,9 @@ pub async fn create_user(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Users, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Users, ApiScope::Write)
+        .await?;
     let input = match (body.password, body.password_hash) {
         (Some(_), Some(_)) => {
             return Err(ApiError::BadRequest {
@@ -239,7 +243,9 @@ pub async fn get_user(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<UserView>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Users, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Users, ApiScope::Read)
+        .await?;
     Ok(Json(
         state
             .services
@@ -259,7 +265,9 @@ pub async fn update_user(
     Path((slug, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> ApiResult<Json<UserView>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Users, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Users, ApiScope::Write)
+        .await?;
     let id = parse_user_id(&id)?;
     let mut user = state.services.user(tenant.id, id).await?;
     let patch = UserPatch {
@@ -300,7 +308,9 @@ pub async fn delete_user(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Users, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Users, ApiScope::Write)
+        .await?;
     state
         .services
         .delete_user(tenant.id, parse_user_id(&id)?, op.actor())
@@ -315,7 +325,9 @@ async fn set_status(
     id: &str,
     status: UserStatus,
 ) -> ApiResult<Json<UserView>> {
-    let tenant = op.tenant(state, slug, AdminResource::Users, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(state, slug, AdminResource::Users, ApiScope::Write)
+        .await?;
     let patch = UserPatch {
         status: Some(status),
         ..Default::default()
@@ -365,7 +377,9 @@ pub async fn user_groups(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<GroupList>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Users, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Users, ApiScope::Read)
+        .await?;
     let id = parse_user_id(&id)?;
     state.services.user(tenant.id, id).await?;
     let groups = state.services.store.groups_of_user(tenant.id, id).await?;

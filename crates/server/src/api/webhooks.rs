@@ -143,7 +143,9 @@ pub async fn list_webhooks(
     op: Operator,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<WebhookList>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Read)
+        .await?;
     let items = state
         .services
         .store
@@ -165,7 +167,9 @@ pub async fn create_webhook(
     Path(slug): Path<String>,
     ApiJson(b): ApiJson<CreateWebhook>,
 ) -> ApiResult<(StatusCode, Json<CreatedWebhook>)> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Write)
+        .await?;
     let kind = b
         .kind
         .as_deref()
@@ -222,7 +226,9 @@ pub async fn get_webhook(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<Json<WebhookView>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Read)
+        .await?;
     let sub = state
         .services
         .store
@@ -241,7 +247,9 @@ pub async fn delete_webhook(
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Write)
+        .await?;
     let id = wid(&id)?;
     if !state.services.store.delete_webhook(tenant.id, id).await? {
         return Err(ApiError::not_found("webhook"));
@@ -269,7 +277,9 @@ pub async fn list_deliveries(
     Path((slug, id)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<DeliveryPage>> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Read).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Read)
+        .await?;
     let id = wid(&id)?;
     state
         .services
@@ -313,7 +323,9 @@ pub async fn redeliver(
     op: Operator,
     Path((slug, id, delivery)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let tenant = op.tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Write).await?;
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Webhooks, ApiScope::Write)
+        .await?;
     let subscription = wid(&id)?;
     let delivery = Uuid::parse_str(&delivery).map_err(|_| ApiError::not_found("delivery"))?;
     if !state

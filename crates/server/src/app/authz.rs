@@ -128,3 +128,36 @@ pub async fn role_names(
     names.dedup();
     Ok(names)
 }
+
+/// Evaluates the tenant's conditional access policies for a user, at sign-in (`application`
+/// None) or for an application's request.
+pub async fn policy_decision(
+    svc: &Services,
+    cache: &AuthzCache,
+    tenant: &tessera_core::tenant::Tenant,
+    user: &tessera_core::user::User,
+    application: Option<&str>,
+    ip: Option<std::net::IpAddr>,
+    amr: &[String],
+    auth_time: Option<tessera_core::Timestamp>,
+) -> Result<tessera_core::authz::PolicyDecision, StoreError> {
+    let policies = &tenant.settings.access_policies;
+    if policies.is_empty() {
+        return Ok(tessera_core::authz::PolicyDecision::Allow);
+    }
+    let graph = cache.graph(svc, tenant.id).await?;
+    let groups = graph.effective_groups(&direct_groups(svc, tenant.id, user.id).await?);
+    let ctx = AccessContext {
+        ip,
+        auth_time,
+        amr: amr.to_vec(),
+        attributes: user.attributes.clone(),
+    };
+    Ok(tessera_core::authz::evaluate_policies(
+        policies,
+        application,
+        &ctx,
+        &|g| groups.contains_key(&g),
+        Services::now(),
+    ))
+}

@@ -3,7 +3,9 @@
 //! key (authenticated encryption), so any node can resume it and nobody can alter it.
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -79,22 +81,37 @@ fn unseal(state: &AppState, tenant: &Tenant, sealed: &str) -> Option<Pending> {
 pub async fn get(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     RawQuery(q): RawQuery,
     jar: CookieJar,
 ) -> Response {
-    start(state, slug, q.unwrap_or_default().into_bytes(), jar).await
+    start(
+        state,
+        slug,
+        q.unwrap_or_default().into_bytes(),
+        jar,
+        peer.ip(),
+    )
+    .await
 }
 
 pub async fn post(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     jar: CookieJar,
     body: Bytes,
 ) -> Response {
-    start(state, slug, body.to_vec(), jar).await
+    start(state, slug, body.to_vec(), jar, peer.ip()).await
 }
 
-async fn start(state: AppState, slug: String, raw: Vec<u8>, jar: CookieJar) -> Response {
+async fn start(
+    state: AppState,
+    slug: String,
+    raw: Vec<u8>,
+    jar: CookieJar,
+    ip: IpAddr,
+) -> Response {
     let tenant = match load_tenant(&state, &slug).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -140,13 +157,23 @@ async fn start(state: AppState, slug: String, raw: Vec<u8>, jar: CookieJar) -> R
             );
         }
     };
-    proceed(&state, &tenant, &client, req, unix_ms(Services::now()), jar).await
+    proceed(
+        &state,
+        &tenant,
+        &client,
+        req,
+        unix_ms(Services::now()),
+        jar,
+        ip,
+    )
+    .await
 }
 
 /// `{issuer}/authorize/continue?req=…`: where the sign-in page returns to.
 pub async fn resume(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     RawQuery(q): RawQuery,
     jar: CookieJar,
 ) -> Response {
@@ -190,6 +217,7 @@ pub async fn resume(
         pending.req,
         pending.started_at,
         jar,
+        peer.ip(),
     )
     .await
 }
@@ -202,6 +230,7 @@ async fn proceed(
     req: AuthorizeRequest,
     started_at: i64,
     jar: CookieJar,
+    ip: IpAddr,
 ) -> Response {
     let now = Services::now();
     let session = current_session(state, tenant, &jar).await;
@@ -262,6 +291,50 @@ async fn proceed(
             );
         }
     };
+
+    // Conditional access for this application, on this request's network and the session's factors.
+    let decision = crate::app::authz::policy_decision(
+        &state.services,
+        &state.authz,
+        tenant,
+        &user,
+        Some(&client.client_id),
+        Some(ip),
+        &session.auth_methods,
+        Some(session.created_at),
+    )
+    .await;
+    let refused = match decision {
+        Ok(tessera_core::authz::PolicyDecision::Allow) => None,
+        Ok(tessera_core::authz::PolicyDecision::Deny { policy }) => {
+            Some((policy, "access to this application is denied by policy"))
+        }
+        Ok(tessera_core::authz::PolicyDecision::MfaRequired { policy }) => {
+            Some((policy, "this application requires a second factor"))
+        }
+        Err(e) => return server_error(state, tenant, &e.to_string()),
+    };
+    if let Some((policy, why)) = refused {
+        let kind = EventKind::AccessDenied {
+            policy,
+            client_id: Some(client.client_id.clone()),
+            reason: why.into(),
+        };
+        let ev = Event::new(tenant.id, now, kind, Actor::user(user.id))
+            .failed()
+            .subject(user.id)
+            .target(Target::new("client", &client.client_id))
+            .ip(Some(ip.to_string()));
+        state.services.emit(ev).await;
+        return error_response(
+            state,
+            tenant,
+            &req.redirect_uri,
+            req.response_mode,
+            req.state.as_deref(),
+            &OAuthError::new(ErrorCode::AccessDenied, why),
+        );
+    }
 
     if !client.first_party {
         let consent = match state

@@ -223,6 +223,22 @@ pub async fn submit(
             set_retry_after(&mut r, 2);
             r
         }
+        Err(SignInError::PolicyDenied { mfa_required, .. }) => {
+            let msg = if mfa_required {
+                "Your organization requires a second factor for this sign-in, and this account has none set up yet. Contact your administrator."
+            } else {
+                "Your organization's access policy does not allow this sign-in (for example from this network or at this time)."
+            };
+            form(
+                &state,
+                &tenant,
+                jar,
+                StatusCode::FORBIDDEN,
+                &email,
+                &return_field,
+                Some(msg),
+            )
+        }
         Err(SignInError::Internal(e)) => {
             tracing::error!(error = %e, "sign-in failed with an internal error");
             form(
