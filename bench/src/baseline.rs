@@ -8,11 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, ensure};
 use serde_json::{Value, json};
 use tessera_crypto::jws::{SigningAlg, SigningKey, verify_jwt};
+use tessera_crypto::{Argon2Params, PasswordHasher};
 
 use crate::report::Baseline;
+use crate::scenario::SIGNIN_PASSWORD;
 
 /// Claims shaped like the server's client-credentials access tokens (RFC 9068), so the payload
 /// that is serialized and signed has the same size.
@@ -122,6 +124,27 @@ pub fn es256_verify(duration: Duration) -> Result<Baseline> {
     })
 }
 
+/// argon2id password verifications per second on all cores, with the server's default
+/// parameters (m=19456 KiB, t=2, p=1): `PasswordHasher::verify` of a matching password, the
+/// expensive step of every password sign-in.
+pub fn argon2_verify(duration: Duration) -> Result<Baseline> {
+    let hasher = PasswordHasher::new(Argon2Params::default()).context("building the hasher")?;
+    let stored = hasher
+        .hash(SIGNIN_PASSWORD)
+        .context("hashing the password")?;
+    let rate = best_round(duration, move |_| {
+        let check = hasher
+            .verify(&stored, SIGNIN_PASSWORD)
+            .context("verifying the password")?;
+        ensure!(check.matched, "the password does not match its own hash");
+        Ok(())
+    })?;
+    Ok(Baseline {
+        name: "argon2id verify".into(),
+        rate,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +174,11 @@ mod tests {
             (sign.name.as_str(), verify.name.as_str()),
             ("ES256 sign", "ES256 verify")
         );
+    }
+
+    #[test]
+    fn argon2_baseline_verifies_the_sign_in_password() {
+        let b = argon2_verify(Duration::from_millis(40)).expect("the password verifies");
+        assert!(b.rate > 0.0);
     }
 }

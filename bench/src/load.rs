@@ -26,6 +26,24 @@ use crate::stats::{Micros, Summary};
 /// A single request never takes longer than this; a slower one counts as a transport error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Which answers count as successful.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Any 2xx.
+    Success,
+    /// `303 See Other` (a form post that redirects, such as a sign-in).
+    SeeOther,
+}
+
+impl Expect {
+    pub fn accepts(self, status: StatusCode) -> bool {
+        match self {
+            Expect::Success => status.is_success(),
+            Expect::SeeOther => status == StatusCode::SEE_OTHER,
+        }
+    }
+}
+
 /// One request, sent again and again: built once, cloned cheaply per send.
 #[derive(Clone, Debug)]
 pub struct RequestTemplate {
@@ -34,6 +52,7 @@ pub struct RequestTemplate {
     pub path: String,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
+    pub expect: Expect,
 }
 
 impl RequestTemplate {
@@ -43,6 +62,7 @@ impl RequestTemplate {
             path: path.to_string(),
             headers: Vec::new(),
             body: Bytes::new(),
+            expect: Expect::Success,
         }
     }
 
@@ -56,7 +76,13 @@ impl RequestTemplate {
                 HeaderValue::from_static("application/x-www-form-urlencoded"),
             )],
             body: Bytes::from(form),
+            expect: Expect::Success,
         }
+    }
+
+    pub fn expecting(mut self, expect: Expect) -> RequestTemplate {
+        self.expect = expect;
+        self
     }
 
     pub fn header(mut self, name: HeaderName, value: &str) -> Result<RequestTemplate> {
@@ -101,17 +127,28 @@ impl Connection {
     }
 
     /// Sends one request and reads the whole response body.
-    async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes)> {
+    async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<Answer> {
         self.sender.ready().await?;
         let resp = self.sender.send_request(req).await?;
-        let status = resp.status();
-        let body = resp.into_body().collect().await?.to_bytes();
-        Ok((status, body))
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
     }
 }
 
+/// A response read completely.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: hyper::HeaderMap,
+    pub body: Bytes,
+}
+
 /// One request on a fresh connection, for setup (readiness, fetching a token). Not timed.
-pub async fn once(addr: SocketAddr, template: &RequestTemplate) -> Result<(StatusCode, Bytes)> {
+pub async fn once(addr: SocketAddr, template: &RequestTemplate) -> Result<Answer> {
     let host = host_header(addr)?;
     let exchange = async {
         let mut conn = Connection::open(addr).await?;
@@ -213,7 +250,7 @@ async fn worker(addr: SocketAddr, template: RequestTemplate, window: Window) -> 
         let end = Instant::now();
         let counted = window.counts(start, end);
         match outcome {
-            Ok(Ok((status, _))) if status.is_success() => {
+            Ok(Ok(answer)) if template.expect.accepts(answer.status) => {
                 if counted {
                     let us = end.duration_since(start).as_micros();
                     tally
@@ -221,11 +258,9 @@ async fn worker(addr: SocketAddr, template: RequestTemplate, window: Window) -> 
                         .push(Micros::try_from(us).unwrap_or(Micros::MAX));
                 }
             }
-            Ok(Ok((status, body))) => tally.error(counted, || {
-                format!(
-                    "HTTP {status}: {}",
-                    String::from_utf8_lossy(&body[..body.len().min(300)])
-                )
+            Ok(Ok(answer)) => tally.error(counted, || {
+                let body = &answer.body[..answer.body.len().min(300)];
+                format!("HTTP {}: {}", answer.status, String::from_utf8_lossy(body))
             }),
             Ok(Err(e)) => {
                 conn = None;

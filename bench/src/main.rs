@@ -70,6 +70,7 @@ enum ScenarioArg {
     Jwks,
     ClientCredentials,
     Introspection,
+    PasswordSignin,
 }
 
 /// The scenarios to run, in run order, each once, with healthz added when a scenario needs it
@@ -84,6 +85,7 @@ fn selected(args: &[ScenarioArg]) -> Vec<Scenario> {
             ScenarioArg::Jwks => vec![Scenario::Jwks],
             ScenarioArg::ClientCredentials => vec![Scenario::ClientCredentials],
             ScenarioArg::Introspection => vec![Scenario::Introspection],
+            ScenarioArg::PasswordSignin => vec![Scenario::PasswordSignin],
         })
         .collect();
     if out.iter().any(|s| s.baseline() == BaselineKind::Healthz) {
@@ -264,10 +266,11 @@ async fn run(args: Args) -> Result<()> {
         tessera: plan.bin.display().to_string(),
     };
 
-    // The crypto baselines run first, while no server is running, so they own every core.
+    // The crypto baselines run first, while no server of this run is up to compete with them.
     let mut baselines = Vec::new();
     let mut sign = None;
     let mut verify = None;
+    let mut argon2 = None;
     if scenarios
         .iter()
         .any(|s| s.baseline() == BaselineKind::Es256Sign)
@@ -283,6 +286,15 @@ async fn run(args: Args) -> Result<()> {
         let b = crypto_baseline("ES256 verify", baseline::es256_verify).await?;
         baselines.push(b.clone());
         verify = Some(b);
+    }
+
+    if scenarios
+        .iter()
+        .any(|s| s.baseline() == BaselineKind::Argon2Verify)
+    {
+        let b = crypto_baseline("argon2id verify", baseline::argon2_verify).await?;
+        baselines.push(b.clone());
+        argon2 = Some(b);
     }
 
     let mut interrupted = interrupt_flag();
@@ -310,6 +322,7 @@ async fn run(args: Args) -> Result<()> {
             BaselineKind::Healthz => healthz.clone(),
             BaselineKind::Es256Sign => sign.clone(),
             BaselineKind::Es256Verify => verify.clone(),
+            BaselineKind::Argon2Verify => argon2.clone(),
         };
         results.push(ScenarioResult {
             scenario: scenario.name().to_string(),

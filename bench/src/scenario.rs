@@ -4,12 +4,13 @@
 use anyhow::{Context, Result, bail, ensure};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hyper::header::AUTHORIZATION;
+use hyper::HeaderMap;
+use hyper::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use serde_json::Value;
 use tessera_crypto::jws::decode_unverified;
 use url::form_urlencoded;
 
-use crate::load::{self, RequestTemplate};
+use crate::load::{self, Expect, RequestTemplate};
 use crate::server::{Deployment, Server};
 
 /// The tenant every scenario works in.
@@ -27,6 +28,8 @@ pub enum Scenario {
     ClientCredentials,
     /// POST /t/bench/introspect of an ES256 JWT access token.
     Introspection,
+    /// POST /t/bench/login (the hosted sign-in form) with the right password.
+    PasswordSignin,
 }
 
 /// What a scenario's rate is divided by.
@@ -40,16 +43,19 @@ pub enum BaselineKind {
     Es256Sign,
     /// ES256 JWT verifications per second, all cores, in-process.
     Es256Verify,
+    /// argon2id verifications per second (default parameters), all cores, in-process.
+    Argon2Verify,
 }
 
 impl Scenario {
     /// In the order they run: healthz first, because discovery and jwks are compared with it.
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Healthz,
         Scenario::Discovery,
         Scenario::Jwks,
         Scenario::ClientCredentials,
         Scenario::Introspection,
+        Scenario::PasswordSignin,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +65,7 @@ impl Scenario {
             Scenario::Jwks => "jwks",
             Scenario::ClientCredentials => "client-credentials",
             Scenario::Introspection => "introspection",
+            Scenario::PasswordSignin => "password-signin",
         }
     }
 
@@ -68,6 +75,7 @@ impl Scenario {
             Scenario::Discovery | Scenario::Jwks => BaselineKind::Healthz,
             Scenario::ClientCredentials => BaselineKind::Es256Sign,
             Scenario::Introspection => BaselineKind::Es256Verify,
+            Scenario::PasswordSignin => BaselineKind::Argon2Verify,
         }
     }
 
@@ -102,21 +110,24 @@ impl Scenario {
                 RequestTemplate::post_form(&format!("{issuer_path}/introspect"), form)
                     .header(AUTHORIZATION, &client.basic_auth())?
             }
+            Scenario::PasswordSignin => signin_request(deployment, server).await?,
         };
         // One request before the clock starts: a scenario whose request fails is a broken
         // setup, not a benchmark result. It also makes what is created on first use (the
         // tenant's signing keys), so the warm-up and the measurement see the steady state.
-        let (status, body) = load::once(server.addr(), &template).await?;
-        let text = String::from_utf8_lossy(&body);
+        let answer = load::once(server.addr(), &template).await?;
         ensure!(
-            status.is_success(),
-            "{}: the first {} {} answered {status}: {text}",
+            template.expect.accepts(answer.status),
+            "{}: the first {} {} answered {}: {}",
             self.name(),
             template.method,
-            template.path
+            template.path,
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
         );
         if self == Scenario::Introspection {
-            let v: Value = serde_json::from_slice(&body).context("introspection is not JSON")?;
+            let v: Value =
+                serde_json::from_slice(&answer.body).context("introspection is not JSON")?;
             ensure!(
                 v["active"] == true,
                 "the fresh token introspects as inactive: {v}"
@@ -178,8 +189,9 @@ impl MachineClient {
 
     /// One access token, checked to be the ES256 JWT the introspection scenario is about.
     async fn access_token(&self, server: &Server) -> Result<String> {
-        let (status, body) = load::once(server.addr(), &self.token_request()?).await?;
-        let v: Value = serde_json::from_slice(&body)
+        let answer = load::once(server.addr(), &self.token_request()?).await?;
+        let status = answer.status;
+        let v: Value = serde_json::from_slice(&answer.body)
             .with_context(|| format!("the token endpoint answered {status} without JSON"))?;
         let Some(token) = v["access_token"].as_str() else {
             bail!("the token endpoint answered {status} without an access token: {v}");
@@ -194,6 +206,70 @@ impl MachineClient {
     }
 }
 
+/// The account the sign-in scenario signs in to.
+const SIGNIN_EMAIL: &str = "user@bench.example";
+pub const SIGNIN_PASSWORD: &str = "correct horse battery staple, bench";
+
+/// Creates the account, fetches the sign-in page once for its CSRF cookie and form token, and
+/// returns the form post with the right password. The same cookie and token serve every post (a
+/// signed double-submit token is valid as long as the cookie is), and a post without a session
+/// cookie starts a new session each time, as a storm of separate browsers would.
+async fn signin_request(deployment: &Deployment, server: &Server) -> Result<RequestTemplate> {
+    deployment
+        .cli_json(&[
+            "user",
+            "create",
+            "--tenant",
+            TENANT,
+            "--email",
+            SIGNIN_EMAIL,
+            "--password",
+            SIGNIN_PASSWORD,
+        ])
+        .await?;
+    let login = format!("/t/{TENANT}/login");
+    let page = load::once(server.addr(), &RequestTemplate::get(&login)).await?;
+    ensure!(
+        page.status.is_success(),
+        "GET {login} answered {}",
+        page.status
+    );
+    let cookie = cookie_pair(&page.headers, "tessera_csrf")
+        .with_context(|| format!("GET {login} set no tessera_csrf cookie"))?;
+    let html = String::from_utf8_lossy(&page.body);
+    let token = hidden_input(&html, "csrf_token")
+        .with_context(|| format!("the page of GET {login} has no csrf_token field"))?;
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("email", SIGNIN_EMAIL)
+        .append_pair("password", SIGNIN_PASSWORD)
+        .append_pair("csrf_token", &token)
+        .finish();
+    Ok(RequestTemplate::post_form(&login, form)
+        .header(COOKIE, &cookie)?
+        .expecting(Expect::SeeOther))
+}
+
+/// `name=value` of the `Set-Cookie` header that sets `name`, ready for a `Cookie` header.
+fn cookie_pair(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .map(str::trim)
+        .find(|pair| pair.split_once('=').is_some_and(|(n, _)| n == name))
+        .map(str::to_string)
+}
+
+/// The `value` of `<input … name="NAME" value="…">` in a page Tessera rendered (attributes in
+/// that order, double quotes, as its templates write them).
+fn hidden_input(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let len = html[start..].find('"')?;
+    Some(html[start..start + len].to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,10 +281,42 @@ mod tests {
                 BaselineKind::None => assert_eq!(s, Scenario::Healthz),
                 // healthz is first in ALL, so its rate is known when discovery and jwks run.
                 BaselineKind::Healthz => assert!(Scenario::Healthz < s),
-                BaselineKind::Es256Sign | BaselineKind::Es256Verify => {}
+                BaselineKind::Es256Sign
+                | BaselineKind::Es256Verify
+                | BaselineKind::Argon2Verify => {}
             }
         }
         assert!(Scenario::ALL.is_sorted());
+    }
+
+    #[test]
+    fn finds_the_csrf_cookie_among_others() {
+        let mut h = HeaderMap::new();
+        h.append(SET_COOKIE, "other=1; Path=/".parse().unwrap());
+        h.append(
+            SET_COOKIE,
+            "tessera_csrf=abc-DEF_123; Path=/t/bench; HttpOnly; SameSite=Strict"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            cookie_pair(&h, "tessera_csrf").as_deref(),
+            Some("tessera_csrf=abc-DEF_123")
+        );
+        assert_eq!(cookie_pair(&h, "tessera"), None);
+    }
+
+    #[test]
+    fn reads_a_hidden_input() {
+        let html = r#"<form method="post">
+  <input type="hidden" name="csrf_token" value="tok_EN-1">
+  <input type="hidden" name="return_to" value="">"#;
+        assert_eq!(
+            hidden_input(html, "csrf_token").as_deref(),
+            Some("tok_EN-1")
+        );
+        assert_eq!(hidden_input(html, "return_to").as_deref(), Some(""));
+        assert_eq!(hidden_input(html, "email"), None);
     }
 
     #[test]

@@ -192,8 +192,8 @@ impl Server {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("(exited with {status})\n{}", self.log()));
             }
-            if let Ok((status, _)) = load::once(self.addr, &readyz).await
-                && status.is_success()
+            if let Ok(answer) = load::once(self.addr, &readyz).await
+                && answer.status.is_success()
             {
                 return Ok(());
             }

@@ -23,9 +23,9 @@ pub fn percentile(sorted: &[Micros], p: f64) -> Option<Micros> {
 /// What one scenario measured in its measurement window (warm-up excluded).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
-    /// 2xx responses completed inside the window.
+    /// Expected responses (2xx, or 303 for a sign-in) completed inside the window.
     pub ok: u64,
-    /// Non-2xx responses plus transport failures (connect, send, read, timeout) in the window.
+    /// Unexpected responses plus transport failures (connect, send, read, timeout) in the window.
     pub errors: u64,
     /// Successful requests per second over the window.
     pub rate: f64,

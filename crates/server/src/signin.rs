@@ -216,9 +216,12 @@ async fn sign_in_inner(
         tenant,
         &user,
         None,
-        ip,
-        &amr,
-        Some(now),
+        tessera_core::authz::AccessContext {
+            ip,
+            auth_time: Some(now),
+            amr: amr.clone(),
+            ..Default::default()
+        },
     )
     .await?;
     let refused = match decision {

@@ -130,16 +130,15 @@ pub async fn role_names(
 }
 
 /// Evaluates the tenant's conditional access policies for a user, at sign-in (`application`
-/// None) or for an application's request.
+/// None) or for an application's request. `facts` carries the request's IP and the session's
+/// factors; the user's attributes are added here.
 pub async fn policy_decision(
     svc: &Services,
     cache: &AuthzCache,
     tenant: &tessera_core::tenant::Tenant,
     user: &tessera_core::user::User,
     application: Option<&str>,
-    ip: Option<std::net::IpAddr>,
-    amr: &[String],
-    auth_time: Option<tessera_core::Timestamp>,
+    facts: AccessContext,
 ) -> Result<tessera_core::authz::PolicyDecision, StoreError> {
     let policies = &tenant.settings.access_policies;
     if policies.is_empty() {
@@ -148,10 +147,8 @@ pub async fn policy_decision(
     let graph = cache.graph(svc, tenant.id).await?;
     let groups = graph.effective_groups(&direct_groups(svc, tenant.id, user.id).await?);
     let ctx = AccessContext {
-        ip,
-        auth_time,
-        amr: amr.to_vec(),
         attributes: user.attributes.clone(),
+        ..facts
     };
     Ok(tessera_core::authz::evaluate_policies(
         policies,

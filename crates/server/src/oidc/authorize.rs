@@ -299,9 +299,12 @@ async fn proceed(
         tenant,
         &user,
         Some(&client.client_id),
-        Some(ip),
-        &session.auth_methods,
-        Some(session.created_at),
+        tessera_core::authz::AccessContext {
+            ip: Some(ip),
+            auth_time: Some(session.created_at),
+            amr: session.auth_methods.clone(),
+            ..Default::default()
+        },
     )
     .await;
     let refused = match decision {
