@@ -60,7 +60,9 @@ pub async fn run(cmd: KeysCmd, svc: &Services, out: &Out) -> Result<(), CliError
             let t = svc.tenant(&tenant).await?;
             let role = role.as_deref().map(AdminRole::parse).transpose()?;
             if role == Some(AdminRole::Operator) && !t.is_admin() {
-                return Err(CliError::invalid("--role operator: only keys of the admin tenant can be deployment operators"));
+                return Err(CliError::invalid(
+                    "--role operator: only keys of the admin tenant can be deployment operators",
+                ));
             }
             let scopes = match (scopes.is_empty(), role) {
                 (false, _) => scopes,

@@ -100,21 +100,21 @@ async fn assignments_to_users_and_groups(backend: Backend) {
             .get(&format!("/assignments?user_id={ann}"))
             .await
             .expect(200)),
-        [to_ann.clone()]
+        [to_ann.as_str()]
     );
     assert_eq!(
         ids(&t
             .get(&format!("/assignments?group_id={finance}"))
             .await
             .expect(200)),
-        [to_finance.clone()]
+        [to_finance.as_str()]
     );
     assert_eq!(
         ids(&t
             .get(&format!("/assignments?role_id={approver}"))
             .await
             .expect(200)),
-        [to_finance.clone()]
+        [to_finance.as_str()]
     );
     assert_eq!(
         ids(&t
@@ -530,6 +530,30 @@ async fn conditional_assignments(backend: Backend) {
     let d = t.check(&ann, "guarded:use").await;
     assert_decision(&d);
     assert_eq!(d["allowed"], false);
+    assert_no_server_errors(&server);
+}
+
+/// `mfa_within` means a second factor within the last N seconds: an `auth_time` a day in the
+/// future (a forged or broken token) is not "within the last 900 seconds".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mfa_within_refuses_an_auth_time_in_the_future() {
+    let (_dep, server, api) = start(Backend::sqlite()).await;
+    let t = Tenant::create(&api, "acme").await;
+    let ann = t.user("ann@acme.test").await;
+    let role = t.simple_role("approver", &["payments:approve"]).await;
+    t.assign(
+        json!({"role_id": role, "principal_type": "user", "principal_id": ann,
+                    "condition": {"all_of": [{"type": "mfa_within", "seconds": 900}]}}),
+    )
+    .await;
+    let d = t
+        .check_with(
+            &ann,
+            "payments:approve",
+            Some(json!({"amr": ["pwd", "otp"], "auth_time": rfc3339_in(86_400)})),
+        )
+        .await;
+    assert_denied(&d, "second factor");
     assert_no_server_errors(&server);
 }
 

@@ -180,7 +180,7 @@ async fn authorization_changes_are_audited(backend: Backend) {
         .iter()
         .map(|e| id(&e["data"], "assignment_id"))
         .collect();
-    assert_eq!(ids, [to_team.clone(), to_ann.clone()]);
+    assert_eq!(ids, [to_team.as_str(), to_ann.as_str()]);
     // All of it stays verifiable.
     let v = api.get("/tenants/acme/audit/verify").await.expect(200);
     assert_eq!(v["intact"], true, "{v}");

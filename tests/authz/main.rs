@@ -36,5 +36,6 @@ mod audit;
 mod check;
 mod nesting;
 mod propagation;
+mod races;
 mod roles;
 mod tokens;

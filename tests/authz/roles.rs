@@ -298,7 +298,7 @@ async fn roles_crud_validation_and_composites(backend: Backend) {
         .iter()
         .map(|a| id(a, "id"))
         .collect();
-    assert_eq!(ids, [assignment.clone()], "only B's assignment remains");
+    assert_eq!(ids, [assignment.as_str()], "only B's assignment remains");
     assert!(!ids.contains(&c_assignment));
     t.delete(&format!("/assignments/{c_assignment}"))
         .await

@@ -190,6 +190,11 @@ pub fn mapping_needs_groups(mapping: Option<&Value>) -> bool {
     matches!(mapping, Some(Value::Object(rules)) if rules.values().any(|v| v == "groups"))
 }
 
+/// Whether a claim name belongs to the protocol or the standard profile (never mapped over).
+pub fn is_reserved_claim(name: &str) -> bool {
+    RESERVED_CLAIMS.contains(&name)
+}
+
 const RESERVED_CLAIMS: &[&str] = &[
     "iss",
     "sub",

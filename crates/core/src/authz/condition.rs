@@ -89,7 +89,12 @@ impl Condition {
                     strong
                         && ctx
                             .auth_time
-                            .is_some_and(|t| (now - t).whole_seconds() <= *seconds as i64)
+                            // A minute of clock skew is tolerated; an auth_time further in the
+                            // future is not a recent authentication, it is a wrong one.
+                            .is_some_and(|t| {
+                                let age = (now - t).whole_seconds();
+                                (-60..=*seconds as i64).contains(&age)
+                            })
                 }
                 Clause::IpIn { cidrs } => ctx.ip.is_some_and(|ip| {
                     cidrs

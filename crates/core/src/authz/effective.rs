@@ -112,6 +112,39 @@ impl AuthzGraph {
         out
     }
 
+    /// The permissions a user holds through the roles of one application and the roles those
+    /// include (what that application's tokens carry).
+    pub fn application_permissions(
+        &self,
+        user: UserId,
+        direct_groups: &[GroupId],
+        ctx: &AccessContext,
+        now: Timestamp,
+        application: &str,
+    ) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<RoleId> = self
+            .role_paths(user, direct_groups, ctx, now)
+            .into_keys()
+            .filter(|r| {
+                self.roles
+                    .get(r)
+                    .is_some_and(|role| role.application.as_deref() == Some(application))
+            })
+            .collect();
+        while let Some(r) = stack.pop() {
+            if !seen.insert(r) {
+                continue;
+            }
+            if let Some(role) = self.roles.get(&r) {
+                out.extend(role.permissions.iter().cloned());
+                stack.extend(role.composites.iter().copied());
+            }
+        }
+        out
+    }
+
     /// Role → the shortest path that reaches it.
     fn role_paths(
         &self,

@@ -294,6 +294,26 @@ pub async fn update_role(
             ),
             other => other.into(),
         })?;
+    // The check above read the graph before writing; a concurrent change may have closed a cycle
+    // in between. Look again now that both writes are in, and undo ours if so.
+    if !role.composites.is_empty() {
+        let graph = state.services.store.load_authz_graph(tenant.id).await?;
+        let edges: std::collections::HashMap<RoleId, Vec<RoleId>> = graph
+            .roles
+            .values()
+            .map(|r| (r.id, r.composites.iter().copied().collect()))
+            .collect();
+        if role
+            .composites
+            .iter()
+            .any(|c| creates_cycle(&edges, role.id, *c))
+        {
+            state.services.store.update_role(&before).await?;
+            return Err(ApiError::Conflict(
+                "a concurrent change would have made the composite roles circular; retry".into(),
+            ));
+        }
+    }
     let mut changes = BTreeMap::new();
     let (b, a) = (
         serde_json::to_value(RoleView::from(before)).unwrap_or_default(),
@@ -609,6 +629,29 @@ pub async fn add_parent(
             tessera_core::StoreError::NotFound => ApiError::not_found("group"),
             other => other.into(),
         })?;
+    // Re-check after writing: a concurrent nesting may have closed a cycle in between.
+    let graph = state.services.store.load_authz_graph(tenant.id).await?;
+    if creates_cycle(&graph.group_parents, child, parent)
+        && graph
+            .group_parents
+            .get(&child)
+            .is_some_and(|p| p.contains(&parent))
+    {
+        let mut without = graph.group_parents.clone();
+        if let Some(p) = without.get_mut(&child) {
+            p.retain(|g| *g != parent);
+        }
+        if creates_cycle(&without, child, parent) {
+            state
+                .services
+                .store
+                .remove_group_parent(tenant.id, child, parent)
+                .await?;
+            return Err(ApiError::Conflict(
+                "a concurrent change would have made the group nesting circular; retry".into(),
+            ));
+        }
+    }
     let ev = Event::new(
         tenant.id,
         Services::now(),
@@ -744,7 +787,13 @@ async fn decide(state: &AppState, tenant: &Tenant, req: CheckRequest) -> ApiResu
         field: Some("subject"),
         message: "subject: a user id".into(),
     })?;
-    validate_permission(&req.permission)?;
+    let permission = validate_permission(&req.permission).map_err(|e| match e {
+        tessera_core::CoreError::Invalid { message, .. } => ApiError::BadRequest {
+            field: Some("permission"),
+            message: format!("permission: {message}"),
+        },
+        other => other.into(),
+    })?;
     let u = match state.services.user(tenant.id, user).await {
         Ok(u) if u.can_sign_in() => u,
         // Unknown and disabled users hold nothing; answering the same avoids probing for accounts.
@@ -786,7 +835,7 @@ async fn decide(state: &AppState, tenant: &Tenant, req: CheckRequest) -> ApiResu
         &state.authz,
         tenant.id,
         user,
-        &req.permission,
+        &permission,
         &ctx,
     )
     .await?;

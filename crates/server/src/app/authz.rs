@@ -158,3 +158,20 @@ pub async fn policy_decision(
         Services::now(),
     ))
 }
+
+/// The permissions a user holds for one application (its roles and the roles they include).
+pub async fn application_permissions(
+    svc: &Services,
+    cache: &AuthzCache,
+    tenant: TenantId,
+    user: UserId,
+    ctx: &AccessContext,
+    application: &str,
+) -> Result<Vec<String>, StoreError> {
+    let graph = cache.graph(svc, tenant).await?;
+    let groups = direct_groups(svc, tenant, user).await?;
+    Ok(graph
+        .application_permissions(user, &groups, ctx, Services::now(), application)
+        .into_iter()
+        .collect())
+}

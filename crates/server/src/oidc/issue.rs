@@ -273,6 +273,9 @@ pub async fn released_claims(
             ..Default::default()
         };
         for (claim, source) in rules {
+            if tessera_oidc::claims::is_reserved_claim(claim) {
+                continue;
+            }
             let value = match source.as_str() {
                 Some("roles") => crate::app::authz::role_names(
                     &state.services,
@@ -284,16 +287,16 @@ pub async fn released_claims(
                 )
                 .await
                 .map(serde_json::Value::from),
-                Some("permissions") => crate::app::authz::effective(
+                Some("permissions") => crate::app::authz::application_permissions(
                     &state.services,
                     &state.authz,
                     tenant.id,
                     user.id,
                     &ctx,
-                    Some(&client.client_id),
+                    &client.client_id,
                 )
                 .await
-                .map(|p| serde_json::Value::from(p.into_keys().collect::<Vec<_>>())),
+                .map(serde_json::Value::from),
                 _ => continue,
             };
             match value {
