@@ -158,6 +158,28 @@ pub struct FieldChange {
     pub redacted: bool,
 }
 
+/// Top-level fields that differ between two JSON objects (non-personal views of a record), keyed
+/// `prefix` + field name; fields in `skip` (such as `updated_at`) are ignored.
+pub fn field_changes(
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+    prefix: &str,
+    skip: &[&str],
+) -> BTreeMap<String, FieldChange> {
+    let mut changes = BTreeMap::new();
+    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
+        for (k, av) in a {
+            if !skip.contains(&k.as_str()) && b.get(k) != Some(av) {
+                changes.insert(
+                    format!("{prefix}{k}"),
+                    FieldChange::values(b.get(k).cloned().unwrap_or_default(), av.clone()),
+                );
+            }
+        }
+    }
+    changes
+}
+
 impl FieldChange {
     pub fn values(before: serde_json::Value, after: serde_json::Value) -> Self {
         FieldChange {

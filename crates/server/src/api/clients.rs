@@ -1,14 +1,12 @@
 //! `/api/v1/tenants/{slug}/clients`: applications that sign users in (OAuth 2 / OIDC clients).
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::apikey::{AdminResource, ApiScope};
 use tessera_core::client::{Client, NewClient};
-use tessera_core::events::{Event, EventKind, FieldChange, Target};
+use tessera_core::events::{Event, EventKind, Target, field_changes};
 use tessera_core::store::ClientStore;
 use tessera_core::tenant::validate_display_name;
 use utoipa::ToSchema;
@@ -239,21 +237,12 @@ pub async fn update_client(
     c.validate()?;
     c.updated_at = Services::now();
     state.services.store.update_client(&c).await?;
-    let (b, a) = (
-        serde_json::to_value(ClientView::from(before)).unwrap_or_default(),
-        serde_json::to_value(ClientView::from(c.clone())).unwrap_or_default(),
+    let changes = field_changes(
+        &serde_json::to_value(ClientView::from(before)).unwrap_or_default(),
+        &serde_json::to_value(ClientView::from(c.clone())).unwrap_or_default(),
+        "",
+        &["updated_at"],
     );
-    let mut changes = BTreeMap::new();
-    if let (Some(b), Some(a)) = (b.as_object(), a.as_object()) {
-        for (k, av) in a {
-            if k != "updated_at" && b.get(k) != Some(av) {
-                changes.insert(
-                    k.clone(),
-                    FieldChange::values(b.get(k).cloned().unwrap_or_default(), av.clone()),
-                );
-            }
-        }
-    }
     if !changes.is_empty() {
         let ev = Event::new(
             tenant.id,

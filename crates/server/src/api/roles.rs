@@ -1,7 +1,6 @@
 //! `/api/v1/tenants/{slug}/roles`, `…/assignments`, group nesting, effective permissions and the
 //! authorization check used by applications.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use axum::Json;
@@ -13,7 +12,7 @@ use tessera_core::authz::{
     AccessContext, Condition, Principal, Role, RoleAssignment, Step, creates_cycle,
     validate_permission,
 };
-use tessera_core::events::{Event, EventKind, FieldChange, Target};
+use tessera_core::events::{Event, EventKind, Target, field_changes};
 use tessera_core::store::AuthzStore;
 use tessera_core::tenant::{Tenant, validate_display_name};
 use tessera_core::{AssignmentId, GroupId, RoleId, UserId};
@@ -314,21 +313,12 @@ pub async fn update_role(
             ));
         }
     }
-    let mut changes = BTreeMap::new();
-    let (b, a) = (
-        serde_json::to_value(RoleView::from(before)).unwrap_or_default(),
-        serde_json::to_value(RoleView::from(role.clone())).unwrap_or_default(),
+    let changes = field_changes(
+        &serde_json::to_value(RoleView::from(before)).unwrap_or_default(),
+        &serde_json::to_value(RoleView::from(role.clone())).unwrap_or_default(),
+        "",
+        &["updated_at"],
     );
-    if let (Some(b), Some(a)) = (b.as_object(), a.as_object()) {
-        for (k, av) in a {
-            if k != "updated_at" && b.get(k) != Some(av) {
-                changes.insert(
-                    k.clone(),
-                    FieldChange::values(b.get(k).cloned().unwrap_or_default(), av.clone()),
-                );
-            }
-        }
-    }
     if !changes.is_empty() {
         let ev = Event::new(
             tenant.id,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use tessera_core::CoreError;
-use tessera_core::events::{Actor, Event, EventKind, FieldChange, Target};
+use tessera_core::events::{Actor, Event, EventKind, FieldChange, Target, field_changes};
 use tessera_core::store::{AuthzStore, TenantStore};
 use tessera_core::tenant::{Preset, Tenant, TenantSettings};
 
@@ -92,20 +92,12 @@ impl Services {
                 FieldChange::values(before.name.clone().into(), tenant.name.clone().into()),
             );
         }
-        let (b, a) = (
-            serde_json::to_value(&before.settings).unwrap_or_default(),
-            serde_json::to_value(&tenant.settings).unwrap_or_default(),
-        );
-        if let (Some(b), Some(a)) = (b.as_object(), a.as_object()) {
-            for (k, av) in a {
-                if b.get(k) != Some(av) {
-                    changes.insert(
-                        format!("settings.{k}"),
-                        FieldChange::values(b.get(k).cloned().unwrap_or_default(), av.clone()),
-                    );
-                }
-            }
-        }
+        changes.extend(field_changes(
+            &serde_json::to_value(&before.settings).unwrap_or_default(),
+            &serde_json::to_value(&tenant.settings).unwrap_or_default(),
+            "settings.",
+            &[],
+        ));
         if !changes.is_empty() {
             let ev = Event::new(
                 tenant.id,
