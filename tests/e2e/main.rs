@@ -30,6 +30,7 @@ mod cli;
 mod config;
 mod isolation;
 mod ops;
+mod session_expiry;
 mod shutdown;
 mod signin;
 mod throttle;

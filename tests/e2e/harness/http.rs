@@ -290,6 +290,15 @@ impl Browser {
         }
     }
 
+    /// The same browser (same cookie jar) talking to another server process, e.g. after a
+    /// restart on a new port (cookies do not depend on the port).
+    pub fn at(&self, server: &Server) -> Browser {
+        Browser {
+            http: self.http.clone(),
+            base: server.base.clone(),
+        }
+    }
+
     /// A plain client without cookies (for requests with hand-made headers).
     pub fn cookieless(server: &Server) -> Browser {
         Browser {
