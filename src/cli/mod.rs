@@ -3,6 +3,7 @@
 
 mod audit;
 mod clients;
+mod import;
 mod keys;
 mod output;
 mod tenants;

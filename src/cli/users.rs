@@ -56,6 +56,18 @@ pub enum UserCmd {
         tenant: String,
         user: String,
     },
+    /// Create accounts in bulk from JSON Lines (one object per line) or CSV (with a header):
+    /// email, email_verified, name, given_name, family_name, phone, attributes (JSON Lines only),
+    /// password_hash (bcrypt, scrypt, PBKDF2 or argon2). Prints a report; bad lines are skipped.
+    Import {
+        #[arg(long)]
+        tenant: String,
+        /// The file, or - for standard input.
+        #[arg(long)]
+        file: String,
+        #[arg(long, value_parser = ["jsonl", "csv"], default_value = "jsonl")]
+        format: String,
+    },
     /// Disable an account and end its sessions.
     Disable {
         #[arg(long)]
@@ -174,6 +186,27 @@ pub async fn run(cmd: UserCmd, svc: &Services, out: &Out) -> Result<(), CliError
         }
         UserCmd::Enable { tenant, user } => {
             set_status(svc, out, &tenant, &user, UserStatus::Active).await?
+        }
+        UserCmd::Import {
+            tenant,
+            file,
+            format,
+        } => {
+            let t = svc.tenant(&tenant).await?;
+            let report = super::import::run(svc, &t, &file, &format).await?;
+            out.print(&report, || {
+                let mut lines = vec![format!(
+                    "imported {} account(s), {} line(s) refused",
+                    report.imported, report.failed
+                )];
+                lines.extend(
+                    report
+                        .errors
+                        .iter()
+                        .map(|e| format!("  line {}: {}", e.line, e.message)),
+                );
+                lines.join("\n")
+            });
         }
         UserCmd::Delete { tenant, user } => {
             let t = svc.tenant(&tenant).await?;

@@ -61,6 +61,10 @@ pub enum EventKind {
     UserDisabled,
     #[serde(rename = "user.enabled")]
     UserEnabled,
+    /// A bulk import (one event for the batch; each account is listed by id in `user_ids` when
+    /// the batch is small, else only counted).
+    #[serde(rename = "users.imported")]
+    UsersImported { imported: u64, failed: u64 },
     #[serde(rename = "user.deleted")]
     UserDeleted,
     #[serde(rename = "user.password_changed")]
