@@ -260,4 +260,90 @@ fn kids(jwks: &Value) -> Vec<String> {
         .collect()
 }
 
-on_both_backends!(algorithms_opaque_tokens_private_key_jwt_and_rotation);
+/// Serves `jwks` (shared, replaceable) over HTTP on a loopback port; returns the URL and a
+/// counter of requests served.
+async fn serve_jwks(
+    jwks: std::sync::Arc<std::sync::Mutex<Value>>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "http://127.0.0.1:{}/jwks.json",
+        listener.local_addr().expect("addr").port()
+    );
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = jwks.lock().expect("lock").to_string();
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(resp.as_bytes()).await;
+        }
+    });
+    (url, hits)
+}
+
+/// private_key_jwt with a remote key set (`jwks_uri`): cached, fetched again when the client
+/// rotates its key, and a foreign key still refused.
+async fn private_key_jwt_with_jwks_uri(backend: Backend) {
+    let dep = Deployment::new(backend);
+    let server = dep.start().await;
+    let api = server.admin_api().await;
+    let op = Op::new(&server, &api, "remote").await;
+    let key = ClientKey::generate();
+    let jwks = std::sync::Arc::new(std::sync::Mutex::new(json!({"keys": [key.public_jwk()]})));
+    let (url, hits) = serve_jwks(jwks.clone()).await;
+    let pkj = op
+        .client(
+            &api,
+            json!({
+                "grant_types": ["client_credentials"],
+                "redirect_uris": [],
+                "allowed_scopes": ["reports:read"],
+                "token_endpoint_auth_method": "private_key_jwt",
+                "metadata": {"jwks_uri": url},
+            }),
+        )
+        .await;
+    let token_endpoint = format!("{}/token", op.issuer);
+    for _ in 0..2 {
+        let a = key.sign(&assertion_claims(&pkj.id, &token_endpoint, 60));
+        token_success(&client_assertion_call(&op, "/token", &pkj, &a, &[]).await);
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the key set is cached"
+    );
+    // The client rotates its key: the old cache misses, the set is fetched again, and it works.
+    let rotated = ClientKey::generate();
+    *jwks.lock().expect("lock") = json!({"keys": [rotated.public_jwk()]});
+    let a = rotated.sign(&assertion_claims(&pkj.id, &token_endpoint, 60));
+    token_success(&client_assertion_call(&op, "/token", &pkj, &a, &[]).await);
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // A key that is not in the set is refused.
+    let stranger = ClientKey::generate();
+    let a = stranger.sign(&assertion_claims(&pkj.id, &token_endpoint, 60));
+    assert_invalid_client(&client_assertion_call(&op, "/token", &pkj, &a, &[]).await);
+    // A jwks_uri that is not http(s) is refused at registration.
+    let r = api
+        .post(
+            &format!("/tenants/{}/clients", op.slug),
+            &json!({"name": "bad", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt", "metadata": {"jwks_uri": "file:///etc/passwd"}}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+}
+
+on_both_backends!(
+    algorithms_opaque_tokens_private_key_jwt_and_rotation,
+    private_key_jwt_with_jwks_uri
+);

@@ -176,6 +176,19 @@ impl Client {
         for u in self.redirect_uris.iter() {
             validate_redirect_uri("redirect_uris", u)?;
         }
+        if let Some(uri) = self.metadata.get("jwks_uri") {
+            match uri.as_str() {
+                Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
+                    validate_redirect_uri("metadata.jwks_uri", u)?
+                }
+                _ => {
+                    return Err(CoreError::invalid(
+                        "metadata.jwks_uri",
+                        "must be an https URL (or http on loopback)",
+                    ));
+                }
+            }
+        }
         if let Some(uri) = self.metadata.get("backchannel_logout_uri") {
             match uri.as_str() {
                 Some(u) => validate_redirect_uri("metadata.backchannel_logout_uri", u)?,

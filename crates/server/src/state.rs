@@ -17,6 +17,8 @@ pub struct Inner {
     pub gate: HashGate,
     /// Parsed signing keys per tenant.
     pub keys: KeyRing,
+    /// Cached remote key sets of `private_key_jwt` clients (`jwks_uri`).
+    pub remote_jwks: crate::oidc::client_auth::RemoteJwks,
     /// Cached access graphs per tenant (roles, assignments, nesting).
     pub authz: crate::app::authz::AuthzCache,
     /// Outgoing HTTP (back-channel logout): short timeouts, no redirects.
@@ -50,6 +52,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             gate: HashGate::new(config.hash_concurrency, config.hash_queue),
             keys: KeyRing::default(),
+            remote_jwks: Default::default(),
             authz: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(5))

@@ -45,23 +45,24 @@ pub async fn authenticate(
             if method != "private_key_jwt" {
                 return Err(failed());
             }
-            let keys: Vec<VerifyingKey> = client
-                .metadata
-                .get("jwks")
-                .and_then(|j| j.get("keys"))
-                .and_then(|k| k.as_array())
-                .map(|list| {
-                    list.iter()
-                        .filter_map(|k| VerifyingKey::from_jwk(k).ok())
-                        .collect()
-                })
-                .unwrap_or_default();
-            if keys.is_empty() {
+            let inline = client.metadata.get("jwks").map(keys_of).unwrap_or_default();
+            let jwt = if !inline.is_empty() {
+                verify_jwt(&assertion, &inline, ASSERTION_ALGS).map_err(|_| failed())?
+            } else if let Some(uri) = client.metadata.get("jwks_uri").and_then(|v| v.as_str()) {
+                // Cached remote key set; on a miss (the client rotated its keys) fetch it once more.
+                let cached = state.remote_jwks.get(state, uri, false).await?;
+                match verify_jwt(&assertion, &cached, ASSERTION_ALGS) {
+                    Ok(jwt) => jwt,
+                    Err(_) => {
+                        let fresh = state.remote_jwks.get(state, uri, true).await?;
+                        verify_jwt(&assertion, &fresh, ASSERTION_ALGS).map_err(|_| failed())?
+                    }
+                }
+            } else {
                 return Err(OAuthError::invalid_client(
-                    "the client has no registered jwks for private_key_jwt",
+                    "the client has no registered jwks or jwks_uri for private_key_jwt",
                 ));
-            }
-            let jwt = verify_jwt(&assertion, &keys, ASSERTION_ALGS).map_err(|_| failed())?;
+            };
             let issuer = tenant.issuer(&state.services.config.public_url);
             let audiences = vec![
                 endpoint(&issuer, paths::TOKEN),
@@ -104,4 +105,68 @@ pub async fn authenticate(
         }
     }
     Ok(client)
+}
+
+fn keys_of(jwks: &serde_json::Value) -> Vec<VerifyingKey> {
+    // Keys of other types or uses are skipped, not fatal: a JWKS may hold encryption keys too.
+    jwks.get("keys")
+        .and_then(|k| k.as_array())
+        .map(|list| {
+            list.iter()
+                .filter_map(|k| VerifyingKey::from_jwk(k).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Remote client key sets (`jwks_uri`), fetched with a short timeout and cached for five minutes.
+#[derive(Default)]
+pub struct RemoteJwks {
+    cache: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, Vec<VerifyingKey>)>,
+    >,
+}
+
+const REMOTE_JWKS_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+const REMOTE_JWKS_MAX_BYTES: usize = 64 * 1024;
+
+impl RemoteJwks {
+    pub async fn get(
+        &self,
+        state: &AppState,
+        uri: &str,
+        refresh: bool,
+    ) -> Result<Vec<VerifyingKey>, OAuthError> {
+        if !refresh
+            && let Ok(c) = self.cache.lock()
+            && let Some((at, keys)) = c.get(uri)
+            && at.elapsed() < REMOTE_JWKS_TTL
+        {
+            return Ok(keys.clone());
+        }
+        let unavailable = |why: String| {
+            tracing::warn!(jwks_uri = %uri, error = %why, "a client's jwks_uri could not be read");
+            OAuthError::invalid_client("the client's jwks_uri could not be read")
+        };
+        let resp = state
+            .http
+            .get(uri)
+            .send()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(unavailable(format!("status {}", resp.status())));
+        }
+        let body = resp.bytes().await.map_err(|e| unavailable(e.to_string()))?;
+        if body.len() > REMOTE_JWKS_MAX_BYTES {
+            return Err(unavailable("larger than 64 KiB".into()));
+        }
+        let json: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| unavailable(e.to_string()))?;
+        let keys = keys_of(&json);
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(uri.to_string(), (std::time::Instant::now(), keys.clone()));
+        }
+        Ok(keys)
+    }
 }
