@@ -17,6 +17,15 @@ pub struct AccessContext {
     pub attributes: serde_json::Value,
 }
 
+impl AccessContext {
+    /// Whether the authentication used a second factor (RFC 8176 `mfa`, `otp`, `hwk`, `swk`).
+    pub fn has_second_factor(&self) -> bool {
+        self.amr
+            .iter()
+            .any(|m| matches!(m.as_str(), "mfa" | "otp" | "hwk" | "swk"))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Clause {
@@ -82,11 +91,7 @@ impl Condition {
         for c in &self.all_of {
             let ok = match c {
                 Clause::MfaWithin { seconds } => {
-                    let strong = ctx
-                        .amr
-                        .iter()
-                        .any(|m| matches!(m.as_str(), "mfa" | "otp" | "hwk" | "swk"));
-                    strong
+                    ctx.has_second_factor()
                         && ctx
                             .auth_time
                             // A minute of clock skew is tolerated; an auth_time further in the

@@ -80,11 +80,7 @@ pub fn evaluate(
                 policy: p.name.clone(),
             },
             PolicyEffect::RequireMfa => {
-                let strong = ctx
-                    .amr
-                    .iter()
-                    .any(|m| matches!(m.as_str(), "mfa" | "otp" | "hwk" | "swk"));
-                if strong {
+                if ctx.has_second_factor() {
                     PolicyDecision::Allow
                 } else {
                     PolicyDecision::MfaRequired {

@@ -130,6 +130,12 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     (router, doc)
 }
 
+/// RFC 3339 text of a time, as every admin API response writes it.
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 async fn api_not_found() -> impl IntoResponse {
     ApiError::NotFound("no such API endpoint; see /api/v1/openapi.json".into())
 }

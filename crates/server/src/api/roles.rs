@@ -39,10 +39,7 @@ pub struct RoleView {
     pub updated_at: String,
 }
 
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+use super::rfc3339;
 
 impl From<Role> for RoleView {
     fn from(r: Role) -> Self {

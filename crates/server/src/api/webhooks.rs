@@ -90,10 +90,7 @@ pub struct DeliveryView {
     pub delivered_at: Option<String>,
 }
 
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+use super::rfc3339;
 
 impl From<WebhookDelivery> for DeliveryView {
     fn from(d: WebhookDelivery) -> Self {

@@ -18,7 +18,7 @@ use tessera_oidc::{ErrorCode, OAuthError, Params};
 
 use super::client_auth::authenticate;
 use super::issue::{Grant, TokenResponse, issue};
-use super::token::{form_params, json_no_store, oauth_error, tenant_or_404};
+use super::token::{form_params, json_no_store, oauth_error, store_error, tenant_or_404};
 use crate::app::Services;
 use crate::pages::{
     csrf, current_session, error_page, issuer_path, load_tenant, render, see_other,
@@ -123,15 +123,11 @@ pub async fn grant(
 ) -> Result<TokenResponse, OAuthError> {
     let store = &state.services.store;
     let now = Services::now();
-    let storage = |e: tessera_core::StoreError| {
-        tracing::error!(error = %e, "device grant storage error");
-        OAuthError::new(ErrorCode::ServerError, "a storage error occurred")
-    };
     let hash = sha256_hex(params.require("device_code")?.as_bytes());
     let Some(d) = store
         .get_device_by_code_hash(tenant.id, &hash)
         .await
-        .map_err(storage)?
+        .map_err(store_error)?
     else {
         return Err(OAuthError::invalid_grant("the device_code is invalid"));
     };
@@ -154,7 +150,7 @@ pub async fn grant(
             store
                 .touch_device_poll(tenant.id, &hash, now)
                 .await
-                .map_err(storage)?;
+                .map_err(store_error)?;
             if too_fast {
                 return Err(OAuthError::new(
                     ErrorCode::SlowDown,
@@ -177,7 +173,7 @@ pub async fn grant(
             if !store
                 .consume_device(tenant.id, &hash)
                 .await
-                .map_err(storage)?
+                .map_err(store_error)?
             {
                 return Err(OAuthError::invalid_grant(
                     "the device_code was already used",

@@ -13,14 +13,9 @@ use tessera_oidc::{ErrorCode, OAuthError, Params};
 
 use super::access::active_access_token;
 use super::client_auth::authenticate;
-use super::token::{form_params, json_no_store, oauth_error, tenant_or_404};
+use super::token::{form_params, json_no_store, oauth_error, store_error, tenant_or_404};
 use crate::app::Services;
 use crate::state::AppState;
-
-fn store_error(e: impl std::fmt::Display) -> OAuthError {
-    tracing::error!(error = %e, "introspection/revocation storage error");
-    OAuthError::new(ErrorCode::ServerError, "a storage error occurred")
-}
 
 async fn refresh_claims(
     state: &AppState,

@@ -136,8 +136,9 @@ pub async fn token(
     }
 }
 
-fn store_error(e: impl std::fmt::Display) -> OAuthError {
-    tracing::error!(error = %e, "token endpoint storage error");
+/// A storage failure at an OAuth endpoint: logged with its detail, answered as `server_error`.
+pub(crate) fn store_error(e: impl std::fmt::Display) -> OAuthError {
+    tracing::error!(error = %e, "OAuth endpoint storage error");
     OAuthError::new(ErrorCode::ServerError, "a storage error occurred")
 }
 
