@@ -13,6 +13,7 @@ pub mod group;
 pub mod ids;
 pub mod oauth;
 pub mod page;
+pub mod password_policy;
 pub mod secret;
 pub mod session;
 pub mod store;

@@ -67,6 +67,8 @@ pub struct TenantSettings {
     pub role_rules: Vec<crate::authz::RoleRule>,
     /// Conditional access policies, evaluated in order at sign-in and for each application.
     pub access_policies: Vec<crate::authz::AccessPolicy>,
+    /// Rules for passwords chosen on self-service pages (registration, reset, account portal).
+    pub password_policy: crate::password_policy::PasswordPolicy,
 }
 
 impl Default for TenantSettings {
@@ -94,6 +96,7 @@ impl TenantSettings {
                 audit_retention_days: 365,
                 role_rules: Vec::new(),
                 access_policies: Vec::new(),
+                password_policy: Default::default(),
             },
             Preset::Customer => TenantSettings {
                 self_registration: true,
@@ -111,6 +114,7 @@ impl TenantSettings {
                 audit_retention_days: 365,
                 role_rules: Vec::new(),
                 access_policies: Vec::new(),
+                password_policy: Default::default(),
             },
         }
     }
@@ -174,6 +178,7 @@ impl TenantSettings {
             }
         }
         crate::authz::policy::validate_policies(&self.access_policies)?;
+        self.password_policy.validate()?;
         if self.session_absolute_timeout_secs > 366 * 24 * 3600 {
             return Err(CoreError::invalid(
                 "settings.session_absolute_timeout_secs",
