@@ -62,3 +62,11 @@ uuid_id!(
     /// Identifies a role assignment (who holds which role, how and until when).
     AssignmentId
 );
+uuid_id!(
+    /// Identifies an enrolled authentication factor (a TOTP app, a passkey or security key).
+    FactorId
+);
+uuid_id!(
+    /// Identifies a sign-in in progress (between the first factor and the session).
+    LoginFlowId
+);

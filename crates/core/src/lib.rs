@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod group;
 pub mod ids;
+pub mod mfa;
 pub mod oauth;
 pub mod page;
 pub mod password_policy;
@@ -23,7 +24,9 @@ pub mod user;
 pub mod webhook;
 
 pub use error::{CoreError, StoreError};
-pub use ids::{ApiKeyId, AssignmentId, GroupId, RoleId, SessionId, TenantId, UserId};
+pub use ids::{
+    ApiKeyId, AssignmentId, FactorId, GroupId, LoginFlowId, RoleId, SessionId, TenantId, UserId,
+};
 pub use secret::Secret;
 
 /// Time as the domain sees it.

@@ -487,3 +487,115 @@ pub trait AuthzStore {
     /// Increases with every change to roles, assignments, group nesting or group membership.
     async fn authz_version(&self, tenant: TenantId) -> StoreResult<i64>;
 }
+
+/// Enrolled factors, recovery codes and sign-ins in progress (multi-factor authentication).
+pub trait MfaStore {
+    /// `Conflict("credential_id")` when a WebAuthn credential is already registered in the tenant.
+    async fn create_factor(&self, factor: &crate::mfa::Factor) -> StoreResult<()>;
+    async fn get_factor(
+        &self,
+        tenant: TenantId,
+        id: crate::FactorId,
+    ) -> StoreResult<Option<crate::mfa::Factor>>;
+    /// The user's factors, oldest first (unconfirmed ones included).
+    async fn list_factors(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> StoreResult<Vec<crate::mfa::Factor>>;
+    async fn find_factor_by_credential_id(
+        &self,
+        tenant: TenantId,
+        credential_id: &str,
+    ) -> StoreResult<Option<crate::mfa::Factor>>;
+    /// Marks a factor confirmed (a TOTP factor after its first code, which is also recorded as
+    /// used); false when it was not the user's pending factor.
+    async fn confirm_factor(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        id: crate::FactorId,
+        totp_step: Option<i64>,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    async fn rename_factor(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        id: crate::FactorId,
+        name: &str,
+    ) -> StoreResult<bool>;
+    async fn delete_factor(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        id: crate::FactorId,
+    ) -> StoreResult<bool>;
+    /// Removes every factor and recovery code of the user (admin reset); returns how many factors.
+    async fn delete_all_factors(&self, tenant: TenantId, user: UserId) -> StoreResult<u64>;
+    /// Records the use of a TOTP time step, atomically and only if it is later than the last one
+    /// accepted: false for a replayed (or older) code.
+    async fn use_totp_step(
+        &self,
+        tenant: TenantId,
+        id: crate::FactorId,
+        step: i64,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Records a WebAuthn use: the updated credential record (sign count) and the time.
+    async fn record_webauthn_use(
+        &self,
+        tenant: TenantId,
+        id: crate::FactorId,
+        secret: &crate::Secret,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Replaces the user's recovery codes with a new set (digests only).
+    async fn replace_recovery_codes(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        digests: &[String],
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Uses a recovery code, atomically: false when it is unknown or already used.
+    async fn use_recovery_code(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        digest: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// How many unused recovery codes the user has.
+    async fn count_recovery_codes(&self, tenant: TenantId, user: UserId) -> StoreResult<u32>;
+
+    async fn create_login_flow(&self, flow: &crate::mfa::LoginFlow) -> StoreResult<()>;
+    async fn find_login_flow(
+        &self,
+        tenant: TenantId,
+        binding_hash: &str,
+    ) -> StoreResult<Option<crate::mfa::LoginFlow>>;
+    async fn find_login_flow_by_id(
+        &self,
+        tenant: TenantId,
+        id: crate::LoginFlowId,
+    ) -> StoreResult<Option<crate::mfa::LoginFlow>>;
+    async fn find_login_flow_by_link(
+        &self,
+        tenant: TenantId,
+        link_hash: &str,
+    ) -> StoreResult<Option<crate::mfa::LoginFlow>>;
+    /// Saves the flow's progress (stage, user, methods, pending challenge, link, attempts).
+    async fn update_login_flow(&self, flow: &crate::mfa::LoginFlow) -> StoreResult<()>;
+    /// Deletes the flow; false when it was already gone (so a flow completes once).
+    async fn delete_login_flow(&self, tenant: TenantId, id: crate::LoginFlowId)
+    -> StoreResult<bool>;
+    /// Counts a wrong answer; returns the new count.
+    async fn record_flow_attempt(
+        &self,
+        tenant: TenantId,
+        id: crate::LoginFlowId,
+    ) -> StoreResult<u32>;
+    /// Deletes flows that expired before `now`; returns how many.
+    async fn purge_login_flows(&self, now: Timestamp) -> StoreResult<u64>;
+}

@@ -42,8 +42,11 @@ impl Preset {
 pub struct TenantSettings {
     /// Whether `{issuer}/register` accepts sign-ups.
     pub self_registration: bool,
-    /// Whether every sign-in must pass a second factor (enforced once MFA lands).
+    /// Whether every sign-in must pass a second factor; users without one enrol at their next
+    /// sign-in. Off in both presets, so that turning it on is a decision (see docs/mfa.md).
     pub mfa_required: bool,
+    /// Which factors, passwordless methods and WebAuthn rules apply (see docs/mfa.md).
+    pub mfa: crate::mfa::MfaSettings,
     pub social_login: bool,
     pub consent_management: bool,
     pub scim_provisioning: bool,
@@ -82,7 +85,8 @@ impl TenantSettings {
         match preset {
             Preset::Workforce => TenantSettings {
                 self_registration: false,
-                mfa_required: true,
+                mfa_required: false,
+                mfa: crate::mfa::MfaSettings::workforce(),
                 social_login: false,
                 consent_management: false,
                 scim_provisioning: true,
@@ -101,6 +105,7 @@ impl TenantSettings {
             Preset::Customer => TenantSettings {
                 self_registration: true,
                 mfa_required: false,
+                mfa: crate::mfa::MfaSettings::customer(),
                 social_login: true,
                 consent_management: true,
                 scim_provisioning: false,
@@ -179,6 +184,7 @@ impl TenantSettings {
         }
         crate::authz::policy::validate_policies(&self.access_policies)?;
         self.password_policy.validate()?;
+        self.mfa.validate()?;
         if self.session_absolute_timeout_secs > 366 * 24 * 3600 {
             return Err(CoreError::invalid(
                 "settings.session_absolute_timeout_secs",

@@ -9,6 +9,7 @@ pub mod error;
 pub mod field;
 pub mod jws;
 pub mod master_key;
+pub mod otp;
 pub mod password;
 pub mod token;
 

@@ -17,7 +17,7 @@ const PASSWORD_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuv
 /// If the OS random number generator fails. There is no safe way to go on without randomness
 /// (every token, nonce and salt depends on it), and on supported platforms the call only fails
 /// when the kernel cannot provide entropy at all.
-fn fill_random(buf: &mut [u8]) {
+pub(crate) fn fill_random(buf: &mut [u8]) {
     SystemRandom::new()
         .fill(buf)
         .expect("the operating system's random number generator failed");

@@ -215,6 +215,14 @@ const UNIQUE_RULES: &[UniqueRule] = &[
     // An index on an expression: SQLite names the index instead of listing columns.
     rule("roles_name_unique", "index 'roles_name_unique'", "name"),
     rule("role_assignments_pkey", "role_assignments.id", "id"),
+    rule(
+        "mfa_factors_credential_idx",
+        "mfa_factors.tenant_id, mfa_factors.credential_id",
+        "credential_id",
+    ),
+    rule("mfa_factors_pkey", "mfa_factors.id", "id"),
+    rule("login_flows_pkey", "login_flows.id", "id"),
+    rule("login_flows_link_idx", "login_flows.link_hash", "link_hash"),
 ];
 
 /// Names the unique rule that `err` (a unique violation) broke, for `StoreError::Conflict`.

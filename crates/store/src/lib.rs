@@ -40,6 +40,7 @@ mod codec;
 mod error;
 mod grants;
 mod groups;
+mod mfa;
 mod sessions;
 mod signing_keys;
 mod tenants;
