@@ -28,6 +28,7 @@ mod bootstrap;
 mod browser;
 mod cli;
 mod config;
+mod email;
 mod import;
 mod isolation;
 mod ops;

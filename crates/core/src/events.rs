@@ -138,6 +138,17 @@ pub enum EventKind {
     WebhookCreated { webhook_id: String },
     #[serde(rename = "webhook.deleted")]
     WebhookDeleted { webhook_id: String },
+    /// An operator queued a test email (the recipient is not recorded).
+    #[serde(rename = "mail.test_queued")]
+    MailTestQueued { mail_id: String },
+    /// An email was given up after its last attempt (dead-lettered). Names the message and its
+    /// kind, never the recipient; the subject is the account it was for, when known.
+    #[serde(rename = "mail.delivery_failed")]
+    MailDeliveryFailed {
+        mail_id: String,
+        kind: String,
+        attempts: i32,
+    },
 }
 
 impl EventKind {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod group;
 pub mod ids;
+pub mod mail;
 pub mod mfa;
 pub mod oauth;
 pub mod page;
@@ -27,6 +28,7 @@ pub use error::{CoreError, StoreError};
 pub use ids::{
     ApiKeyId, AssignmentId, FactorId, GroupId, LoginFlowId, RoleId, SessionId, TenantId, UserId,
 };
+pub use mail::{OutgoingMail, QueuedMail};
 pub use secret::Secret;
 
 /// Time as the domain sees it.

@@ -49,6 +49,12 @@ pub struct Config {
     pub lockout_secs: u64,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// The mail server (`TESSERA_SMTP_URL`), when email is sent over SMTP.
+    pub smtp_url: Option<crate::mail::smtp::SmtpSettings>,
+    /// Sender of every email, `Name <address>` or a bare address.
+    pub mail_from: String,
+    /// `smtp` (default when `smtp_url` is set) or `log` (development: messages go to the log).
+    pub mail_transport: crate::mail::MailTransport,
 }
 
 /// The file form: every key optional, unknown keys refused.
@@ -75,6 +81,9 @@ struct FileConfig {
     lockout_after: Option<u32>,
     lockout_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    mail_transport: Option<String>,
 }
 
 /// Every key, as written in the file; the environment name is `TESSERA_` + uppercase.
@@ -99,6 +108,9 @@ const KEYS: &[&str] = &[
     "lockout_after",
     "lockout_secs",
     "shutdown_grace_secs",
+    "smtp_url",
+    "mail_from",
+    "mail_transport",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -238,7 +250,46 @@ impl Config {
                 "set both TESSERA_BOOTSTRAP_ADMIN_EMAIL and TESSERA_BOOTSTRAP_ADMIN_PASSWORD, or neither (then a one-time setup password is printed)".into(),
             ));
         }
+        let smtp_url = match get("smtp_url", file.smtp_url) {
+            None => None,
+            Some((_, v)) if v.trim().is_empty() => None,
+            Some((src, v)) => Some(
+                crate::mail::smtp::SmtpSettings::parse(&v)
+                    .map_err(|e| ConfigError(format!("{src}: {e}")))?,
+            ),
+        };
+        let mail_transport = match get("mail_transport", file.mail_transport) {
+            None if smtp_url.is_some() => crate::mail::MailTransport::Smtp,
+            None => crate::mail::MailTransport::Log,
+            Some((_, v)) if v == "smtp" && smtp_url.is_some() => crate::mail::MailTransport::Smtp,
+            Some((src, v)) if v == "smtp" => {
+                return Err(ConfigError(format!(
+                    "{src} = {v:?} needs TESSERA_SMTP_URL (smtp://user:password@host:587)"
+                )));
+            }
+            Some((_, v)) if v == "log" => crate::mail::MailTransport::Log,
+            Some((src, v)) => {
+                return Err(ConfigError(format!(
+                    "{src} = {v:?}: expected \"smtp\" or \"log\""
+                )));
+            }
+        };
+        let mail_from = match get("mail_from", file.mail_from) {
+            None => default_mail_from(&public_url),
+            Some((src, v)) => {
+                let v = v.trim().to_string();
+                if v.parse::<lettre::message::Mailbox>().is_err() {
+                    return Err(ConfigError(format!(
+                        "{src} = {v:?}: expected an address such as no-reply@example.com or \"Example <no-reply@example.com>\""
+                    )));
+                }
+                v
+            }
+        };
         Ok(Config {
+            smtp_url,
+            mail_from,
+            mail_transport,
             listen,
             public_url,
             database_url,
@@ -324,6 +375,19 @@ impl Config {
     }
 }
 
+/// `Tessera <no-reply@{host of the public URL}>`, or `@localhost` when that host is an IP
+/// address or has no dot (mail domains are names).
+fn default_mail_from(public_url: &str) -> String {
+    let host = url::Url::parse(public_url)
+        .ok()
+        .and_then(|u| match u.host() {
+            Some(url::Host::Domain(d)) if d.contains('.') => Some(d.to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "localhost".into());
+    format!("Tessera <no-reply@{host}>")
+}
+
 fn validate_public_url(src: &str, v: &str) -> Result<String, ConfigError> {
     let err = || {
         ConfigError(format!(
@@ -404,7 +468,64 @@ mod tests {
             .unwrap_err()
             .0;
         assert!(e.contains("TESSERA_BOOTSTRAP_ADMIN_PASSWORD"), "{e}");
+        let e = Config::from_sources(
+            None,
+            &env(&[("TESSERA_SMTP_URL", "smtp://u:hunter2@h?tls=maybe")]),
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            e.contains("TESSERA_SMTP_URL") && !e.contains("hunter2"),
+            "{e}"
+        );
+        let e = Config::from_sources(None, &env(&[("TESSERA_MAIL_TRANSPORT", "smtp")]))
+            .unwrap_err()
+            .0;
+        assert!(e.contains("TESSERA_SMTP_URL"), "{e}");
+        let e = Config::from_sources(Some("mail_transport = \"pigeon\""), &env(&[]))
+            .unwrap_err()
+            .0;
+        assert!(e.contains("mail_transport"), "{e}");
+        let e = Config::from_sources(None, &env(&[("TESSERA_MAIL_FROM", "not an address")]))
+            .unwrap_err()
+            .0;
+        assert!(e.contains("TESSERA_MAIL_FROM"), "{e}");
         // The test suite's own variables are not the server's business.
         assert!(Config::from_sources(None, &env(&[("TESSERA_TEST_POSTGRES_URL", "x")])).is_ok());
+    }
+
+    #[test]
+    fn mail_settings() {
+        use crate::mail::MailTransport;
+        use crate::mail::smtp::SmtpSecurity;
+        let c = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(c.mail_transport, MailTransport::Log);
+        assert!(c.smtp_url.is_none());
+        assert_eq!(c.mail_from, "Tessera <no-reply@localhost>");
+        let c = Config::from_sources(
+            Some("smtp_url = \"smtps://mailer:pw@mail.example.com\"\npublic_url = \"https://id.example.com\"\n"),
+            &env(&[]),
+        )
+        .unwrap();
+        assert_eq!(c.mail_transport, MailTransport::Smtp);
+        assert_eq!(c.mail_from, "Tessera <no-reply@id.example.com>");
+        let smtp = c.smtp_url.as_ref().unwrap();
+        assert_eq!((smtp.security, smtp.port), (SmtpSecurity::ImplicitTls, 465));
+        assert!(
+            !format!("{c:?}").contains("pw@"),
+            "Debug hides the password"
+        );
+        let c = Config::from_sources(
+            None,
+            &env(&[
+                ("TESSERA_SMTP_URL", "smtp://127.0.0.1:2525?tls=none"),
+                ("TESSERA_MAIL_TRANSPORT", "log"),
+                ("TESSERA_MAIL_FROM", "Acme <id@acme.example>"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.mail_transport, MailTransport::Log);
+        assert_eq!(c.mail_from, "Acme <id@acme.example>");
+        assert_eq!(c.smtp_url.unwrap().security, SmtpSecurity::None);
     }
 }

@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod error;
 pub mod gate;
 pub mod jobs;
+pub mod mail;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
@@ -116,6 +117,7 @@ pub async fn serve(services: Services) -> Result<(), String> {
     let state = AppState::new(services, ops::install_recorder())?;
     jobs::spawn(state.clone());
     delivery::spawn(state.clone());
+    mail::spawn(state.clone())?;
     let app = build_router(state)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -40,6 +40,7 @@ mod codec;
 mod error;
 mod grants;
 mod groups;
+mod mail;
 mod mfa;
 mod sessions;
 mod signing_keys;

@@ -5,6 +5,11 @@
 pub mod db;
 pub mod http;
 pub mod process;
+// Offered to every test file; not each uses every helper.
+#[allow(dead_code)]
+pub mod smtp;
+#[allow(dead_code)]
+pub mod tools;
 pub mod webdriver;
 
 use std::time::{Duration, Instant};

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod consents;
+pub mod email;
 pub mod extract;
 pub mod groups;
 pub mod roles;
@@ -44,7 +45,8 @@ Errors are JSON objects `{\"error\": \"<code>\", \"message\": \"...\"}`.",
         (name = "sessions", description = "Browser sessions"),
         (name = "authorization", description = "Roles, permissions, assignments and the authorization check"),
         (name = "audit", description = "The audit trail: search, export, verification"),
-        (name = "webhooks", description = "Event subscriptions: webhooks, JSON Lines and syslog streams")
+        (name = "webhooks", description = "Event subscriptions: webhooks, JSON Lines and syslog streams"),
+        (name = "email", description = "Email: test messages and the mail outbox")
     )
 )]
 struct ApiDoc;
@@ -122,7 +124,9 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
         .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
         .routes(routes!(webhooks::list_deliveries))
-        .routes(routes!(webhooks::redeliver));
+        .routes(routes!(webhooks::redeliver))
+        .routes(routes!(email::send_test))
+        .routes(routes!(email::outbox));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(API_PREFIX, api)
         .split_for_parts();

@@ -13,6 +13,7 @@ mod connect;
 mod grants;
 mod groups;
 mod isolation;
+mod mail;
 mod sessions;
 mod signing_keys;
 mod tenants;
@@ -75,4 +76,9 @@ on_both_backends!(
     authz::authz_tenant_isolation,
     authz::every_change_bumps_the_version,
     authz::graph_matches_what_was_written,
+    mail::mail_outbox_lifecycle,
+    mail::an_expired_lease_is_claimed_again,
+    mail::queued_mail_is_sealed_and_finished_mail_erased,
+    mail::concurrent_mail_claims_never_share_a_row,
+    mail::mail_stays_with_its_tenant,
 );
