@@ -305,4 +305,134 @@ mod tests {
         q.message.to = "not an address".into();
         assert!(mailer.build(&q).is_err());
     }
+
+    /// Services on a private in-memory SQLite database, with one tenant.
+    async fn services() -> (Services, tessera_core::tenant::Tenant) {
+        use base64::Engine;
+        use tessera_core::store::TenantStore;
+        let data_dir =
+            std::env::temp_dir().join(format!("tessera-mail-test-{}", uuid::Uuid::new_v4()));
+        let env: std::collections::BTreeMap<String, String> = [
+            ("TESSERA_DATABASE_URL", "sqlite::memory:".to_string()),
+            ("TESSERA_DATA_DIR", data_dir.display().to_string()),
+            (
+                "TESSERA_MASTER_KEY",
+                base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
+            ),
+            ("TESSERA_ARGON2_MEMORY_KIB", "1024".to_string()),
+            ("TESSERA_ARGON2_ITERATIONS", "1".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let config = crate::config::Config::from_sources(None, &env).unwrap();
+        let services = Services::open(config).await.unwrap();
+        let _ = std::fs::remove_dir_all(&data_dir);
+        let tenant = tessera_core::tenant::Tenant::new(
+            "mailco",
+            Some("Mail Co"),
+            tessera_core::tenant::Preset::Workforce,
+            Services::now(),
+        )
+        .unwrap();
+        services.store.create_tenant(&tenant).await.unwrap();
+        (services, tenant)
+    }
+
+    /// A mailer whose server refuses every connection (nothing listens on port 1).
+    fn unreachable_mailer() -> Mailer {
+        let settings =
+            super::super::smtp::SmtpSettings::parse("smtp://127.0.0.1:1?tls=none").unwrap();
+        Mailer {
+            transport: Transport::Smtp(Arc::new(settings.transport().unwrap())),
+            from: "Tessera <no-reply@localhost>".parse().unwrap(),
+        }
+    }
+
+    fn mail_for(tenant: &tessera_core::tenant::Tenant, to: &str) -> QueuedMail {
+        QueuedMail::new(
+            tenant.id,
+            "email_code",
+            Some(tessera_core::UserId::new()),
+            OutgoingMail {
+                to: to.into(),
+                subject: "123456 is your code".into(),
+                text: "Your code is 123456".into(),
+                html: None,
+            },
+            Services::now(),
+        )
+    }
+
+    #[tokio::test]
+    async fn failures_retry_then_dead_letter_with_an_event() {
+        use tessera_core::events::AuditFilter;
+        use tessera_core::mail::MailStatus;
+        use tessera_core::page::PageRequest;
+        use tessera_core::store::AuditStore;
+        let (services, tenant) = services().await;
+        let mailer = unreachable_mailer();
+
+        // A first failure schedules a retry a few seconds later and keeps the message.
+        let fresh = mail_for(&tenant, "carol@example.com");
+        services.store.enqueue_mail(&fresh).await.unwrap();
+        assert_eq!(run_once(&services, &mailer).await, 1);
+        let page = services
+            .store
+            .list_mail(tenant.id, None, &PageRequest::default())
+            .await
+            .unwrap();
+        let m = &page.items[0];
+        assert_eq!((m.status, m.attempts), (MailStatus::Pending, 1));
+        assert!(m.next_attempt_at > Services::now(), "not due again at once");
+        let error = m.last_error.clone().unwrap();
+        assert!(!error.contains("carol"), "{error}");
+        assert_eq!(run_once(&services, &mailer).await, 0, "waits for its retry");
+
+        // The last allowed attempt fails: dead, content erased, one event without the address.
+        let mut last = mail_for(&tenant, "dave@example.com");
+        last.attempts = MAX_ATTEMPTS - 1;
+        services.store.enqueue_mail(&last).await.unwrap();
+        assert_eq!(run_once(&services, &mailer).await, 1);
+        let counts = services.store.count_mail(tenant.id).await.unwrap();
+        assert_eq!((counts.pending, counts.dead), (1, 1));
+        let audit = services
+            .store
+            .list_audit(
+                tenant.id,
+                &AuditFilter {
+                    event_type: Some("mail.delivery_failed".into()),
+                    ..Default::default()
+                },
+                &PageRequest::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(audit.items.len(), 1);
+        let (entry, personal) = &audit.items[0];
+        assert_eq!(entry.body["mail_id"], last.id.to_string());
+        assert_eq!(entry.body["kind"], "email_code");
+        assert_eq!(entry.body["attempts"], MAX_ATTEMPTS);
+        assert_eq!(entry.body["outcome"], "failure");
+        assert_eq!(entry.body["subject"], last.user_id.unwrap().to_string());
+        let all = format!("{} {personal:?}", entry.body);
+        assert!(!all.contains("dave"), "{all}");
+    }
+
+    #[tokio::test]
+    async fn the_log_transport_marks_messages_sent() {
+        let (services, tenant) = services().await;
+        let mailer = Mailer {
+            transport: Transport::Log,
+            from: "Tessera <no-reply@localhost>".parse().unwrap(),
+        };
+        services
+            .store
+            .enqueue_mail(&mail_for(&tenant, "erin@example.com"))
+            .await
+            .unwrap();
+        assert_eq!(run_once(&services, &mailer).await, 1);
+        let counts = services.store.count_mail(tenant.id).await.unwrap();
+        assert_eq!((counts.pending, counts.sent), (0, 1));
+    }
 }
