@@ -6,121 +6,19 @@
 //!
 //! Without node/npm or python3 the tests print a notice and pass, except in CI, where they fail.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::process::BIN;
-use crate::harness::{Api, Backend, Server, in_ci, start};
+use crate::harness::tools::{
+    FileLock, INSTALL_TIMEOUT, cache_dir, check_ok, fingerprint, interop_dir, python_venv, require,
+    run,
+};
+use crate::harness::{Api, Backend, Server, start};
 use crate::rp::{Op, PASSWORD};
 
-/// Install and run times are generous: a cold npm or pip cache on two shared cores is slow.
-const INSTALL_TIMEOUT: Duration = Duration::from_secs(300);
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
-}
-
-/// `<target>/interop`: beside the binary under test (`<target>/<profile>/tessera`).
-fn cache_dir() -> PathBuf {
-    let bin = Path::new(BIN);
-    let target = bin
-        .parent()
-        .and_then(Path::parent)
-        .expect("the binary lives in <target>/<profile>/");
-    target.join("interop")
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-/// Whether the tools are on PATH; when one is missing, a notice (and `false`) outside CI, a
-/// failure in CI.
-fn require(tools: &[&str], what: &str) -> bool {
-    let missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|t| which(t).is_none())
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    if in_ci() {
-        panic!("the {what} interoperability test needs {missing:?} on PATH in CI");
-    }
-    eprintln!("notice: skipping the {what} interoperability test: {missing:?} not found on PATH");
-    false
-}
-
-/// An exclusive lock on a file, released when dropped (flock(2): also across processes).
-struct FileLock(File);
-
-impl FileLock {
-    fn acquire(path: &Path) -> FileLock {
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("the cache folder");
-        let f = File::create(path).expect("the lock file can be created");
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock on a descriptor this function owns; blocks until the lock is granted.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(rc, 0, "flock {}", path.display());
-        FileLock(f)
-    }
-}
-
-impl Drop for FileLock {
-    fn drop(&mut self) {
-        use std::os::fd::AsRawFd;
-        // SAFETY: unlocking the descriptor locked in `acquire`.
-        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
-    }
-}
-
-/// A fingerprint of the files that decide what gets installed.
-fn fingerprint(files: &[PathBuf]) -> String {
-    let mut all = Vec::new();
-    for f in files {
-        all.extend(std::fs::read(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())));
-        all.push(0);
-    }
-    crate::jose::b64url(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &all).as_ref())
-}
-
-async fn run(
-    cmd: &mut tokio::process::Command,
-    what: &str,
-    timeout: Duration,
-) -> std::process::Output {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("{what} cannot start: {e}"));
-    tokio::time::timeout(timeout, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not finish within {timeout:?}"))
-        .unwrap_or_else(|e| panic!("{what}: {e}"))
-}
-
-#[track_caller]
-fn check_ok(out: &std::process::Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed with {}:\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// `npm ci` into `tests/interop/node/node_modules` when the lock file changed since the last
 /// install. Returns the project folder.
@@ -146,38 +44,7 @@ async fn node_project() -> PathBuf {
 /// A virtual environment under the target directory with `requirements.txt` installed, rebuilt
 /// when that file changes. Returns its Python.
 async fn python_env() -> PathBuf {
-    let reqs = interop_dir().join("python/requirements.txt");
-    let venv = cache_dir().join("venv");
-    let _lock = FileLock::acquire(&cache_dir().join("python.lock"));
-    let stamp = venv.join(".tessera-install-stamp");
-    let python = venv.join("bin/python");
-    let want = fingerprint(std::slice::from_ref(&reqs));
-    if python.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == want) {
-        return python;
-    }
-    let mut cmd = tokio::process::Command::new("python3");
-    cmd.args(["-m", "venv", "--clear"]).arg(&venv);
-    check_ok(
-        &run(&mut cmd, "python3 -m venv", INSTALL_TIMEOUT).await,
-        "python3 -m venv",
-    );
-    let mut cmd = tokio::process::Command::new(&python);
-    cmd.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-input",
-        "-r",
-    ])
-    .arg(&reqs);
-    check_ok(
-        &run(&mut cmd, "pip install", INSTALL_TIMEOUT).await,
-        "pip install -r requirements.txt",
-    );
-    std::fs::write(&stamp, want).expect("the install stamp can be written");
-    python
+    python_venv("requirements.txt", "venv").await
 }
 
 /// What every library is given: a tenant with a user, a confidential web client and a machine
@@ -339,7 +206,10 @@ fn check_summary(v: &Value, s: &Setup, library: &str) {
 }
 
 async fn node_openid_client(backend: Backend) {
-    if !require(&["node", "npm"], "Node openid-client") {
+    if !require(
+        &["node", "npm"],
+        "the Node openid-client interoperability test",
+    ) {
         return;
     }
     let dir = node_project().await;
@@ -366,7 +236,10 @@ async fn node_openid_client(backend: Backend) {
 }
 
 async fn python_authlib_and_idpyoidc(backend: Backend) {
-    if !require(&["python3"], "Python authlib/idpyoidc") {
+    if !require(
+        &["python3"],
+        "the Python authlib/idpyoidc interoperability test",
+    ) {
         return;
     }
     let python = python_env().await;

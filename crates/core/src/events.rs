@@ -134,10 +134,49 @@ pub enum EventKind {
         client_id: Option<String>,
         reason: String,
     },
+    /// A factor was added (`factor`: `totp`, `webauthn`), confirmed and usable.
+    #[serde(rename = "mfa.enrolled")]
+    MfaEnrolled { factor: String, factor_id: String },
+    /// A factor was renamed by its owner.
+    #[serde(rename = "mfa.renamed")]
+    MfaRenamed { factor_id: String },
+    /// A factor was removed by its owner.
+    #[serde(rename = "mfa.removed")]
+    MfaRemoved { factor: String, factor_id: String },
+    /// An operator removed every factor and recovery code of the account.
+    #[serde(rename = "mfa.reset")]
+    MfaReset { factors: u64 },
+    /// A new set of recovery codes replaced the old one.
+    #[serde(rename = "mfa.recovery_codes_generated")]
+    RecoveryCodesGenerated { count: u32 },
+    /// A factor passed during a sign-in (`factor`: `totp`, `webauthn`, `email_code`,
+    /// `recovery_code`).
+    #[serde(rename = "mfa.verified")]
+    MfaVerified { factor: String },
+    /// A factor failed during a sign-in (wrong or replayed code, expired challenge, …).
+    #[serde(rename = "mfa.failed")]
+    MfaFailed { factor: String, reason: String },
+    /// A one-time sign-in code and link were mailed (`purpose`: `first_factor`, `second_factor`).
+    #[serde(rename = "mfa.email_code_sent")]
+    MfaEmailCodeSent { purpose: String },
     #[serde(rename = "webhook.created")]
     WebhookCreated { webhook_id: String },
     #[serde(rename = "webhook.deleted")]
     WebhookDeleted { webhook_id: String },
+    /// A person created their own account on the registration page.
+    #[serde(rename = "user.registered")]
+    UserRegistered,
+    /// A one-time link (and code) was issued and mailed to the account's address. `purpose`:
+    /// `verify_email`, `password_reset`; `reason`: `registration`, `registration_duplicate`,
+    /// `forgot_password`, `passwordless_recovery`, `operator`.
+    #[serde(rename = "user.verification_sent")]
+    VerificationSent { purpose: String, reason: String },
+    /// The account's email address was proven, by `method` `link` or `code`.
+    #[serde(rename = "user.email_verified")]
+    EmailVerified { method: String },
+    /// The password was replaced through a reset link; the account's sessions and tokens ended.
+    #[serde(rename = "user.password_reset")]
+    PasswordReset,
     /// An operator queued a test email (the recipient is not recorded).
     #[serde(rename = "mail.test_queued")]
     MailTestQueued { mail_id: String },

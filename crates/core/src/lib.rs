@@ -16,12 +16,14 @@ pub mod mfa;
 pub mod oauth;
 pub mod page;
 pub mod password_policy;
+pub mod registration;
 pub mod secret;
 pub mod session;
 pub mod store;
 pub mod tenant;
 pub mod throttle;
 pub mod user;
+pub mod verification;
 pub mod webhook;
 
 pub use error::{CoreError, StoreError};
@@ -30,6 +32,7 @@ pub use ids::{
 };
 pub use mail::{OutgoingMail, QueuedMail};
 pub use secret::Secret;
+pub use verification::{VerificationPurpose, VerificationStore, VerificationToken};
 
 /// Time as the domain sees it.
 pub type Timestamp = time::OffsetDateTime;

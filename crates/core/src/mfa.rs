@@ -498,6 +498,8 @@ pub enum PendingChallenge {
     WebauthnAuthentication { state: String },
     /// A WebAuthn registration ceremony.
     WebauthnRegistration { state: String, name: String },
+    /// Recovery codes made at enrolment, shown once on the next page, then gone with the flow.
+    ShowRecoveryCodes { codes: Vec<String> },
 }
 
 /// How long a sign-in may stay between its steps.

@@ -72,6 +72,8 @@ pub struct TenantSettings {
     pub access_policies: Vec<crate::authz::AccessPolicy>,
     /// Rules for passwords chosen on self-service pages (registration, reset, account portal).
     pub password_policy: crate::password_policy::PasswordPolicy,
+    /// The sign-up form, email domains, terms and email verification (see docs/self-service.md).
+    pub registration: crate::registration::RegistrationSettings,
 }
 
 impl Default for TenantSettings {
@@ -101,6 +103,7 @@ impl TenantSettings {
                 role_rules: Vec::new(),
                 access_policies: Vec::new(),
                 password_policy: Default::default(),
+                registration: Default::default(),
             },
             Preset::Customer => TenantSettings {
                 self_registration: true,
@@ -120,6 +123,7 @@ impl TenantSettings {
                 role_rules: Vec::new(),
                 access_policies: Vec::new(),
                 password_policy: Default::default(),
+                registration: Default::default(),
             },
         }
     }
@@ -184,6 +188,7 @@ impl TenantSettings {
         }
         crate::authz::policy::validate_policies(&self.access_policies)?;
         self.password_policy.validate()?;
+        self.registration.validate()?;
         self.mfa.validate()?;
         if self.session_absolute_timeout_secs > 366 * 24 * 3600 {
             return Err(CoreError::invalid(

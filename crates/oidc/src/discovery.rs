@@ -70,6 +70,7 @@ pub fn provider_metadata(issuer: &str) -> Value {
         "introspection_endpoint_auth_methods_supported": authenticated,
         "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "code_challenge_methods_supported": ["S256"],
+        "acr_values_supported": tessera_core::mfa::ACR_VALUES_SUPPORTED,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash",

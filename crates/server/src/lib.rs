@@ -10,10 +10,12 @@ pub mod error;
 pub mod gate;
 pub mod jobs;
 pub mod mail;
+pub mod mfa;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
 pub mod routes;
+pub mod self_service;
 pub mod signin;
 pub mod state;
 pub mod telemetry;
@@ -54,6 +56,7 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
             }),
         )
         .merge(pages::router())
+        .merge(mfa::router())
         .merge(oidc::router())
         .merge(api)
         .fallback(not_found)

@@ -5,12 +5,36 @@ pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const METRICS: &str = "/metrics";
 pub const STYLESHEET: &str = "/static/tessera.css";
+/// The WebAuthn ceremonies of the hosted pages (the only script they load).
+pub const WEBAUTHN_SCRIPT: &str = "/static/webauthn.js";
 
 /// Hosted pages, under a tenant's issuer path `/t/{slug}`.
 pub const LOGIN: &str = "/t/{slug}/login";
 pub const LOGOUT: &str = "/t/{slug}/logout";
 pub const ACCOUNT: &str = "/t/{slug}/account";
 pub const ACCOUNT_REVOKE_APP: &str = "/t/{slug}/account/apps/revoke";
+/// Multi-factor and passwordless sign-in (see `crate::mfa`).
+pub const LOGIN_MFA: &str = "/t/{slug}/login/mfa";
+pub const LOGIN_MFA_ENROLL: &str = "/t/{slug}/login/mfa/enroll";
+pub const LOGIN_MFA_RECOVERY_CODES: &str = "/t/{slug}/login/mfa/recovery-codes";
+pub const LOGIN_MFA_STEP_UP: &str = "/t/{slug}/login/mfa/step-up";
+pub const LOGIN_EMAIL: &str = "/t/{slug}/login/email";
+pub const LOGIN_EMAIL_LINK: &str = "/t/{slug}/login/email/link";
+/// The security page of the account portal: factors, recovery codes.
+pub const ACCOUNT_SECURITY: &str = "/t/{slug}/account/security";
+/// Self-service: sign-up, email verification, password recovery.
+pub const REGISTER: &str = "/t/{slug}/register";
+pub const VERIFY_EMAIL: &str = "/t/{slug}/verify-email";
+pub const FORGOT_PASSWORD: &str = "/t/{slug}/forgot-password";
+pub const RESET_PASSWORD: &str = "/t/{slug}/reset-password";
+/// WebAuthn ceremonies (JSON, called by `static/webauthn.js`): a passkey as first factor, a
+/// passkey or security key as second factor, and registration of a new one.
+pub const WEBAUTHN_LOGIN_START: &str = "/t/{slug}/webauthn/login/start";
+pub const WEBAUTHN_LOGIN_FINISH: &str = "/t/{slug}/webauthn/login/finish";
+pub const WEBAUTHN_MFA_START: &str = "/t/{slug}/webauthn/mfa/start";
+pub const WEBAUTHN_MFA_FINISH: &str = "/t/{slug}/webauthn/mfa/finish";
+pub const WEBAUTHN_REGISTER_START: &str = "/t/{slug}/webauthn/register/start";
+pub const WEBAUTHN_REGISTER_FINISH: &str = "/t/{slug}/webauthn/register/finish";
 
 /// The admin API prefix; its own paths live on the handlers (`#[utoipa::path]`) so the OpenAPI
 /// document and the router cannot disagree.

@@ -1,5 +1,6 @@
 //! Password sign-in: throttling before the expensive hash, the hash behind the admission gate,
-//! equal cost for unknown accounts, transparent upgrade of imported hashes, and a new session.
+//! equal cost for unknown accounts, transparent upgrade of imported hashes; and the start of a
+//! session once every factor the policy asks for has passed.
 
 use std::net::IpAddr;
 
@@ -46,6 +47,8 @@ impl From<tessera_core::StoreError> for SignInError {
     }
 }
 
+/// Checks an email and password (the first factor). The session starts later, once the MFA
+/// policy is satisfied (see `crate::mfa::flow`).
 pub async fn password_sign_in(
     state: &AppState,
     tenant: &Tenant,
@@ -53,7 +56,7 @@ pub async fn password_sign_in(
     password: Secret,
     ip: Option<IpAddr>,
     user_agent: Option<&str>,
-) -> Result<SignedIn, SignInError> {
+) -> Result<User, SignInError> {
     let result = sign_in_inner(state, tenant, email, password, ip, user_agent).await;
     let refused = match &result {
         Err(SignInError::Throttled { .. }) => Some("throttled"),
@@ -104,7 +107,7 @@ async fn sign_in_inner(
     password: Secret,
     ip: Option<IpAddr>,
     user_agent: Option<&str>,
-) -> Result<SignedIn, SignInError> {
+) -> Result<User, SignInError> {
     let svc = &state.services;
     let store = &svc.store;
     let now = Services::now();
@@ -207,14 +210,36 @@ async fn sign_in_inner(
     };
 
     store.clear_throttle(tenant.id, &account_key).await?;
-    // Conditional access: decided after the password (so it reveals nothing to a guesser) and
+    if let Some(h) = upgraded_hash.as_deref() {
+        store
+            .record_sign_in(tenant.id, user.id, now, Some(h))
+            .await?;
+        tracing::info!(tenant = %tenant.slug, user = %user.id, "password hash upgraded to the current argon2id parameters");
+    }
+    Ok(user)
+}
+
+/// Starts the session of a completed sign-in: the access policies are checked once more with
+/// every method used (`amr`), then the session is stored and `signin.succeeded` recorded.
+pub async fn start_session(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &User,
+    amr: Vec<String>,
+    method_label: &str,
+    ip: Option<IpAddr>,
+    user_agent: Option<&str>,
+) -> Result<SignedIn, SignInError> {
+    let svc = &state.services;
+    let store = &svc.store;
+    let now = Services::now();
+    // Conditional access: decided after the factors (so it reveals nothing to a guesser) and
     // before any session exists.
-    let amr = vec!["pwd".to_string()];
     let decision = crate::app::authz::policy_decision(
         svc,
         &state.authz,
         tenant,
-        &user,
+        user,
         None,
         tessera_core::authz::AccessContext {
             ip,
@@ -251,12 +276,7 @@ async fn sign_in_inner(
             mfa_required,
         });
     }
-    store
-        .record_sign_in(tenant.id, user.id, now, upgraded_hash.as_deref())
-        .await?;
-    if upgraded_hash.is_some() {
-        tracing::info!(tenant = %tenant.slug, user = %user.id, "password hash upgraded to the current argon2id parameters");
-    }
+    store.record_sign_in(tenant.id, user.id, now, None).await?;
     let token = Secret::new(random_token(32));
     let session = Session {
         id: SessionId::new(),
@@ -268,7 +288,7 @@ async fn sign_in_inner(
         expires_at: now
             + time::Duration::seconds(tenant.settings.session_absolute_timeout_secs as i64),
         idle_timeout_secs: tenant.settings.session_idle_timeout_secs as i64,
-        auth_methods: vec!["pwd".into()],
+        auth_methods: amr,
         ip: ip.map(|i| i.to_string()),
         user_agent: user_agent.map(|ua| ua.chars().take(512).collect()),
         revoked_at: None,
@@ -278,7 +298,7 @@ async fn sign_in_inner(
         tenant.id,
         now,
         EventKind::SignInSucceeded {
-            method: "password".into(),
+            method: method_label.into(),
         },
         Actor::user(user.id),
     )
@@ -287,9 +307,9 @@ async fn sign_in_inner(
     .ip(session.ip.clone())
     .user_agent(session.user_agent.clone());
     svc.emit(ev).await;
-    tracing::info!(tenant = %tenant.slug, user = %user.id, session = %session.id, "signed in with password");
+    tracing::info!(tenant = %tenant.slug, user = %user.id, session = %session.id, method = method_label, "signed in");
     Ok(SignedIn {
-        user,
+        user: user.clone(),
         session,
         token,
     })

@@ -47,6 +47,7 @@ mod signing_keys;
 mod tenants;
 mod throttle;
 mod users;
+mod verification;
 mod webhooks;
 
 #[cfg(feature = "testing")]

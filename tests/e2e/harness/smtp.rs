@@ -71,7 +71,7 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts a sink on a free port. `None` (after a notice) when python3 is missing outside CI.
     pub async fn start() -> Option<SmtpSink> {
-        if !require(&["python3"], "the SMTP sink (email tests)") {
+        if !require(&["python3"], "the SMTP sink of the email tests") {
             return None;
         }
         let python = python_venv("requirements-smtp.txt", "venv-smtp").await;

@@ -50,9 +50,7 @@ pub fn require(tools: &[&str], what: &str) -> bool {
         return true;
     }
     if in_ci() {
-        panic!(
-            "{what} needs {missing:?} on PATH in CI; install it (Debian: apt-get install python3 python3-venv)"
-        );
+        panic!("{what} needs {missing:?} on PATH in CI");
     }
     eprintln!("notice: skipping {what}: {missing:?} not found on PATH");
     false

@@ -236,9 +236,121 @@ impl Session<'_> {
         self.text(&e).await
     }
 
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page; returns its value.
+    pub async fn execute(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Whether an element matches `css` right now (no implicit wait).
+    pub async fn exists(&self, css: &str) -> bool {
+        self.execute(
+            "return document.querySelector(arguments[0]) !== null;",
+            json!([css]),
+        )
+        .await
+        .as_bool()
+        .unwrap_or(false)
+    }
+
+    /// Waits (polling) until the element matching `css` has a non-empty text; returns it.
+    pub async fn wait_for_text(&self, what: &str, css: &str) -> String {
+        poll_until(what, Duration::from_secs(20), || async {
+            let t = self
+                .execute(
+                    "var e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : '';",
+                    json!([css]),
+                )
+                .await;
+            t.as_str().filter(|s| !s.is_empty()).map(str::to_string)
+        })
+        .await
+    }
+
+    /// Adds a WebAuthn virtual authenticator (W3C WebAuthn §11.3); returns its id. `options`
+    /// are the spec's, e.g. [`VirtualAuthenticator::passkey`].
+    pub async fn add_virtual_authenticator(&self, options: &VirtualAuthenticator) -> String {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/webauthn/authenticator",
+                Some(options.to_json()),
+            )
+            .await;
+        v.as_str()
+            .unwrap_or_else(|| panic!("no authenticator id in {v}"))
+            .to_string()
+    }
+
+    /// Whether the virtual authenticator's user verification (PIN, biometric) succeeds.
+    pub async fn set_user_verified(&self, id: &str, verified: bool) {
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/webauthn/authenticator/{id}/uv"),
+            Some(json!({"isUserVerified": verified})),
+        )
+        .await;
+    }
+
+    /// The credentials the virtual authenticator holds (`credentialId`, `isResidentCredential`,
+    /// `rpId`, `privateKey`, `userHandle`, `signCount`; binary values base64url).
+    pub async fn authenticator_credentials(&self, id: &str) -> Vec<Value> {
+        let v = self
+            .cmd(
+                reqwest::Method::GET,
+                &format!("/webauthn/authenticator/{id}/credentials"),
+                None,
+            )
+            .await;
+        v.as_array()
+            .unwrap_or_else(|| panic!("credentials are a list: {v}"))
+            .clone()
+    }
+
     /// Closes the window and ends the session.
     pub async fn close(self) {
         self.cmd(reqwest::Method::DELETE, "", None).await;
+    }
+}
+
+/// Options of a WebAuthn virtual authenticator (W3C WebAuthn §11.3, "Add Virtual Authenticator").
+#[derive(Clone, Debug)]
+pub struct VirtualAuthenticator {
+    /// `ctap2` or `ctap1/u2f`.
+    pub protocol: &'static str,
+    /// `internal` (a platform authenticator), `usb`, `nfc`, `ble`.
+    pub transport: &'static str,
+    pub has_resident_key: bool,
+    pub has_user_verification: bool,
+    pub is_user_verified: bool,
+}
+
+impl VirtualAuthenticator {
+    /// A platform passkey provider: CTAP2, internal, resident keys, user verification that
+    /// succeeds.
+    pub fn passkey() -> VirtualAuthenticator {
+        VirtualAuthenticator {
+            protocol: "ctap2",
+            transport: "internal",
+            has_resident_key: true,
+            has_user_verification: true,
+            is_user_verified: true,
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "protocol": self.protocol,
+            "transport": self.transport,
+            "hasResidentKey": self.has_resident_key,
+            "hasUserVerification": self.has_user_verification,
+            "isUserVerified": self.is_user_verified,
+            "isUserConsenting": true,
+        })
     }
 }
 

@@ -9,7 +9,9 @@ pub mod consents;
 pub mod email;
 pub mod extract;
 pub mod groups;
+pub mod mfa;
 pub mod roles;
+pub mod self_service;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
@@ -86,6 +88,10 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::disable_user))
         .routes(routes!(users::enable_user))
         .routes(routes!(users::user_groups))
+        .routes(routes!(mfa::list_factors, mfa::reset_factors))
+        .routes(routes!(mfa::delete_factor))
+        .routes(routes!(self_service::send_verification))
+        .routes(routes!(self_service::send_reset))
         .routes(routes!(consents::list_consents))
         .routes(routes!(consents::revoke_consent))
         .routes(routes!(sessions::revoke_user_sessions))

@@ -26,6 +26,14 @@ pub const EMAIL_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../../templates/email/test.html"),
     ),
     (
+        "email/sign_in.txt",
+        include_str!("../../../../templates/email/sign_in.txt"),
+    ),
+    (
+        "email/sign_in.html",
+        include_str!("../../../../templates/email/sign_in.html"),
+    ),
+    (
         "email/email_code.txt",
         include_str!("../../../../templates/email/email_code.txt"),
     ),
@@ -56,6 +64,38 @@ pub const EMAIL_TEMPLATES: &[(&str, &str)] = &[
     (
         "email/password_reset.html",
         include_str!("../../../../templates/email/password_reset.html"),
+    ),
+    (
+        "email/verify_email_code.txt",
+        include_str!("../../../../templates/email/verify_email_code.txt"),
+    ),
+    (
+        "email/verify_email_code.html",
+        include_str!("../../../../templates/email/verify_email_code.html"),
+    ),
+    (
+        "email/registration_exists.txt",
+        include_str!("../../../../templates/email/registration_exists.txt"),
+    ),
+    (
+        "email/registration_exists.html",
+        include_str!("../../../../templates/email/registration_exists.html"),
+    ),
+    (
+        "email/password_changed.txt",
+        include_str!("../../../../templates/email/password_changed.txt"),
+    ),
+    (
+        "email/password_changed.html",
+        include_str!("../../../../templates/email/password_changed.html"),
+    ),
+    (
+        "email/recovery_passwordless.txt",
+        include_str!("../../../../templates/email/recovery_passwordless.txt"),
+    ),
+    (
+        "email/recovery_passwordless.html",
+        include_str!("../../../../templates/email/recovery_passwordless.html"),
     ),
 ];
 

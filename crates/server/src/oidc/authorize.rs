@@ -307,13 +307,44 @@ async fn proceed(
         },
     )
     .await;
+    // A second factor the application asks for (acr_values or a require_mfa policy) is a
+    // step-up: the signed-in user passes it and comes back here.
+    let requested_acr = req.acr_values.as_deref();
+    let acr_unmet = tessera_core::mfa::acr_request_needs_mfa(requested_acr)
+        && !requested_acr
+            .into_iter()
+            .flat_map(str::split_whitespace)
+            .any(|a| tessera_core::mfa::satisfies_acr(&session.auth_methods, a));
     let refused = match decision {
-        Ok(tessera_core::authz::PolicyDecision::Allow) => None,
+        Ok(tessera_core::authz::PolicyDecision::Allow) if !acr_unmet => None,
         Ok(tessera_core::authz::PolicyDecision::Deny { policy }) => {
             Some((policy, "access to this application is denied by policy"))
         }
-        Ok(tessera_core::authz::PolicyDecision::MfaRequired { policy }) => {
-            Some((policy, "this application requires a second factor"))
+        Ok(tessera_core::authz::PolicyDecision::Allow)
+        | Ok(tessera_core::authz::PolicyDecision::MfaRequired { .. }) => {
+            if req.has_prompt(Prompt::None) {
+                return error_response(
+                    state,
+                    tenant,
+                    &req.redirect_uri,
+                    req.response_mode,
+                    req.state.as_deref(),
+                    &OAuthError::new(
+                        ErrorCode::InteractionRequired,
+                        "the application asks for a second factor",
+                    ),
+                );
+            }
+            let Some(sealed) = seal(state, tenant, &req, started_at) else {
+                return server_error(state, tenant, "could not seal the authorization request");
+            };
+            let base = issuer_path(&tenant.slug);
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("return_to", &format!("{base}/authorize/continue?req={sealed}"));
+            if acr_unmet && tessera_core::mfa::acr_request_needs_webauthn(requested_acr) {
+                q.append_pair("webauthn", "1");
+            }
+            return see_other(&format!("{base}/login/mfa/step-up?{}", q.finish()));
         }
         Err(e) => return server_error(state, tenant, &e.to_string()),
     };
@@ -532,7 +563,10 @@ async fn issue_code(
         code_challenge: req.code_challenge.clone(),
         code_challenge_method: req.code_challenge_method.clone(),
         auth_time: session.created_at,
-        acr: None,
+        acr: Some(tessera_core::mfa::acr_for_request(
+            &session.auth_methods,
+            req.acr_values.as_deref(),
+        )),
         amr: session.auth_methods.clone(),
         created_at: now,
         expires_at: now + time::Duration::seconds(CODE_TTL_SECS),

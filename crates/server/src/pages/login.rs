@@ -9,12 +9,11 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use tessera_core::Secret;
-use tessera_core::store::SessionStore;
 use tessera_core::tenant::Tenant;
 
 use super::{
     csrf, current_session, issuer_path, load_tenant, parse_form, render, safe_return_to, see_other,
-    session_cookie, user_agent,
+    user_agent,
 };
 use crate::signin::{SignInError, password_sign_in};
 use crate::state::AppState;
@@ -95,7 +94,12 @@ fn form(
         tenant,
         status,
         "login.html",
-        minijinja::context! { email, return_to, error, csrf_token },
+        minijinja::context! {
+            email, return_to, error, csrf_token,
+            passkey_sign_in => tenant.settings.mfa.passkey_sign_in,
+            email_sign_in => tenant.settings.mfa.email_code_sign_in || tenant.settings.mfa.magic_link_sign_in,
+            email_code_sign_in => tenant.settings.mfa.email_code_sign_in,
+        },
     );
     (jar, page).into_response()
 }
@@ -158,34 +162,49 @@ pub async fn submit(
     )
     .await
     {
-        Ok(signed_in) => {
-            // A new sign-in in this browser replaces its previous session.
-            if let Some(previous) = current_session(&state, &tenant, &jar).await
-                && let Ok(true) = state
-                    .services
-                    .store
-                    .revoke_session(tenant.id, previous.id, crate::app::Services::now())
-                    .await
-            {
-                let actor = tessera_core::events::Actor::user(previous.user_id);
-                crate::oidc::backchannel::session_ended(
-                    &state,
-                    &tenant,
-                    &previous,
-                    "replaced_by_new_sign_in",
-                    actor,
-                )
-                .await;
-            }
-            let cookie = session_cookie(
+        Ok(user) => {
+            let info = crate::mfa::flow::RequestInfo {
+                ip: Some(peer.ip()),
+                user_agent: user_agent(&headers).map(str::to_string),
+            };
+            let flow = crate::mfa::flow::current(&state, &tenant, &jar).await;
+            let methods = vec![tessera_core::mfa::AMR_PWD.to_string()];
+            match crate::mfa::flow::after_first_factor(
                 &state,
                 &tenant,
-                signed_in.token.expose().to_string(),
-                tenant.settings.session_absolute_timeout_secs as i64,
-            );
-            let target =
-                return_to.unwrap_or_else(|| format!("{}/account", issuer_path(&tenant.slug)));
-            (jar.add(cookie), see_other(&target)).into_response()
+                jar.clone(),
+                flow,
+                &user,
+                methods,
+                "password",
+                return_field.clone(),
+                &info,
+            )
+            .await
+            {
+                Ok(o) => (o.jar, see_other(&o.location)).into_response(),
+                Err(crate::mfa::flow::FlowError::Denied { .. }) => form(
+                    &state,
+                    &tenant,
+                    jar,
+                    StatusCode::FORBIDDEN,
+                    &email,
+                    &return_field,
+                    Some(POLICY_DENIED),
+                ),
+                Err(e) => {
+                    tracing::error!(error = ?e, "sign-in failed with an internal error");
+                    form(
+                        &state,
+                        &tenant,
+                        jar,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &email,
+                        &return_field,
+                        Some("Sign-in is temporarily unavailable. Please try again."),
+                    )
+                }
+            }
         }
         Err(SignInError::InvalidCredentials) => form(
             &state,
@@ -223,22 +242,15 @@ pub async fn submit(
             set_retry_after(&mut r, 2);
             r
         }
-        Err(SignInError::PolicyDenied { mfa_required, .. }) => {
-            let msg = if mfa_required {
-                "Your organization requires a second factor for this sign-in, and this account has none set up yet. Contact your administrator."
-            } else {
-                "Your organization's access policy does not allow this sign-in (for example from this network or at this time)."
-            };
-            form(
-                &state,
-                &tenant,
-                jar,
-                StatusCode::FORBIDDEN,
-                &email,
-                &return_field,
-                Some(msg),
-            )
-        }
+        Err(SignInError::PolicyDenied { .. }) => form(
+            &state,
+            &tenant,
+            jar,
+            StatusCode::FORBIDDEN,
+            &email,
+            &return_field,
+            Some(POLICY_DENIED),
+        ),
         Err(SignInError::Internal(e)) => {
             tracing::error!(error = %e, "sign-in failed with an internal error");
             form(
@@ -253,6 +265,8 @@ pub async fn submit(
         }
     }
 }
+
+const POLICY_DENIED: &str = "Your organization's access policy does not allow this sign-in (for example from this network or at this time).";
 
 fn set_retry_after(r: &mut Response, secs: u64) {
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

@@ -5,7 +5,11 @@ pub mod account;
 pub mod csrf;
 pub mod login;
 pub mod logout;
+pub mod security;
+pub mod recovery;
+pub mod register;
 pub mod templates;
+pub mod verify_email;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -28,7 +32,12 @@ pub fn router() -> Router<AppState> {
         .route(routes::LOGOUT, get(logout::show).post(logout::submit))
         .route(routes::ACCOUNT, get(account::show))
         .route(routes::ACCOUNT_REVOKE_APP, post(account::revoke_app))
+        .route(
+            routes::ACCOUNT_SECURITY,
+            get(security::show).post(security::submit),
+        )
         .route(routes::STYLESHEET, get(stylesheet))
+        .merge(register::router())
 }
 
 /// `/t/{slug}`: the path every cookie of a tenant is scoped to.
@@ -46,7 +55,7 @@ pub fn page_headers() -> [(header::HeaderName, HeaderValue); 6] {
         (
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
-                "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+                "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
             ),
         ),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
@@ -74,6 +83,7 @@ pub fn render(
         tenant_name => tenant.name.clone(),
         issuer_path => issuer_path(&tenant.slug),
         static_base => "/static",
+        self_registration => tenant.settings.self_registration,
     };
     let ctx = minijinja::context! { ..extra, ..base };
     match state.templates.render(name, ctx) {

@@ -30,6 +30,50 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "device.html",
         include_str!("../../../../templates/device.html"),
     ),
+    (
+        "mfa.html",
+        include_str!("../../../../templates/mfa.html"),
+    ),
+    (
+        "mfa_enroll.html",
+        include_str!("../../../../templates/mfa_enroll.html"),
+    ),
+    (
+        "mfa_recovery_codes.html",
+        include_str!("../../../../templates/mfa_recovery_codes.html"),
+    ),
+    (
+        "email_code.html",
+        include_str!("../../../../templates/email_code.html"),
+    ),
+    (
+        "email_link.html",
+        include_str!("../../../../templates/email_link.html"),
+    ),
+    (
+        "security.html",
+        include_str!("../../../../templates/security.html"),
+    ),
+    (
+        "register.html",
+        include_str!("../../../../templates/register.html"),
+    ),
+    (
+        "check_email.html",
+        include_str!("../../../../templates/check_email.html"),
+    ),
+    (
+        "verify_email.html",
+        include_str!("../../../../templates/verify_email.html"),
+    ),
+    (
+        "forgot_password.html",
+        include_str!("../../../../templates/forgot_password.html"),
+    ),
+    (
+        "reset_password.html",
+        include_str!("../../../../templates/reset_password.html"),
+    ),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../../../static/tessera.css");

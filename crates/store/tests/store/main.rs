@@ -19,6 +19,7 @@ mod signing_keys;
 mod tenants;
 mod throttle;
 mod users;
+mod verification;
 mod webhooks;
 
 on_both_backends!(
@@ -81,4 +82,8 @@ on_both_backends!(
     mail::queued_mail_is_sealed_and_finished_mail_erased,
     mail::concurrent_mail_claims_never_share_a_row,
     mail::mail_stays_with_its_tenant,
+    verification::verification_tokens_are_single_use,
+    verification::newer_verification_tokens_supersede_older_ones,
+    verification::verification_codes_limit_attempts,
+    verification::verification_tokens_seal_and_go_with_their_user,
 );

@@ -1,0 +1,876 @@
+//! WebAuthn on the hosted pages: passkeys as a username-less first factor, passkeys and security
+//! keys as a second factor, and their registration (on the security page, or as the forced
+//! enrolment of a sign-in). JSON endpoints called by `static/webauthn.js` (also served here):
+//!
+//! | endpoint (under `/t/{slug}/webauthn`) | needs | answers |
+//! |---|---|---|
+//! | `login/start` `{return_to?}` | `mfa.passkey_sign_in` | `{publicKey}` (no allowCredentials) |
+//! | `login/finish` `{credential}` | a passkey request in this browser's flow | `{redirect}` |
+//! | `mfa/start` `{}` | a flow at its second factor | `{publicKey}` (the account's keys) |
+//! | `mfa/finish` `{credential, remember_device?}` | that request | `{redirect}` |
+//! | `register/start` `{name?, context?}` | a recent session, or a flow at enrolment | `{publicKey}` |
+//! | `register/finish` `{credential, name?}` | that request | `{redirect, factor?}` |
+//!
+//! Every request carries the page's CSRF token in `x-csrf-token`. The ceremony state (challenge,
+//! allowed credentials, policy) is kept only in the sign-in flow in the database, sealed, and is
+//! consumed by the first answer, so an answer cannot be replayed. Errors are
+//! `{"error", "message"}` with a 4xx status.
+
+mod ceremony;
+mod reply;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+use serde_json::json;
+use tessera_core::events::{Actor, Event, EventKind, Target};
+use tessera_core::mfa::{
+    Factor, FactorKind, FlowStage, LoginFlow, PendingChallenge, SecondFactor, factor_name,
+};
+use tessera_core::session::Session;
+use tessera_core::store::{MfaStore, UserStore};
+use tessera_core::tenant::Tenant;
+use tessera_core::user::User;
+use tessera_core::{FactorId, Secret, StoreError, UserId};
+use webauthn_rs_core::WebauthnCore;
+use webauthn_rs_core::proto::{
+    AuthenticationState, Credential, PublicKeyCredential, RegisterPublicKeyCredential,
+    RegistrationState,
+};
+
+use self::reply::Failure;
+use super::flow::{self, RequestInfo};
+use crate::app::Services;
+use crate::pages::{current_session, issuer_path, safe_return_to, user_agent};
+use crate::routes;
+use crate::state::AppState;
+
+/// The script of the hosted pages' passkey buttons (no build step, no inline script).
+const SCRIPT: &str = include_str!("../../../../static/webauthn.js");
+
+/// Adding a passkey on the security page needs a sign-in at most this old.
+const REAUTHENTICATION_SECS: i64 = 10 * 60;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(routes::WEBAUTHN_LOGIN_START, post(login_start))
+        .route(routes::WEBAUTHN_LOGIN_FINISH, post(login_finish))
+        .route(routes::WEBAUTHN_MFA_START, post(mfa_start))
+        .route(routes::WEBAUTHN_MFA_FINISH, post(mfa_finish))
+        .route(routes::WEBAUTHN_REGISTER_START, post(register_start))
+        .route(routes::WEBAUTHN_REGISTER_FINISH, post(register_finish))
+        .route(routes::WEBAUTHN_SCRIPT, get(script))
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        SCRIPT,
+    )
+}
+
+// --- request bodies ----------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LoginStart {
+    /// Where to go once signed in (checked to stay on this origin).
+    return_to: String,
+}
+
+#[derive(Deserialize)]
+struct Assertion {
+    credential: PublicKeyCredential,
+    #[serde(default)]
+    remember_device: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RegisterStart {
+    name: String,
+    /// `account` (the security page) or `enroll` (forced enrolment at sign-in); without it, a
+    /// sign-in at its enrolment step wins over a session.
+    context: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RegisterFinish {
+    credential: RegisterPublicKeyCredential,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+// --- handlers ----------------------------------------------------------------------------------
+
+/// The parts of a request every endpoint reads.
+struct Call {
+    state: AppState,
+    slug: String,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+    info: RequestInfo,
+}
+
+impl Call {
+    /// The tenant, after the CSRF check.
+    async fn tenant(&self) -> Result<Tenant, Failure> {
+        let tenant = reply::tenant(&self.state, &self.slug).await?;
+        reply::check_csrf(&self.jar, &self.headers, &self.state.csrf_key)?;
+        Ok(tenant)
+    }
+}
+
+macro_rules! endpoint {
+    ($name:ident => $inner:ident) => {
+        async fn $name(
+            State(state): State<AppState>,
+            Path(slug): Path<String>,
+            ConnectInfo(peer): ConnectInfo<SocketAddr>,
+            jar: CookieJar,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> Response {
+            let info = RequestInfo {
+                ip: Some(peer.ip()),
+                user_agent: user_agent(&headers).map(str::to_string),
+            };
+            let call = Call {
+                state,
+                slug,
+                jar,
+                headers,
+                body,
+                info,
+            };
+            $inner(call)
+                .await
+                .unwrap_or_else(IntoResponse::into_response)
+        }
+    };
+}
+
+endpoint!(login_start => login_start_inner);
+endpoint!(login_finish => login_finish_inner);
+endpoint!(mfa_start => mfa_start_inner);
+endpoint!(mfa_finish => mfa_finish_inner);
+endpoint!(register_start => register_start_inner);
+endpoint!(register_finish => register_finish_inner);
+
+/// `login/start`: a username-less request for any passkey of this site, kept in this browser's
+/// sign-in flow (a new one unless a flow is waiting for its first factor).
+async fn login_start_inner(c: Call) -> Result<Response, Failure> {
+    let tenant = c.tenant().await?;
+    let req: LoginStart = reply::body(&c.body)?;
+    passkey_sign_in_enabled(&tenant)?;
+    let rp = relying_party(&c.state, &tenant)?;
+    let (options, auth) = ceremony::start_authentication(&rp, &tenant.settings.mfa, Vec::new())
+        .map_err(|e| Failure::unavailable("a passkey request could not be made", e))?;
+    let (jar, mut flow) = match flow::current(&c.state, &tenant, &c.jar).await {
+        Some(f) if f.stage == FlowStage::FirstFactor => (c.jar, f),
+        _ => {
+            let return_to = safe_return_to(&c.state.services.config.public_url, &req.return_to)
+                .unwrap_or_default();
+            flow::start(&c.state, &tenant, c.jar, return_to).await?
+        }
+    };
+    flow.pending = Some(PendingChallenge::WebauthnAuthentication {
+        state: seal_state(&auth)?,
+    });
+    c.state.services.store.update_login_flow(&flow).await?;
+    Ok(reply::ok(jar, json!({ "publicKey": options.public_key })))
+}
+
+/// `login/finish`: the passkey names its account (user handle); its signature is checked with
+/// the stored credential, and the sign-in goes on as after any first factor.
+async fn login_finish_inner(c: Call) -> Result<Response, Failure> {
+    let tenant = c.tenant().await?;
+    let req: Assertion = reply::body(&c.body)?;
+    passkey_sign_in_enabled(&tenant)?;
+    let rp = relying_party(&c.state, &tenant)?;
+    let flow = flow::current(&c.state, &tenant, &c.jar)
+        .await
+        .filter(|f| f.stage == FlowStage::FirstFactor)
+        .ok_or_else(Failure::no_ceremony)?;
+    let (flow, auth) = take_authentication(&c.state, flow).await?;
+    let credential_id = ceremony::credential_id_text(&req.credential.raw_id);
+    let Some(factor) = find_factor(&c.state, &tenant, &credential_id).await? else {
+        return refuse(
+            &c,
+            &tenant,
+            &flow,
+            None,
+            "unknown_credential",
+            Failure::unknown_credential(),
+        )
+        .await;
+    };
+    // The user handle is the account id the passkey was registered for.
+    if req.credential.response.user_handle.as_deref() != Some(factor.user_id.0.as_bytes()) {
+        return refuse(
+            &c,
+            &tenant,
+            &flow,
+            Some(factor.user_id),
+            "user_handle_mismatch",
+            Failure::unknown_credential(),
+        )
+        .await;
+    }
+    let Some(user) = c
+        .state
+        .services
+        .store
+        .get_user(tenant.id, factor.user_id)
+        .await?
+        .filter(User::can_sign_in)
+    else {
+        return refuse(
+            &c,
+            &tenant,
+            &flow,
+            Some(factor.user_id),
+            "account_disabled",
+            account_unavailable(),
+        )
+        .await;
+    };
+    let mut record = read_record(&factor)?;
+    let proof = match ceremony::finish_authentication(&rp, &req.credential, &auth, &mut record) {
+        Ok(p) => p,
+        Err(r) => {
+            return refuse(
+                &c,
+                &tenant,
+                &flow,
+                Some(user.id),
+                r.reason(),
+                Failure::refused(&r),
+            )
+            .await;
+        }
+    };
+    save_use(&c.state, &tenant, &factor, &record).await?;
+    let return_to = flow.return_to.clone();
+    let outcome = flow::after_first_factor(
+        &c.state,
+        &tenant,
+        c.jar.clone(),
+        Some(flow),
+        &user,
+        proof.first_factor_methods(),
+        "passkey",
+        return_to,
+        &c.info,
+    )
+    .await
+    .map_err(Failure::flow)?;
+    Ok(reply::ok(
+        outcome.jar,
+        json!({ "redirect": outcome.location }),
+    ))
+}
+
+/// `mfa/start`: a request for one of the account's passkeys or security keys.
+async fn mfa_start_inner(c: Call) -> Result<Response, Failure> {
+    let tenant = c.tenant().await?;
+    let _: serde::de::IgnoredAny = reply::body(&c.body)?;
+    webauthn_allowed(&tenant)?;
+    let mut flow = second_factor_flow(&c, &tenant).await?;
+    let user = flow::flow_user(&c.state, &flow)
+        .await?
+        .ok_or_else(Failure::no_ceremony)?;
+    let records: Vec<Credential> = webauthn_factors(&c.state, &tenant, user.id)
+        .await?
+        .iter()
+        .map(read_record)
+        .collect::<Result<_, _>>()?;
+    if records.is_empty() {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "no_passkey",
+            "You have no passkey or security key yet. Choose another way to confirm it is you.",
+        ));
+    }
+    let rp = relying_party(&c.state, &tenant)?;
+    let (options, auth) = ceremony::start_authentication(&rp, &tenant.settings.mfa, records)
+        .map_err(|e| Failure::unavailable("a security key request could not be made", e))?;
+    flow.pending = Some(PendingChallenge::WebauthnAuthentication {
+        state: seal_state(&auth)?,
+    });
+    c.state.services.store.update_login_flow(&flow).await?;
+    Ok(reply::ok(c.jar, json!({ "publicKey": options.public_key })))
+}
+
+/// `mfa/finish`: the key must be one of the flow's account; then the second factor has passed.
+async fn mfa_finish_inner(c: Call) -> Result<Response, Failure> {
+    let tenant = c.tenant().await?;
+    let req: Assertion = reply::body(&c.body)?;
+    webauthn_allowed(&tenant)?;
+    let flow = second_factor_flow(&c, &tenant).await?;
+    let (flow, auth) = take_authentication(&c.state, flow).await?;
+    let user = flow::flow_user(&c.state, &flow)
+        .await?
+        .ok_or_else(Failure::no_ceremony)?;
+    let credential_id = ceremony::credential_id_text(&req.credential.raw_id);
+    let factor = find_factor(&c.state, &tenant, &credential_id)
+        .await?
+        .filter(|f| f.user_id == user.id);
+    let Some(factor) = factor else {
+        return refuse(
+            &c,
+            &tenant,
+            &flow,
+            None,
+            "unknown_credential",
+            Failure::unknown_credential(),
+        )
+        .await;
+    };
+    if let Some(handle) = req.credential.response.user_handle.as_deref()
+        && handle != user.id.0.as_bytes()
+    {
+        return refuse(
+            &c,
+            &tenant,
+            &flow,
+            None,
+            "user_handle_mismatch",
+            Failure::unknown_credential(),
+        )
+        .await;
+    }
+    let mut record = read_record(&factor)?;
+    let proof = match ceremony::finish_authentication(
+        &relying_party(&c.state, &tenant)?,
+        &req.credential,
+        &auth,
+        &mut record,
+    ) {
+        Ok(p) => p,
+        Err(r) => return refuse(&c, &tenant, &flow, None, r.reason(), Failure::refused(&r)).await,
+    };
+    save_use(&c.state, &tenant, &factor, &record).await?;
+    let outcome = flow::second_factor_passed(
+        &c.state,
+        &tenant,
+        c.jar.clone(),
+        flow,
+        &user,
+        SecondFactor::Webauthn,
+        &[proof.key_amr()],
+        req.remember_device,
+        &c.info,
+    )
+    .await
+    .map_err(Failure::flow)?;
+    Ok(reply::ok(
+        outcome.jar,
+        json!({ "redirect": outcome.location }),
+    ))
+}
+
+/// `register/start`: options for a new passkey of the signed-in (or enrolling) account.
+async fn register_start_inner(c: Call) -> Result<Response, Failure> {
+    let tenant = c.tenant().await?;
+    let req: RegisterStart = reply::body(&c.body)?;
+    registration_allowed(&tenant)?;
+    let name =
+        factor_name(&req.name, DEFAULT_NAME).map_err(|e| Failure::bad_request(e.to_string()))?;
+    let Registrant { user, ceremony } = registrant(&c, &tenant, req.context.as_deref()).await?;
+    let existing = webauthn_factors(&c.state, &tenant, user.id).await?;
+    if existing.len() >= ceremony::MAX_CREDENTIALS_PER_USER {
+        return Err(Failure::new(
+            StatusCode::CONFLICT,
+            "too_many_credentials",
+            format!(
+                "An account can have at most {} passkeys and security keys. Remove one first.",
+                ceremony::MAX_CREDENTIALS_PER_USER
+            ),
+        ));
+    }
+    let exclude = existing
+        .iter()
+        .map(|f| read_record(f).map(|r| r.cred_id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let display_name = user
+        .name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or(&user.email);
+    let holder = ceremony::Holder {
+        id: user.id.0,
+        name: &user.email,
+        display_name,
+    };
+    let rp = relying_party(&c.state, &tenant)?;
+    let (options, reg) = ceremony::start_registration(&rp, &tenant.settings.mfa, &holder, exclude)
+        .map_err(|e| Failure::unavailable("a passkey registration could not be started", e))?;
+    let mut flow = match ceremony {
+        Ceremony::Account(session) => account_flow(&c.state, &tenant, &session, &user).await?,
+        Ceremony::Enrollment(flow) => flow,
+    };
+    flow.pending = Some(PendingChallenge::WebauthnRegistration {
+        state: seal_state(&reg)?,
+        name,
+    });
+    c.state.services.store.update_login_flow(&flow).await?;
+    Ok(reply::ok(c.jar, json!({ "publicKey": options.public_key })))
+}
+
+/// `register/finish`: verifies the new credential, stores it as a factor, and (at enrolment)
+/// lets the sign-in go on.
+async fn register_finish_inner(c: Call) -> Result<Response, Failure> {
+    let tenant = c.tenant().await?;
+    let req: RegisterFinish = reply::body(&c.body)?;
+    registration_allowed(&tenant)?;
+    let (user, flow, enrollment) = pending_registration(&c, &tenant).await?;
+    let Some(PendingChallenge::WebauthnRegistration { state, name }) = flow.pending.clone() else {
+        return Err(Failure::no_ceremony());
+    };
+    let flow = consume(&c.state, flow).await?;
+    let name = match req.name.as_deref().filter(|n| !n.trim().is_empty()) {
+        Some(n) => factor_name(n, DEFAULT_NAME).map_err(|e| Failure::bad_request(e.to_string()))?,
+        None => name,
+    };
+    let reg: RegistrationState = open_state(&state)?;
+    let rp = relying_party(&c.state, &tenant)?;
+    let registered =
+        match ceremony::finish_registration(&rp, &tenant.settings.mfa, &req.credential, &reg) {
+            Ok(r) => r,
+            Err(r) => {
+                return refuse(
+                    &c,
+                    &tenant,
+                    &flow,
+                    Some(user.id),
+                    r.reason(),
+                    Failure::refused(&r),
+                )
+                .await;
+            }
+        };
+    let exists = || Failure::refused(&ceremony::Refusal::AlreadyRegistered);
+    if find_factor(&c.state, &tenant, &registered.credential_id)
+        .await?
+        .is_some()
+    {
+        return refuse(
+            &c,
+            &tenant,
+            &flow,
+            Some(user.id),
+            "credential_exists",
+            exists(),
+        )
+        .await;
+    }
+    let now = Services::now();
+    let record = serde_json::to_string(&registered.credential)
+        .map_err(|e| Failure::unavailable("a credential record could not be written", e))?;
+    let factor = Factor {
+        id: FactorId::new(),
+        tenant_id: tenant.id,
+        user_id: user.id,
+        kind: FactorKind::Webauthn,
+        name,
+        secret: Secret::new(record),
+        credential_id: Some(registered.credential_id.clone()),
+        discoverable: registered.discoverable,
+        aaguid: registered.aaguid,
+        confirmed_at: Some(now),
+        last_used_at: None,
+        last_totp_step: None,
+        created_at: now,
+    };
+    match c.state.services.store.create_factor(&factor).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(exists()),
+        Err(e) => return Err(e.into()),
+    }
+    enrolled_event(&c, &tenant, &user, &factor).await;
+    tracing::info!(tenant = %tenant.slug, user = %user.id, factor = %factor.id, discoverable = factor.discoverable, "a passkey was registered");
+    let amr = if registered.credential.backup_eligible {
+        tessera_core::mfa::AMR_SWK
+    } else {
+        tessera_core::mfa::AMR_HWK
+    };
+    let factor_json = json!({ "id": factor.id.to_string(), "name": factor.name });
+    if !enrollment {
+        c.state
+            .services
+            .store
+            .delete_login_flow(tenant.id, flow.id)
+            .await?;
+        let redirect = format!("{}/account/security", issuer_path(&tenant.slug));
+        return Ok(reply::ok(
+            c.jar,
+            json!({ "redirect": redirect, "factor": factor_json }),
+        ));
+    }
+    let outcome = crate::mfa::pages::after_enrollment(
+        &c.state,
+        &tenant,
+        c.jar.clone(),
+        flow,
+        &user,
+        SecondFactor::Webauthn,
+        &[amr],
+    )
+    .await
+    .map_err(Failure::flow)?;
+    Ok(reply::ok(
+        outcome.jar,
+        json!({ "redirect": outcome.location, "factor": factor_json }),
+    ))
+}
+
+// --- helpers -----------------------------------------------------------------------------------
+
+const DEFAULT_NAME: &str = "Passkey";
+
+fn relying_party(state: &AppState, tenant: &Tenant) -> Result<WebauthnCore, Failure> {
+    ceremony::relying_party(&state.services.config.public_url, &tenant.name)
+        .map_err(|e| Failure::unavailable("the WebAuthn relying party cannot be configured", e))
+}
+
+fn passkey_sign_in_enabled(tenant: &Tenant) -> Result<(), Failure> {
+    if tenant.settings.mfa.passkey_sign_in {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "passkey_sign_in_disabled",
+            "Signing in with a passkey is not enabled here. Sign in with your email and password.",
+        ))
+    }
+}
+
+fn webauthn_allowed(tenant: &Tenant) -> Result<(), Failure> {
+    if tenant.settings.mfa.allows(SecondFactor::Webauthn) {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "webauthn_not_allowed",
+            "Passkeys and security keys are not enabled here.",
+        ))
+    }
+}
+
+/// Passkeys may be registered when they can be used: as a second factor or to sign in.
+fn registration_allowed(tenant: &Tenant) -> Result<(), Failure> {
+    if tenant.settings.mfa.passkey_sign_in {
+        Ok(())
+    } else {
+        webauthn_allowed(tenant)
+    }
+}
+
+fn account_unavailable() -> Failure {
+    Failure::new(
+        StatusCode::FORBIDDEN,
+        "account_unavailable",
+        "This account cannot sign in. Please contact your administrator.",
+    )
+}
+
+fn seal_state<T: serde::Serialize>(s: &T) -> Result<String, Failure> {
+    serde_json::to_string(s)
+        .map_err(|e| Failure::unavailable("a ceremony state could not be written", e))
+}
+
+fn open_state<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, Failure> {
+    serde_json::from_str(s)
+        .map_err(|e| Failure::unavailable("a stored ceremony state is unreadable", e))
+}
+
+fn read_record(f: &Factor) -> Result<Credential, Failure> {
+    ceremony::parse_record(f.secret.expose())
+        .map_err(|e| Failure::unavailable("a stored credential is unreadable", e))
+}
+
+/// The flow of this browser at its second factor.
+async fn second_factor_flow(c: &Call, tenant: &Tenant) -> Result<LoginFlow, Failure> {
+    flow::current(&c.state, tenant, &c.jar)
+        .await
+        .filter(|f| f.stage == FlowStage::SecondFactor)
+        .ok_or_else(Failure::no_ceremony)
+}
+
+/// Takes the flow's pending authentication request: it is answered once, right or wrong.
+async fn take_authentication(
+    state: &AppState,
+    flow: LoginFlow,
+) -> Result<(LoginFlow, AuthenticationState), Failure> {
+    let Some(PendingChallenge::WebauthnAuthentication { state: s }) = &flow.pending else {
+        return Err(Failure::no_ceremony());
+    };
+    let auth = open_state(s)?;
+    Ok((consume(state, flow).await?, auth))
+}
+
+/// Clears the flow's pending challenge in the store before the answer is checked.
+async fn consume(state: &AppState, mut flow: LoginFlow) -> Result<LoginFlow, Failure> {
+    flow.pending = None;
+    match state.services.store.update_login_flow(&flow).await {
+        Ok(()) => Ok(flow),
+        Err(StoreError::NotFound) => Err(Failure::no_ceremony()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Counts a wrong answer (`mfa.failed`, filed under the account when known) and answers with
+/// `failure`, or with "too many attempts" once the flow is used up.
+async fn refuse(
+    c: &Call,
+    tenant: &Tenant,
+    flow: &LoginFlow,
+    user: Option<UserId>,
+    reason: &str,
+    failure: Failure,
+) -> Result<Response, Failure> {
+    let mut f = flow.clone();
+    if f.user_id.is_none() {
+        f.user_id = user;
+    }
+    let exhausted = flow::wrong_answer(
+        &c.state,
+        tenant,
+        &f,
+        SecondFactor::Webauthn,
+        reason,
+        &c.info,
+    )
+    .await?;
+    tracing::info!(tenant = %tenant.slug, reason, "a WebAuthn response was refused");
+    Err(if exhausted && failure.status == StatusCode::UNAUTHORIZED {
+        Failure::too_many_attempts()
+    } else {
+        failure
+    })
+}
+
+async fn find_factor(
+    state: &AppState,
+    tenant: &Tenant,
+    credential_id: &str,
+) -> Result<Option<Factor>, Failure> {
+    if credential_id.is_empty() || credential_id.len() > 1400 {
+        return Ok(None);
+    }
+    Ok(state
+        .services
+        .store
+        .find_factor_by_credential_id(tenant.id, credential_id)
+        .await?
+        .filter(|f| f.kind == FactorKind::Webauthn && f.tenant_id == tenant.id))
+}
+
+async fn webauthn_factors(
+    state: &AppState,
+    tenant: &Tenant,
+    user: UserId,
+) -> Result<Vec<Factor>, Failure> {
+    Ok(state
+        .services
+        .store
+        .list_factors(tenant.id, user)
+        .await?
+        .into_iter()
+        .filter(|f| f.kind == FactorKind::Webauthn && f.is_confirmed())
+        .collect())
+}
+
+async fn save_use(
+    state: &AppState,
+    tenant: &Tenant,
+    factor: &Factor,
+    record: &Credential,
+) -> Result<(), Failure> {
+    let json = serde_json::to_string(record)
+        .map_err(|e| Failure::unavailable("a credential record could not be written", e))?;
+    state
+        .services
+        .store
+        .record_webauthn_use(tenant.id, factor.id, &Secret::new(json), Services::now())
+        .await?;
+    Ok(())
+}
+
+async fn enrolled_event(c: &Call, tenant: &Tenant, user: &User, factor: &Factor) {
+    let ev = Event::new(
+        tenant.id,
+        Services::now(),
+        EventKind::MfaEnrolled {
+            factor: SecondFactor::Webauthn.as_str().into(),
+            factor_id: factor.id.to_string(),
+        },
+        Actor::user(user.id),
+    )
+    .subject(user.id)
+    .target(Target::new("user", user.id))
+    .ip(c.info.ip.map(|i| i.to_string()))
+    .user_agent(c.info.user_agent.clone());
+    c.state.services.emit(ev).await;
+}
+
+/// Whose passkey a registration makes, and where its ceremony is kept.
+struct Registrant {
+    user: User,
+    ceremony: Ceremony,
+}
+
+enum Ceremony {
+    /// A signed-in user on the security page: a flow bound to the session.
+    Account(Session),
+    /// A sign-in that must enrol a factor before its session starts: its own flow.
+    Enrollment(LoginFlow),
+}
+
+/// Who registers: the sign-in of this browser at its enrolment step, or its session (signed in
+/// within the last ten minutes). `context` picks one explicitly.
+async fn registrant(
+    c: &Call,
+    tenant: &Tenant,
+    context: Option<&str>,
+) -> Result<Registrant, Failure> {
+    match context {
+        None | Some("enroll") => {}
+        Some("account") => return account_registrant(c, tenant, true).await,
+        Some(_) => {
+            return Err(Failure::bad_request(
+                "context must be \"account\" or \"enroll\".",
+            ));
+        }
+    }
+    if let Some(flow) = flow::current(&c.state, tenant, &c.jar)
+        .await
+        .filter(|f| f.stage == FlowStage::Enroll)
+        && let Some(user) = flow::flow_user(&c.state, &flow).await?
+    {
+        return Ok(Registrant {
+            user,
+            ceremony: Ceremony::Enrollment(flow),
+        });
+    }
+    if context == Some("enroll") {
+        return Err(Failure::no_ceremony());
+    }
+    account_registrant(c, tenant, true).await
+}
+
+async fn account_registrant(
+    c: &Call,
+    tenant: &Tenant,
+    fresh_sign_in: bool,
+) -> Result<Registrant, Failure> {
+    let Some(session) = current_session(&c.state, tenant, &c.jar).await else {
+        return Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "not_signed_in",
+            "Please sign in first.",
+        ));
+    };
+    let age = Services::now() - session.created_at;
+    if fresh_sign_in && age > time::Duration::seconds(REAUTHENTICATION_SECS) {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "reauthentication_required",
+            "For your security, please sign in again before adding a passkey.",
+        ));
+    }
+    let Some(user) = c
+        .state
+        .services
+        .store
+        .get_user(tenant.id, session.user_id)
+        .await?
+        .filter(User::can_sign_in)
+    else {
+        return Err(account_unavailable());
+    };
+    Ok(Registrant {
+        user,
+        ceremony: Ceremony::Account(session),
+    })
+}
+
+/// The ceremony flow of a session (security page): bound to the session cookie, never to a
+/// cookie of its own.
+async fn account_flow(
+    state: &AppState,
+    tenant: &Tenant,
+    session: &Session,
+    user: &User,
+) -> Result<LoginFlow, Failure> {
+    let store = &state.services.store;
+    let now = Services::now();
+    if let Some(f) = store
+        .find_login_flow(tenant.id, &session.token_hash)
+        .await?
+        && f.stage == FlowStage::Account
+        && f.user_id == Some(user.id)
+        && f.is_live(now)
+    {
+        return Ok(f);
+    }
+    let mut f = LoginFlow::new(tenant.id, session.token_hash.clone(), String::new(), now);
+    f.stage = FlowStage::Account;
+    f.user_id = Some(user.id);
+    store.create_login_flow(&f).await?;
+    Ok(f)
+}
+
+/// The registration awaiting an answer in this browser: the enrolling sign-in's, else the
+/// session's. Returns the account, the flow holding the request, and whether it is an enrolment.
+async fn pending_registration(
+    c: &Call,
+    tenant: &Tenant,
+) -> Result<(User, LoginFlow, bool), Failure> {
+    let awaits = |f: &LoginFlow| {
+        matches!(
+            f.pending,
+            Some(PendingChallenge::WebauthnRegistration { .. })
+        )
+    };
+    if let Some(flow) = flow::current(&c.state, tenant, &c.jar)
+        .await
+        .filter(|f| f.stage == FlowStage::Enroll && awaits(f))
+    {
+        let user = flow::flow_user(&c.state, &flow)
+            .await?
+            .ok_or_else(Failure::no_ceremony)?;
+        return Ok((user, flow, true));
+    }
+    let Registrant { user, ceremony } = account_registrant(c, tenant, false).await?;
+    let Ceremony::Account(session) = ceremony else {
+        return Err(Failure::no_ceremony());
+    };
+    let flow = c
+        .state
+        .services
+        .store
+        .find_login_flow(tenant.id, &session.token_hash)
+        .await?
+        .filter(|f| {
+            f.stage == FlowStage::Account
+                && f.user_id == Some(user.id)
+                && f.is_live(Services::now())
+                && awaits(f)
+        })
+        .ok_or_else(Failure::no_ceremony)?;
+    Ok((user, flow, false))
+}
