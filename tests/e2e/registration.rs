@@ -436,7 +436,9 @@ async fn bad_input_is_explained_and_creates_nothing(backend: Backend) {
         v
     };
     let long = "x".repeat(300);
-    let cases: Vec<(&str, Vec<(String, String)>, &str)> = vec![
+    // What is wrong, the form as sent, and what the page must say.
+    type Case<'a> = (&'a str, Vec<(String, String)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "missing email",
             with("email", ""),
