@@ -69,7 +69,8 @@ async fn policies_at_sign_in_and_for_applications(backend: Backend) {
         401
     );
 
-    // require_mfa cannot be met by a password-only session.
+    // require_mfa is not met by a password: a user without a factor must enrol one before any
+    // session exists.
     set_policies(
         &api,
         json!([{"name": "mfa for all", "effect": "require_mfa"}]),
@@ -78,11 +79,17 @@ async fn policies_at_sign_in_and_for_applications(backend: Backend) {
     let r = b
         .sign_in("corp", "ann@corp.test", "a long passphrase")
         .await;
-    assert_eq!(r.status, 403);
+    assert_eq!(r.expect_see_other(), "/t/corp/login/mfa/enroll");
     assert!(
-        unescape(&r.text()).contains("second factor"),
+        r.set_cookie("tessera_session").is_none(),
+        "no session before the second factor"
+    );
+    let page = b.get("/t/corp/login/mfa/enroll").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        unescape(&page.text()).contains("second factor"),
         "{}",
-        r.text()
+        page.text()
     );
 
     // A policy for one application does not block sign-in, but refuses that application.
@@ -126,7 +133,7 @@ async fn policies_at_sign_in_and_for_applications(backend: Backend) {
         .await
         .expect(200);
     let items = events["items"].as_array().expect("items");
-    assert_eq!(items.len(), 3, "{events}");
+    assert_eq!(items.len(), 2, "{events}");
     assert!(
         items.iter().any(|e| e["data"]["policy"] == "payroll closed"
             && e["data"]["client_id"] == client_id.as_str())

@@ -31,6 +31,7 @@ mod config;
 mod email;
 mod import;
 mod isolation;
+mod mfa;
 mod ops;
 mod passkeys;
 mod recovery;

@@ -26,7 +26,7 @@ pub struct FactorView {
     pub discoverable: bool,
     /// The authenticator model of a WebAuthn credential, when it said.
     pub aaguid: Option<String>,
-    /// False for a TOTP factor whose first code was never entered.
+    /// Always true: factors awaiting confirmation are not listed.
     pub confirmed: bool,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -82,6 +82,8 @@ pub async fn list_factors(
         .list_factors(tenant.id, user)
         .await?
         .into_iter()
+        // A TOTP factor awaiting its first code is not usable yet: not listed.
+        .filter(|f| f.is_confirmed())
         .map(|f| FactorView {
             id: f.id.to_string(),
             kind: f.kind.as_str().into(),
