@@ -5,9 +5,9 @@ pub mod account;
 pub mod csrf;
 pub mod login;
 pub mod logout;
-pub mod security;
 pub mod recovery;
 pub mod register;
+pub mod security;
 pub mod templates;
 pub mod verify_email;
 
