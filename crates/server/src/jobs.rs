@@ -79,4 +79,13 @@ pub async fn run_once(state: &AppState) {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "maintenance: purge of expired grants failed"),
     }
+    // Spent or expired email links are kept a day (a late click still finds "already used").
+    let cutoff = Services::now() - time::Duration::days(1);
+    match tessera_core::verification::VerificationStore::purge_verifications(&svc.store, cutoff)
+        .await
+    {
+        Ok(n) if n > 0 => tracing::info!(rows = n, "purged spent or expired email links"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "maintenance: purge of email links failed"),
+    }
 }
