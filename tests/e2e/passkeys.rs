@@ -29,6 +29,7 @@ fn uuid_bytes(id: &Value) -> Vec<u8> {
         .to_vec()
 }
 
+/// The user's WebAuthn factors, as the admin API lists them.
 async fn factors(api: &Api, slug: &str, user: &Value) -> Vec<Value> {
     let id = user["id"].as_str().expect("an id");
     api.get(&format!("/tenants/{slug}/users/{id}/factors"))
@@ -36,7 +37,10 @@ async fn factors(api: &Api, slug: &str, user: &Value) -> Vec<Value> {
         .expect(200)["items"]
         .as_array()
         .expect("items")
-        .clone()
+        .iter()
+        .filter(|f| f["kind"] == "webauthn")
+        .cloned()
+        .collect()
 }
 
 async fn set_mfa(api: &Api, slug: &str, key: &str, value: Value) {
@@ -103,7 +107,6 @@ async fn passkeys_over_http(backend: Backend) {
     assert_eq!(done["factor"]["name"], "Laptop");
     let listed = factors(&api, "soft", &ann).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
-    assert_eq!(listed[0]["kind"], "webauthn");
     assert_eq!(listed[0]["name"], "Laptop");
     assert_eq!(listed[0]["discoverable"], true);
 
@@ -545,101 +548,60 @@ async fn sign_out(s: &Session<'_>, origin: &str, slug: &str) {
     .await;
 }
 
-/// The page's passkey button of `kind` (the contract of `static/webauthn.js`). A page that has
-/// none yet gets one added with exactly the documented attributes, taking its CSRF token from
-/// the page's forms.
-async fn passkey_button(
-    s: &Session<'_>,
-    kind: &str,
-    start: &str,
-    finish: &str,
-    name: &str,
-) -> String {
-    let css = format!("button[data-webauthn=\"{kind}\"]");
-    if !s.exists(&css).await {
-        s.execute(
-            r#"
-            var kind = arguments[0], start = arguments[1], finish = arguments[2], name = arguments[3];
-            var csrf = document.querySelector('input[name="csrf_token"]').value;
-            var box = document.createElement("div");
-            var input = document.createElement("input");
-            input.id = "passkey-name"; input.value = name;
-            var button = document.createElement("button");
-            button.type = "button";
-            button.textContent = "Use a passkey";
-            button.dataset.webauthn = kind;
-            button.dataset.start = start;
-            button.dataset.finish = finish;
-            button.dataset.csrf = csrf;
-            button.dataset.nameInput = "passkey-name";
-            var error = document.createElement("p");
-            error.setAttribute("data-webauthn-error", "");
-            error.setAttribute("role", "alert");
-            box.append(input, button, error);
-            document.querySelector("main").append(box);
-            var script = document.createElement("script");
-            script.src = "/static/webauthn.js";
-            document.head.append(script);
-            "#,
-            json!([kind, start, finish, name]),
-        )
+/// Passkey autofill (conditional mediation) completes by itself with a virtual authenticator,
+/// since nobody has to pick the passkey from a list. It is switched off in this window (as in a
+/// browser without it) until `localStorage["test-autofill"]` is `on`, so that buttons are what
+/// the tests press.
+const AUTOFILL_SWITCH: &str = r#"
+(function () {
+  if (!window.PublicKeyCredential || !PublicKeyCredential.isConditionalMediationAvailable) return;
+  var available = PublicKeyCredential.isConditionalMediationAvailable.bind(PublicKeyCredential);
+  PublicKeyCredential.isConditionalMediationAvailable = function () {
+    return localStorage.getItem("test-autofill") === "on" ? available() : Promise.resolve(false);
+  };
+})();
+"#;
+
+async fn passkey_window<'a>(driver: &'a Driver) -> (Session<'a>, String) {
+    let s = driver.session().await;
+    s.run_on_new_documents(AUTOFILL_SWITCH).await;
+    let authenticator = s
+        .add_virtual_authenticator(&VirtualAuthenticator::passkey())
         .await;
-        // The script binds its buttons once loaded.
-        crate::harness::poll_until("webauthn.js to load", std::time::Duration::from_secs(10), || async {
-            s.execute(
-                "return Array.from(document.scripts).some(function (s) { return s.src.endsWith('/static/webauthn.js'); }) && document.readyState === 'complete';",
-                json!([]),
-            )
-            .await
-            .as_bool()
-            .filter(|b| *b)
-        })
-        .await;
-    } else if kind == "register" {
-        let input = s
-            .execute(
-                "return document.querySelector(arguments[0]).dataset.nameInput || '';",
-                json!([css]),
-            )
-            .await;
-        if let Some(id) = input.as_str().filter(|i| !i.is_empty()) {
-            let field = s.find(&format!("#{id}")).await;
-            s.send_keys(&field, name).await;
-        }
-    }
-    s.find(&css).await
+    (s, authenticator)
 }
 
+/// Adds a passkey on the security page (signed in within the last ten minutes) and waits until
+/// the page lists it.
 async fn register_passkey(s: &Session<'_>, origin: &str, slug: &str, name: &str) {
     s.goto(&format!("{origin}/t/{slug}/account/security")).await;
-    if !s.exists("button[data-webauthn=\"register\"]").await {
-        s.goto(&format!("{origin}/t/{slug}/account")).await;
-    }
-    let button = passkey_button(
-        s,
-        "register",
-        &format!("/t/{slug}/webauthn/register/start"),
-        &format!("/t/{slug}/webauthn/register/finish"),
-        name,
-    )
-    .await;
+    let field = s.find("#webauthn-name").await;
+    s.send_keys(&field, name).await;
+    let button = s.find("button[data-webauthn=\"register\"]").await;
     s.click(&button).await;
-    s.wait_for_url("the security page", |u| {
-        u.ends_with(&format!("/t/{slug}/account/security"))
-    })
+    crate::harness::poll_until(
+        "the new passkey on the security page",
+        std::time::Duration::from_secs(20),
+        || async {
+            let listed = s
+                .execute(
+                    "var l = document.querySelector('#factors'); return l ? l.textContent : '';",
+                    json!([]),
+                )
+                .await;
+            listed
+                .as_str()
+                .is_some_and(|t| t.contains(name))
+                .then_some(())
+        },
+    )
     .await;
 }
 
+/// Opens the sign-in page and clicks its passkey button (no username, no password).
 async fn click_passkey_sign_in(s: &Session<'_>, origin: &str, slug: &str) {
     s.goto(&format!("{origin}/t/{slug}/login")).await;
-    let button = passkey_button(
-        s,
-        "login",
-        &format!("/t/{slug}/webauthn/login/start"),
-        &format!("/t/{slug}/webauthn/login/finish"),
-        "",
-    )
-    .await;
+    let button = s.find("button[data-webauthn=\"login\"]").await;
     s.click(&button).await;
 }
 
@@ -662,10 +624,7 @@ async fn passkey_sign_in_in_chromium(backend: Backend) {
         .await
         .expect(201);
 
-    let s = driver.session().await;
-    let authenticator = s
-        .add_virtual_authenticator(&VirtualAuthenticator::passkey())
-        .await;
+    let (s, authenticator) = passkey_window(&driver).await;
 
     // 1. Signed in with the password, Nina adds a passkey on the security page.
     password_sign_in(&s, &origin, "pk", email).await;
@@ -763,6 +722,18 @@ async fn passkey_sign_in_in_chromium(backend: Backend) {
     // The passkey's use was recorded.
     let listed = factors(&api, "pk", &user).await;
     assert!(listed[0]["last_used_at"].is_string(), "{listed:?}");
+
+    // 4. With passkey autofill (conditional mediation), opening the sign-in page is enough: the
+    //    browser offers the passkey in the email field's suggestions, and picking it signs in.
+    sign_out(&s, &origin, "pk").await;
+    s.execute("localStorage.setItem('test-autofill', 'on');", json!([]))
+        .await;
+    s.goto(&format!("{origin}/t/pk/login")).await;
+    s.wait_for_url("the account page through autofill", |u| {
+        u.ends_with("/t/pk/account")
+    })
+    .await;
+    assert_eq!(s.text_of("#account-email").await, email);
     s.close().await;
 }
 
@@ -772,10 +743,7 @@ async fn unverified_passkey_refused_in_chromium(backend: Backend) {
     };
     set_mfa(&api, "uv", "user_verification", json!("required")).await;
     let origin = server.public_url.clone();
-    let s = driver.session().await;
-    let authenticator = s
-        .add_virtual_authenticator(&VirtualAuthenticator::passkey())
-        .await;
+    let (s, authenticator) = passkey_window(&driver).await;
     password_sign_in(&s, &origin, "uv", "nina@uv.test").await;
     register_passkey(&s, &origin, "uv", "Phone").await;
     assert_eq!(factors(&api, "uv", &user).await.len(), 1);

@@ -246,17 +246,6 @@ impl Session<'_> {
         .await
     }
 
-    /// Whether an element matches `css` right now (no implicit wait).
-    pub async fn exists(&self, css: &str) -> bool {
-        self.execute(
-            "return document.querySelector(arguments[0]) !== null;",
-            json!([css]),
-        )
-        .await
-        .as_bool()
-        .unwrap_or(false)
-    }
-
     /// Waits (polling) until the element matching `css` has a non-empty text; returns it.
     pub async fn wait_for_text(&self, what: &str, css: &str) -> String {
         poll_until(what, Duration::from_secs(20), || async {
@@ -269,6 +258,18 @@ impl Session<'_> {
             t.as_str().filter(|s| !s.is_empty()).map(str::to_string)
         })
         .await
+    }
+
+    /// Runs `source` in every document this window opens from now on, before the page's own
+    /// scripts (Chromium's DevTools `Page.addScriptToEvaluateOnNewDocument`, through
+    /// chromedriver).
+    pub async fn run_on_new_documents(&self, source: &str) {
+        self.cmd(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": source}})),
+        )
+        .await;
     }
 
     /// Adds a WebAuthn virtual authenticator (W3C WebAuthn §11.3); returns its id. `options`

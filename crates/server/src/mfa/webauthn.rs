@@ -440,13 +440,28 @@ async fn register_finish_inner(c: Call) -> Result<Response, Failure> {
     let Some(PendingChallenge::WebauthnRegistration { state, name }) = flow.pending.clone() else {
         return Err(Failure::no_ceremony());
     };
-    let flow = consume(&c.state, flow).await?;
     let name = match req.name.as_deref().filter(|n| !n.trim().is_empty()) {
         Some(n) => factor_name(n, DEFAULT_NAME).map_err(|e| Failure::bad_request(e.to_string()))?,
         None => name,
     };
     let reg: RegistrationState = open_state(&state)?;
     let rp = relying_party(&c.state, &tenant)?;
+    let flow = consume(&c.state, flow).await?;
+    let exists = || Failure::refused(&ceremony::Refusal::AlreadyRegistered);
+    // The engine reports an excluded credential as a generic failure; the id the browser
+    // names is checked first (and the attested id again after verification).
+    let claimed = ceremony::credential_id_text(&req.credential.raw_id);
+    if find_factor(&c.state, &tenant, &claimed).await?.is_some() {
+        return refuse(
+            &c,
+            &tenant,
+            &flow,
+            Some(user.id),
+            "credential_exists",
+            exists(),
+        )
+        .await;
+    }
     let registered =
         match ceremony::finish_registration(&rp, &tenant.settings.mfa, &req.credential, &reg) {
             Ok(r) => r,
@@ -462,7 +477,6 @@ async fn register_finish_inner(c: Call) -> Result<Response, Failure> {
                 .await;
             }
         };
-    let exists = || Failure::refused(&ceremony::Refusal::AlreadyRegistered);
     if find_factor(&c.state, &tenant, &registered.credential_id)
         .await?
         .is_some()
