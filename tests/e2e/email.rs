@@ -124,7 +124,6 @@ async fn an_outage_loses_no_message(backend: Backend) {
         return;
     };
     sink.stop().await;
-    let is_sqlite = matches!(backend, Backend::Sqlite);
     let (dep, _server, api) = start_with_sink(backend, &sink).await;
     let to = "outage.receiver-4471@down.example";
     let id = queue_test(&api, to).await;
@@ -137,21 +136,24 @@ async fn an_outage_loses_no_message(backend: Backend) {
         .expect("the failure is recorded");
     assert!(!error.contains("outage.receiver"), "{error}");
 
-    // While it waits, neither its recipient nor its content is readable in the database.
-    if is_sqlite {
-        let raw = db::raw_contents(&dep).await;
-        assert!(raw.len() > 1000, "the database holds data");
-        for secret in [
-            to,
-            "outage.receiver",
-            "down.example",
-            "This is a test message",
-        ] {
-            assert!(
-                !db::reveals(&raw, secret),
-                "{secret:?} is readable in the database while the message is queued"
-            );
-        }
+    // While it waits, neither its recipient nor its content is readable in the database (the
+    // SQLite files, or every row of every PostgreSQL table).
+    let raw = db::raw_contents(&dep).await;
+    assert!(raw.len() > 1000, "the database holds data");
+    assert!(
+        db::reveals(&raw, "mailco"),
+        "sanity: the scan reads the data"
+    );
+    for secret in [
+        to,
+        "outage.receiver",
+        "down.example",
+        "This is a test message",
+    ] {
+        assert!(
+            !db::reveals(&raw, secret),
+            "{secret:?} is readable in the database while the message is queued"
+        );
     }
 
     // The mail server comes back on the same port: the message arrives.
@@ -161,6 +163,26 @@ async fn an_outage_loses_no_message(backend: Backend) {
     let item = outbox_item(&api, &id, |m| m["status"] == "sent").await;
     assert!(item["attempts"].as_i64() >= Some(2), "{item}");
     assert_eq!(sink.received().len(), 1, "sent exactly once");
+}
+
+async fn a_queued_message_survives_a_restart(backend: Backend) {
+    let Some(mut sink) = SmtpSink::start().await else {
+        return;
+    };
+    sink.stop().await;
+    let (dep, mut server, api) = start_with_sink(backend, &sink).await;
+    let to = "restart.receiver@example.com";
+    let id = queue_test(&api, to).await;
+    outbox_item(&api, &id, |m| m["attempts"].as_i64() >= Some(1)).await;
+    // The server stops while the mail server is down; the message waits in the database.
+    server.stop().await;
+    sink.restart().await;
+    let env = sink.env();
+    let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let _next = dep.start_with(&extra).await;
+    let mail = sink.wait_for(to, WAIT).await;
+    assert_eq!(mail.subject, "Test message from Mail & Co");
+    assert_eq!(mail.from, FROM);
 }
 
 async fn log_transport_needs_no_mail_server(backend: Backend) {
@@ -281,6 +303,7 @@ async fn bad_requests_get_json_errors(backend: Backend) {
 on_both_backends!(
     test_email_reaches_the_mail_server,
     an_outage_loses_no_message,
+    a_queued_message_survives_a_restart,
     log_transport_needs_no_mail_server,
     bad_requests_get_json_errors,
 );
