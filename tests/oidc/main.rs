@@ -26,4 +26,5 @@ mod grants;
 mod interop;
 mod isolation;
 mod logout;
+mod mfa;
 mod signing;

@@ -588,8 +588,11 @@ pub trait MfaStore {
     /// Saves the flow's progress (stage, user, methods, pending challenge, link, attempts).
     async fn update_login_flow(&self, flow: &crate::mfa::LoginFlow) -> StoreResult<()>;
     /// Deletes the flow; false when it was already gone (so a flow completes once).
-    async fn delete_login_flow(&self, tenant: TenantId, id: crate::LoginFlowId)
-    -> StoreResult<bool>;
+    async fn delete_login_flow(
+        &self,
+        tenant: TenantId,
+        id: crate::LoginFlowId,
+    ) -> StoreResult<bool>;
     /// Counts a wrong answer; returns the new count.
     async fn record_flow_attempt(
         &self,

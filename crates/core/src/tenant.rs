@@ -322,8 +322,11 @@ mod tests {
     fn presets_differ_and_validate() {
         let w = TenantSettings::for_preset(Preset::Workforce);
         let c = TenantSettings::for_preset(Preset::Customer);
-        assert!(!w.self_registration && w.mfa_required);
-        assert!(c.self_registration && !c.mfa_required);
+        assert!(!w.self_registration && c.self_registration);
+        // Requiring MFA is an explicit switch in both presets (see docs/mfa.md).
+        assert!(!w.mfa_required && !c.mfa_required);
+        assert!(!w.mfa.allows(crate::mfa::SecondFactor::EmailCode));
+        assert!(c.mfa.email_code_sign_in && !w.mfa.email_code_sign_in);
         w.validate().unwrap();
         c.validate().unwrap();
     }

@@ -49,11 +49,7 @@ pub struct FactorsReset {
     pub removed: u64,
 }
 
-async fn user_in(
-    state: &AppState,
-    tenant: tessera_core::TenantId,
-    id: &str,
-) -> ApiResult<UserId> {
+async fn user_in(state: &AppState, tenant: tessera_core::TenantId, id: &str) -> ApiResult<UserId> {
     let id = UserId::parse(id).ok_or_else(|| ApiError::not_found("user"))?;
     state
         .services

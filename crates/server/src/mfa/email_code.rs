@@ -5,13 +5,13 @@
 //! Asking for a code never reveals whether the address has an account: unknown addresses get a
 //! flow and a page exactly like known ones; no mail is sent and no code can match.
 
+use tessera_core::StoreError;
 use tessera_core::events::{Actor, Event, EventKind, Target};
 use tessera_core::mfa::{EMAIL_CODE_TTL_SECS, LoginFlow, PendingChallenge};
 use tessera_core::store::{MfaStore, ThrottleStore};
 use tessera_core::tenant::Tenant;
 use tessera_core::throttle::ThrottleDecision;
 use tessera_core::user::{User, normalize_email};
-use tessera_core::StoreError;
 use tessera_crypto::{ct_eq, otp, random_token, sha256_hex};
 
 use crate::app::Services;
@@ -105,14 +105,27 @@ pub async fn send(
             expires_in_minutes => EMAIL_CODE_TTL_SECS / 60,
             second_factor => second_factor,
         };
-        if let Err(e) =
-            crate::mail::send_templated_for(state, tenant, Some(user.id), &user.email, "sign_in", None, ctx)
-                .await
+        if let Err(e) = crate::mail::send_templated_for(
+            state,
+            tenant,
+            Some(user.id),
+            &user.email,
+            "sign_in",
+            None,
+            ctx,
+        )
+        .await
         {
             tracing::error!(error = %e, "a sign-in code could not be queued");
-            return Err(StoreError::Backend(format!("the sign-in email could not be queued: {e}")));
+            return Err(StoreError::Backend(format!(
+                "the sign-in email could not be queued: {e}"
+            )));
         }
-        let purpose = if second_factor { "second_factor" } else { "first_factor" };
+        let purpose = if second_factor {
+            "second_factor"
+        } else {
+            "first_factor"
+        };
         let ev = Event::new(
             tenant.id,
             now,
@@ -148,7 +161,11 @@ pub fn check_code(state: &AppState, flow: &LoginFlow, typed: &str) -> CodeVerdic
     else {
         return CodeVerdict::NotAsked;
     };
-    let typed: String = typed.chars().filter(|c| c.is_ascii_digit()).take(12).collect();
+    let typed: String = typed
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(12)
+        .collect();
     let matched = ct_eq(
         code_digest(state, flow, &typed).as_bytes(),
         code_hash.as_bytes(),

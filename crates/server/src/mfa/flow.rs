@@ -52,6 +52,9 @@ pub enum FlowError {
     Denied {
         policy: String,
     },
+    /// The tenant requires a verified email before sign-in, and this account's is not (after its
+    /// grace period).
+    EmailUnverified,
     Internal(String),
 }
 
@@ -207,6 +210,18 @@ pub async fn after_first_factor(
 ) -> Result<Outcome, FlowError> {
     let svc = &state.services;
     let now = Services::now();
+    // An emailed code or link proves the address; other first factors need it verified when the
+    // tenant says so (after the password, so the answer reveals nothing to a guesser).
+    let proved_email = methods.iter().any(|m| m == tessera_core::mfa::AMR_OTP);
+    if !proved_email
+        && !tessera_core::registration::unverified_sign_in_allowed(
+            &tenant.settings.registration,
+            user,
+            now,
+        )
+    {
+        return Err(FlowError::EmailUnverified);
+    }
     // Tenant-wide conditional access: a deny ends here; require_mfa becomes a step-up.
     let decision = crate::app::authz::policy_decision(
         svc,

@@ -26,8 +26,8 @@ use super::email_code::{self, CodeVerdict, Sent};
 use super::flow::{self, FlowError, Outcome, RequestInfo};
 use super::{recovery, totp};
 use crate::pages::{
-    csrf, current_session, issuer_path, load_tenant, parse_form, render, safe_return_to,
-    see_other, user_agent,
+    csrf, current_session, issuer_path, load_tenant, parse_form, render, safe_return_to, see_other,
+    user_agent,
 };
 use crate::routes;
 use crate::state::AppState;
@@ -77,6 +77,14 @@ fn outcome(result: Result<Outcome, FlowError>, state: &AppState, tenant: &Tenant
     match result {
         Ok(o) => (o.jar, see_other(&o.location)).into_response(),
         Err(FlowError::NoFlow) => expired(state, tenant),
+        Err(FlowError::EmailUnverified) => crate::pages::error_page(
+            state,
+            tenant,
+            StatusCode::FORBIDDEN,
+            "Confirm your email address first",
+            "Open the link we sent to your email address to confirm it, then sign in. If you cannot find it, use \"Forgot your password?\" to get a new one.",
+            Some(format!("{}/login", issuer_path(&tenant.slug))),
+        ),
         Err(FlowError::Denied { .. }) => crate::pages::error_page(
             state,
             tenant,
@@ -212,7 +220,17 @@ pub async fn challenge(
         Ok(f) => f,
         Err(r) => return r,
     };
-    challenge_page(&state, &tenant, jar, &flow, &user, StatusCode::OK, None, None).await
+    challenge_page(
+        &state,
+        &tenant,
+        jar,
+        &flow,
+        &user,
+        StatusCode::OK,
+        None,
+        None,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -278,7 +296,13 @@ pub async fn challenge_submit(
     let (factor, accepted, why) = match f.method.as_str() {
         "send_email" if opts.email => {
             return match email_code::send(
-                &state, &tenant, &mut flow, &user.email, Some(&user), true, false,
+                &state,
+                &tenant,
+                &mut flow,
+                &user.email,
+                Some(&user),
+                true,
+                false,
             )
             .await
             {
@@ -578,9 +602,15 @@ pub async fn enroll_submit(
         }
         Ok(false) => {
             let req = RequestInfo::default();
-            if let Ok(true) =
-                flow::wrong_answer(&state, &tenant, &flow, SecondFactor::Totp, "wrong_code", &req)
-                    .await
+            if let Ok(true) = flow::wrong_answer(
+                &state,
+                &tenant,
+                &flow,
+                SecondFactor::Totp,
+                "wrong_code",
+                &req,
+            )
+            .await
             {
                 return expired(&state, &tenant);
             }
@@ -656,11 +686,16 @@ pub async fn recovery_codes_continue(
             StatusCode::FORBIDDEN,
             "This form has expired",
             "Please go back and try again.",
-            Some(format!("{}/login/mfa/recovery-codes", issuer_path(&tenant.slug))),
+            Some(format!(
+                "{}/login/mfa/recovery-codes",
+                issuer_path(&tenant.slug)
+            )),
         );
     }
-    if !matches!(flow.pending, Some(PendingChallenge::ShowRecoveryCodes { .. }))
-        || !tessera_core::mfa::is_multi_factor(&flow.methods)
+    if !matches!(
+        flow.pending,
+        Some(PendingChallenge::ShowRecoveryCodes { .. })
+    ) || !tessera_core::mfa::is_multi_factor(&flow.methods)
     {
         return expired(&state, &tenant);
     }
@@ -705,7 +740,12 @@ pub async fn step_up(
             login.finish()
         ));
     };
-    let user = match state.services.store.get_user(tenant.id, session.user_id).await {
+    let user = match state
+        .services
+        .store
+        .get_user(tenant.id, session.user_id)
+        .await
+    {
         Ok(Some(u)) if u.can_sign_in() => u,
         Ok(_) => return expired(&state, &tenant),
         Err(e) => return outcome(Err(e.into()), &state, &tenant),
@@ -803,7 +843,16 @@ pub async fn email_page(
         .as_deref()
         .and_then(|r| safe_return_to(&state.services.config.public_url, r))
         .unwrap_or_default();
-    email_code_page(&state, &tenant, jar, StatusCode::OK, "", false, None, &return_to)
+    email_code_page(
+        &state,
+        &tenant,
+        jar,
+        StatusCode::OK,
+        "",
+        false,
+        None,
+        &return_to,
+    )
 }
 
 pub async fn email_submit(
@@ -936,8 +985,7 @@ pub async fn email_submit(
                 Err(e) => return outcome(Err(e.into()), &state, &tenant),
             };
             // A new flow (and cookie) for every request, so an older code stops working.
-            let (jar, mut flow) = match flow::start(&state, &tenant, jar, return_to.clone()).await
-            {
+            let (jar, mut flow) = match flow::start(&state, &tenant, jar, return_to.clone()).await {
                 Ok(x) => x,
                 Err(e) => return outcome(Err(e.into()), &state, &tenant),
             };
@@ -1028,8 +1076,7 @@ struct LinkQuery {
 }
 
 fn link_hash(token: &str) -> Option<String> {
-    (!token.is_empty() && token.len() <= 128)
-        .then(|| tessera_crypto::sha256_hex(token.as_bytes()))
+    (!token.is_empty() && token.len() <= 128).then(|| tessera_crypto::sha256_hex(token.as_bytes()))
 }
 
 /// Shows a button rather than signing in on GET: mail scanners open links too.
@@ -1091,13 +1138,21 @@ pub async fn link_submit(
         return invalid(&state, &tenant, "The form could not be read.");
     };
     if !csrf::verify(&jar, &state.csrf_key, &f.csrf_token) {
-        return invalid(&state, &tenant, "This form has expired. Open the link from your email again.");
+        return invalid(
+            &state,
+            &tenant,
+            "This form has expired. Open the link from your email again.",
+        );
     }
     if !tenant.settings.mfa.magic_link_sign_in {
         return invalid(&state, &tenant, "Sign-in links are not offered here.");
     }
     let Some(hash) = link_hash(&f.token) else {
-        return invalid(&state, &tenant, "The link is incomplete. Open it from your email again.");
+        return invalid(
+            &state,
+            &tenant,
+            "The link is incomplete. Open it from your email again.",
+        );
     };
     let mut flow = match state
         .services
@@ -1105,7 +1160,11 @@ pub async fn link_submit(
         .find_login_flow_by_link(tenant.id, &hash)
         .await
     {
-        Ok(Some(f)) if f.stage == FlowStage::FirstFactor && f.is_live(crate::app::Services::now()) => f,
+        Ok(Some(f))
+            if f.stage == FlowStage::FirstFactor && f.is_live(crate::app::Services::now()) =>
+        {
+            f
+        }
         Ok(_) => {
             return invalid(
                 &state,

@@ -340,7 +340,10 @@ async fn proceed(
             };
             let base = issuer_path(&tenant.slug);
             let mut q = url::form_urlencoded::Serializer::new(String::new());
-            q.append_pair("return_to", &format!("{base}/authorize/continue?req={sealed}"));
+            q.append_pair(
+                "return_to",
+                &format!("{base}/authorize/continue?req={sealed}"),
+            );
             if acr_unmet && tessera_core::mfa::acr_request_needs_webauthn(requested_acr) {
                 q.append_pair("webauthn", "1");
             }

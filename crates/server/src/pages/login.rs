@@ -183,6 +183,17 @@ pub async fn submit(
             .await
             {
                 Ok(o) => (o.jar, see_other(&o.location)).into_response(),
+                Err(crate::mfa::flow::FlowError::EmailUnverified) => form(
+                    &state,
+                    &tenant,
+                    jar,
+                    StatusCode::FORBIDDEN,
+                    &email,
+                    &return_field,
+                    Some(
+                        "Confirm your email address first: open the link we sent you, then sign in. No email? Use \"Forgot your password?\" to get a new link.",
+                    ),
+                ),
                 Err(crate::mfa::flow::FlowError::Denied { .. }) => form(
                     &state,
                     &tenant,

@@ -37,7 +37,11 @@ fn login_redirect(tenant: &Tenant, prompt_login: bool) -> Response {
     if prompt_login {
         q.append_pair("prompt", "login");
     }
-    see_other(&format!("{}/login?{}", issuer_path(&tenant.slug), q.finish()))
+    see_other(&format!(
+        "{}/login?{}",
+        issuer_path(&tenant.slug),
+        q.finish()
+    ))
 }
 
 async fn signed_in(
@@ -48,7 +52,12 @@ async fn signed_in(
     let Some(session) = current_session(state, tenant, jar).await else {
         return Err(login_redirect(tenant, false));
     };
-    match state.services.store.get_user(tenant.id, session.user_id).await {
+    match state
+        .services
+        .store
+        .get_user(tenant.id, session.user_id)
+        .await
+    {
         Ok(Some(u)) if u.can_sign_in() => Ok((session, u)),
         Ok(_) => Err(login_redirect(tenant, false)),
         Err(e) => {
@@ -234,7 +243,9 @@ pub async fn submit(
     if !recently_signed_in(&session) {
         answer!(
             StatusCode::FORBIDDEN,
-            Some("For your security, confirm it's you (sign in again) before changing your sign-in methods."),
+            Some(
+                "For your security, confirm it's you (sign in again) before changing your sign-in methods."
+            ),
             None,
             None
         );
@@ -244,38 +255,69 @@ pub async fn submit(
     match f.action.as_str() {
         "confirm_totp" => {
             let Some(id) = factor_id else {
-                answer!(StatusCode::BAD_REQUEST, Some("The form could not be read."), None, None);
+                answer!(
+                    StatusCode::BAD_REQUEST,
+                    Some("The form could not be read."),
+                    None,
+                    None
+                );
             };
             if !tenant.settings.mfa.allows(SecondFactor::Totp) {
-                answer!(StatusCode::BAD_REQUEST, Some("Authenticator apps are not offered here."), None, None);
+                answer!(
+                    StatusCode::BAD_REQUEST,
+                    Some("Authenticator apps are not offered here."),
+                    None,
+                    None
+                );
             }
             match totp::confirm(&state, &tenant, &user, id, &f.code, &f.name).await {
                 Ok(true) => {
                     // A first factor set gets recovery codes at once.
                     let codes = if tenant.settings.mfa.allows(SecondFactor::RecoveryCode)
-                        && store.count_recovery_codes(tenant.id, user.id).await.unwrap_or(0) == 0
+                        && store
+                            .count_recovery_codes(tenant.id, user.id)
+                            .await
+                            .unwrap_or(0)
+                            == 0
                     {
                         recovery::generate(&state, &tenant, &user).await.ok()
                     } else {
                         None
                     };
-                    answer!(StatusCode::OK, None, Some("Authenticator app added."), codes)
+                    answer!(
+                        StatusCode::OK,
+                        None,
+                        Some("Authenticator app added."),
+                        codes
+                    )
                 }
                 Ok(false) => answer!(
                     StatusCode::UNAUTHORIZED,
-                    Some("That code is not right. Check the time on your phone and try the current code."),
+                    Some(
+                        "That code is not right. Check the time on your phone and try the current code."
+                    ),
                     None,
                     None
                 ),
                 Err(e) => {
                     tracing::error!(error = %e, "TOTP confirmation failed");
-                    answer!(StatusCode::SERVICE_UNAVAILABLE, Some("Please try again."), None, None)
+                    answer!(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Some("Please try again."),
+                        None,
+                        None
+                    )
                 }
             }
         }
         "rename" => {
             let Some(id) = factor_id else {
-                answer!(StatusCode::BAD_REQUEST, Some("The form could not be read."), None, None);
+                answer!(
+                    StatusCode::BAD_REQUEST,
+                    Some("The form could not be read."),
+                    None,
+                    None
+                );
             };
             let name = match tessera_core::mfa::factor_name(&f.name, "") {
                 Ok(n) if !n.is_empty() => n,
@@ -291,7 +333,9 @@ pub async fn submit(
                     let ev = Event::new(
                         tenant.id,
                         Services::now(),
-                        EventKind::MfaRenamed { factor_id: id.to_string() },
+                        EventKind::MfaRenamed {
+                            factor_id: id.to_string(),
+                        },
                         Actor::user(user.id),
                     )
                     .subject(user.id)
@@ -299,16 +343,31 @@ pub async fn submit(
                     state.services.emit(ev).await;
                     answer!(StatusCode::OK, None, Some("Renamed."), None)
                 }
-                _ => answer!(StatusCode::NOT_FOUND, Some("That sign-in method no longer exists."), None, None),
+                _ => answer!(
+                    StatusCode::NOT_FOUND,
+                    Some("That sign-in method no longer exists."),
+                    None,
+                    None
+                ),
             }
         }
         "remove" => {
             let Some(id) = factor_id else {
-                answer!(StatusCode::BAD_REQUEST, Some("The form could not be read."), None, None);
+                answer!(
+                    StatusCode::BAD_REQUEST,
+                    Some("The form could not be read."),
+                    None,
+                    None
+                );
             };
             let factor = match store.get_factor(tenant.id, id).await {
                 Ok(Some(x)) if x.user_id == user.id => x,
-                _ => answer!(StatusCode::NOT_FOUND, Some("That sign-in method no longer exists."), None, None),
+                _ => answer!(
+                    StatusCode::NOT_FOUND,
+                    Some("That sign-in method no longer exists."),
+                    None,
+                    None
+                ),
             };
             match store.delete_factor(tenant.id, user.id, id).await {
                 Ok(true) => {
@@ -326,18 +385,38 @@ pub async fn submit(
                     state.services.emit(ev).await;
                     answer!(StatusCode::OK, None, Some("Removed."), None)
                 }
-                _ => answer!(StatusCode::NOT_FOUND, Some("That sign-in method no longer exists."), None, None),
+                _ => answer!(
+                    StatusCode::NOT_FOUND,
+                    Some("That sign-in method no longer exists."),
+                    None,
+                    None
+                ),
             }
         }
         "recovery_codes" => {
             if !tenant.settings.mfa.allows(SecondFactor::RecoveryCode) {
-                answer!(StatusCode::BAD_REQUEST, Some("Recovery codes are not offered here."), None, None);
+                answer!(
+                    StatusCode::BAD_REQUEST,
+                    Some("Recovery codes are not offered here."),
+                    None,
+                    None
+                );
             }
             match recovery::generate(&state, &tenant, &user).await {
-                Ok(codes) => answer!(StatusCode::OK, None, Some("New recovery codes made; the old ones no longer work."), Some(codes)),
+                Ok(codes) => answer!(
+                    StatusCode::OK,
+                    None,
+                    Some("New recovery codes made; the old ones no longer work."),
+                    Some(codes)
+                ),
                 Err(e) => {
                     tracing::error!(error = %e, "recovery code generation failed");
-                    answer!(StatusCode::SERVICE_UNAVAILABLE, Some("Please try again."), None, None)
+                    answer!(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Some("Please try again."),
+                        None,
+                        None
+                    )
                 }
             }
         }

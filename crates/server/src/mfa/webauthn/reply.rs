@@ -121,6 +121,11 @@ impl Failure {
                 "Your organization's access policy does not allow this sign-in (for example \
                  from this network or at this time).",
             ),
+            FlowError::EmailUnverified => Failure::new(
+                StatusCode::FORBIDDEN,
+                "email_unverified",
+                "Confirm your email address first: open the link we sent you, then sign in.",
+            ),
             FlowError::Internal(e) => Failure::unavailable("a WebAuthn sign-in step failed", e),
         }
     }
