@@ -505,6 +505,143 @@ async fn passkeys_over_http(backend: Backend) {
     assert!(!log.contains("panicked"), "{log}");
 }
 
+/// Forced enrolment with a passkey at sign-in, the attestation allow-list, and the recent
+/// sign-in the security page needs.
+async fn passkey_enrolment_and_policies_over_http(backend: Backend) {
+    let (dep, server, api) = start(backend).await;
+    api.create_tenant("corp", "workforce").await;
+    let dana = api
+        .create_user("corp", "dana@corp.test", Some(PASSWORD))
+        .await;
+    let tenant = api.get("/tenants/corp").await.expect(200);
+    let mut settings = tenant["settings"].clone();
+    settings["mfa_required"] = json!(true);
+    api.patch("/tenants/corp", &json!({ "settings": settings }))
+        .await
+        .expect(200);
+    let origin = server.public_url.clone();
+    let (reg_start, reg_finish) = (
+        "/t/corp/webauthn/register/start",
+        "/t/corp/webauthn/register/finish",
+    );
+
+    // 1. MFA is required and Dana has no factor: after her password she must enrol one, and a
+    //    passkey will do. There is no session until then.
+    let mut web = Web::new(&server);
+    assert_eq!(
+        web.password_sign_in("corp", "dana@corp.test", PASSWORD)
+            .await,
+        "/t/corp/login/mfa/enroll"
+    );
+    assert!(web.session_cookie("corp").is_none());
+    let mut key = SoftKey::new(&origin);
+    let options = web
+        .post(reg_start, &json!({"name": "Security key"}))
+        .await
+        .expect(200);
+    assert_eq!(
+        options["publicKey"]["user"]["id"],
+        b64(&uuid_bytes(&dana["id"]))
+    );
+    // A security-page registration is not what this browser is doing.
+    assert_refused(
+        &web.post(reg_start, &json!({"context": "account"})).await,
+        401,
+        "not_signed_in",
+    );
+    let options = web
+        .post(
+            reg_start,
+            &json!({"name": "Security key", "context": "enroll"}),
+        )
+        .await
+        .expect(200);
+    let done = web
+        .post(reg_finish, &json!({ "credential": key.create(&options) }))
+        .await
+        .expect(200);
+    assert_eq!(
+        done["redirect"], "/t/corp/login/mfa/recovery-codes",
+        "new recovery codes are shown before the session starts: {done}"
+    );
+    let listed = factors(&api, "corp", &dana).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["name"], "Security key");
+    let page = web.get("/t/corp/login/mfa/recovery-codes").await;
+    assert_eq!(page.status, 200, "{}", page.text());
+
+    // 2. Next time: password, then the key as second factor.
+    let mut web = Web::new(&server);
+    assert_eq!(
+        web.password_sign_in("corp", "dana@corp.test", PASSWORD)
+            .await,
+        "/t/corp/login/mfa"
+    );
+    let options = web
+        .post("/t/corp/webauthn/mfa/start", &json!({}))
+        .await
+        .expect(200);
+    let r = web
+        .post(
+            "/t/corp/webauthn/mfa/finish",
+            &json!({ "credential": key.get(&options, true) }),
+        )
+        .await;
+    assert_eq!(r.expect(200)["redirect"], "/t/corp/account");
+
+    // 3. Only listed authenticator models may register once the tenant asks for attestation;
+    //    an authenticator that does not prove its model (attestation "none") is refused.
+    let tenant = api.get("/tenants/corp").await.expect(200);
+    let mut settings = tenant["settings"].clone();
+    settings["mfa"]["attestation"] = json!("direct");
+    settings["mfa"]["aaguid_allowlist"] = json!(["2fc0579f-8113-47ea-b116-bb5a8db9202a"]);
+    api.patch("/tenants/corp", &json!({ "settings": settings }))
+        .await
+        .expect(200);
+    let options = web.post(reg_start, &json!({})).await.expect(200);
+    assert_eq!(options["publicKey"]["attestation"], "direct");
+    assert_refused(
+        &web.post(
+            reg_finish,
+            &json!({ "credential": SoftKey::new(&origin).create(&options) }),
+        )
+        .await,
+        403,
+        "authenticator_not_allowed",
+    );
+    assert_eq!(factors(&api, "corp", &dana).await.len(), 1);
+
+    // 4. Eleven minutes after signing in, adding a passkey needs a fresh sign-in.
+    let public_url = server.public_url.clone();
+    let mut server = server;
+    server.stop().await;
+    let server = dep
+        .start_with(&[
+            ("TESSERA_PUBLIC_URL", public_url.as_str()),
+            ("TESSERA_TEST_CLOCK_OFFSET_SECS", "660"),
+        ])
+        .await;
+    let web = web.at(&server);
+    assert_eq!(
+        web.get("/t/corp/account").await.status,
+        200,
+        "still signed in"
+    );
+    assert_refused(
+        &web.post(reg_start, &json!({})).await,
+        403,
+        "reauthentication_required",
+    );
+    assert_eq!(
+        factors(&api_of(&server).await, "corp", &dana).await.len(),
+        1
+    );
+}
+
+async fn api_of(server: &crate::harness::Server) -> Api {
+    server.admin_api().await
+}
+
 // --- in Chromium, with the virtual authenticator ----------------------------------------------
 
 /// A server on `http://localhost:<port>` (an IP address cannot be an RP ID) with one user.
@@ -789,6 +926,7 @@ fn url_encode(s: &str) -> String {
 
 on_both_backends!(
     passkeys_over_http,
+    passkey_enrolment_and_policies_over_http,
     passkey_sign_in_in_chromium,
     unverified_passkey_refused_in_chromium
 );

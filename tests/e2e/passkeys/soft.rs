@@ -222,6 +222,17 @@ impl Web {
         }
     }
 
+    /// The same browser (cookies, CSRF token) talking to another server process of the same
+    /// deployment; cookies do not depend on the port.
+    pub fn at(&self, server: &Server) -> Web {
+        Web {
+            http: self.http.clone(),
+            jar: self.jar.clone(),
+            base: server.base.clone(),
+            csrf: self.csrf.clone(),
+        }
+    }
+
     /// Opens the sign-in page (which sets the CSRF cookie) and keeps its token.
     pub async fn open_login(&mut self, slug: &str) {
         let page = self.get(&format!("/t/{slug}/login")).await;
