@@ -363,6 +363,20 @@ async fn second_factor_bad_input_changes_nothing(backend: Backend) {
         "the flow is gone"
     );
     assert_eq!(b.account_email("corp").await, None);
+    // A new sign-in (the password is known) does not buy new guesses: the account's second
+    // factor is throttled across sign-ins, even for the right code.
+    let r = b.sign_in("corp", "bo@corp.test", PASSWORD).await;
+    assert_eq!(r.expect_see_other(), "/t/corp/login/mfa");
+    let r = post_mfa(&b, "corp", "totp", "000000", false).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    let r = post_mfa(&b, "corp", "totp", &codes[1], false).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.header("retry-after").is_some());
+    assert!(
+        unescape(&r.text()).contains("Too many wrong codes"),
+        "{}",
+        r.text()
+    );
     // The factor is still there, unchanged.
     let factors = api
         .get(&format!("/tenants/corp/users/{uid}/factors"))

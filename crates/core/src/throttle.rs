@@ -29,6 +29,19 @@ impl ThrottlePolicy {
             window_secs: 3600,
         }
     }
+    /// Second factors of one account, across sign-ins: a sign-in in progress allows
+    /// [`crate::mfa::MAX_FLOW_ATTEMPTS`] wrong answers; starting new sign-ins (the password is
+    /// known) only buys delays, then a lockout, never unlimited guesses at a 6-digit code.
+    pub fn per_account_second_factor() -> ThrottlePolicy {
+        ThrottlePolicy {
+            free_failures: 5,
+            base_delay_secs: 2,
+            max_delay_secs: 60,
+            lockout_after: 10,
+            lockout_secs: 15 * 60,
+            window_secs: 3600,
+        }
+    }
     /// Per IP: looser, since offices and mobile carriers put many people behind one address.
     pub fn per_ip() -> ThrottlePolicy {
         ThrottlePolicy {

@@ -16,7 +16,7 @@ use tessera_core::events::{Actor, Event, EventKind, Target};
 use tessera_core::mfa::{
     FlowStage, LoginFlow, MfaFacts, MfaReason, SecondFactor, SecondFactorRequirement,
 };
-use tessera_core::store::{MfaStore, SessionStore, UserStore};
+use tessera_core::store::{MfaStore, SessionStore, ThrottleStore, UserStore};
 use tessera_core::tenant::Tenant;
 use tessera_core::user::User;
 use tessera_core::{Secret, StoreError};
@@ -333,6 +333,11 @@ pub async fn second_factor_passed(
     info: &RequestInfo,
 ) -> Result<Outcome, FlowError> {
     flow.methods = tessera_core::mfa::merge_amr(&flow.methods, amr);
+    state
+        .services
+        .store
+        .clear_throttle(tenant.id, &factor_throttle_key(user.id))
+        .await?;
     let ev = Event::new(
         tenant.id,
         Services::now(),
@@ -420,6 +425,34 @@ pub async fn complete(
     })
 }
 
+fn factor_throttle_key(user: tessera_core::UserId) -> String {
+    format!("mfa:{user}")
+}
+
+/// Whether the user's second factors are throttled (too many wrong answers across sign-ins);
+/// `Some(seconds)` to wait. Checked before any code is compared.
+pub async fn factor_throttled(
+    state: &AppState,
+    tenant: &Tenant,
+    user: tessera_core::UserId,
+) -> Result<Option<u64>, StoreError> {
+    let current = state
+        .services
+        .store
+        .get_throttle(tenant.id, &factor_throttle_key(user))
+        .await?;
+    Ok(
+        match tessera_core::throttle::ThrottlePolicy::per_account_second_factor()
+            .decide(current.as_ref(), Services::now())
+        {
+            tessera_core::throttle::ThrottleDecision::Allow => None,
+            tessera_core::throttle::ThrottleDecision::Wait { retry_after_secs } => {
+                Some(retry_after_secs)
+            }
+        },
+    )
+}
+
 /// Counts a wrong answer on a flow; once the limit is reached the flow is gone.
 pub async fn wrong_answer(
     state: &AppState,
@@ -434,6 +467,18 @@ pub async fn wrong_answer(
         .store
         .record_flow_attempt(tenant.id, flow.id)
         .await?;
+    if let Some(user) = flow.user_id {
+        state
+            .services
+            .store
+            .record_failure(
+                tenant.id,
+                &factor_throttle_key(user),
+                &tessera_core::throttle::ThrottlePolicy::per_account_second_factor(),
+                Services::now(),
+            )
+            .await?;
+    }
     let mut ev = Event::new(
         tenant.id,
         Services::now(),

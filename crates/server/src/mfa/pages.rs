@@ -293,6 +293,31 @@ pub async fn challenge_submit(
         Err(e) => return outcome(Err(e.into()), &state, &tenant),
     };
     let remember = f.remember_device.is_some();
+    if f.method != "send_email" {
+        match flow::factor_throttled(&state, &tenant, user.id).await {
+            Ok(None) => {}
+            Ok(Some(secs)) => {
+                let msg =
+                    format!("Too many wrong codes for this account. Try again in {secs} seconds.");
+                let mut r = challenge_page(
+                    &state,
+                    &tenant,
+                    jar,
+                    &flow,
+                    &user,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Some(&msg),
+                    None,
+                )
+                .await;
+                if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                    r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                }
+                return r;
+            }
+            Err(e) => return outcome(Err(e.into()), &state, &tenant),
+        }
+    }
     let (factor, accepted, why) = match f.method.as_str() {
         "send_email" if opts.email => {
             return match email_code::send(
