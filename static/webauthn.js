@@ -231,7 +231,17 @@
 
   function signIn(button, mediation, signal) {
     var d = button.dataset;
-    return post(d.start, d.csrf, { return_to: returnTo(button) })
+    var start = { return_to: returnTo(button) };
+    if (mediation) {
+      start.conditional = true;
+    }
+    return post(d.start, d.csrf, start)
+      .catch(function (error) {
+        // An autofill request the server declines (another sign-in is in progress) is simply
+        // not offered.
+        error.quiet = !!mediation;
+        throw error;
+      })
       .then(function (json) {
         var options = requestOptions(json);
         if (mediation) {
@@ -339,7 +349,7 @@
           },
           function (error) {
             // An aborted autofill request (a button took over) is not an error.
-            if (controller.signal.aborted || (error && error.name === "AbortError")) {
+            if (controller.signal.aborted || (error && (error.name === "AbortError" || error.quiet))) {
               return;
             }
             showError(button, describe(error));

@@ -423,6 +423,13 @@ async fn passkeys_over_http(backend: Backend) {
         "an enrolled passkey is asked for after the password"
     );
     let (mfa_start, mfa_finish) = ("/t/soft/webauthn/mfa/start", "/t/soft/webauthn/mfa/finish");
+    // The sign-in page's autofill request does not displace this sign-in.
+    assert_eq!(
+        w.post(login_start, &json!({"conditional": true}))
+            .await
+            .json()["error"],
+        "sign_in_in_progress"
+    );
     let opts = w.post(mfa_start, &json!({})).await.expect(200);
     assert_eq!(
         opts["publicKey"]["allowCredentials"]
@@ -913,6 +920,90 @@ async fn unverified_passkey_refused_in_chromium(backend: Backend) {
     s.close().await;
 }
 
+/// The model id Chromium's virtual authenticators report in their attestation.
+const VIRTUAL_AAGUID: &str = "01020304-0506-0708-0102-030405060708";
+
+/// A workforce tenant that admits one authenticator model: the approved key registers with its
+/// attestation, another model is refused, and the key is then the second factor after the
+/// password.
+async fn security_key_allow_list_in_chromium(backend: Backend) {
+    let Some((driver, _dep, server, api, user)) = browser_setup(backend, "sk").await else {
+        return;
+    };
+    let tenant = api.get("/tenants/sk").await.expect(200);
+    let mut settings = tenant["settings"].clone();
+    settings["mfa"]["attestation"] = json!("direct");
+    settings["mfa"]["aaguid_allowlist"] = json!([VIRTUAL_AAGUID]);
+    api.patch("/tenants/sk", &json!({ "settings": settings }))
+        .await
+        .expect(200);
+    let origin = server.public_url.clone();
+    let email = "nina@sk.test";
+    let (s, _authenticator) = passkey_window(&driver).await;
+
+    // 1. The approved model registers; its model is recorded.
+    password_sign_in(&s, &origin, "sk", email).await;
+    register_passkey(&s, &origin, "sk", "Approved key").await;
+    let listed = factors(&api, "sk", &user).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["aaguid"], VIRTUAL_AAGUID, "{listed:?}");
+
+    // 2. Once the list names another model, a new key is refused with a clear message.
+    set_mfa(
+        &api,
+        "sk",
+        "aaguid_allowlist",
+        json!(["2fc0579f-8113-47ea-b116-bb5a8db9202a"]),
+    )
+    .await;
+    // A second authenticator (the first holds the registered key, which is excluded).
+    s.add_virtual_authenticator(&VirtualAuthenticator {
+        transport: "usb",
+        ..VirtualAuthenticator::passkey()
+    })
+    .await;
+    s.goto(&format!("{origin}/t/sk/account/security")).await;
+    let button = s.find("button[data-webauthn=\"register\"]").await;
+    s.click(&button).await;
+    let message = s
+        .wait_for_text("the refusal", "[data-webauthn-error]")
+        .await;
+    assert!(
+        message.contains("does not allow this model"),
+        "a clear error: {message}"
+    );
+    assert_eq!(factors(&api, "sk", &user).await.len(), 1);
+
+    // 3. Password, then the approved key as second factor: both factors in the session.
+    sign_out(&s, &origin, "sk").await;
+    s.goto(&format!("{origin}/t/sk/login")).await;
+    let field = s.find("#email").await;
+    s.send_keys(&field, email).await;
+    let field = s.find("#password").await;
+    s.send_keys(&field, PASSWORD).await;
+    let submit = s.find("#submit").await;
+    s.click(&submit).await;
+    s.wait_for_url("the second-factor page", |u| u.ends_with("/t/sk/login/mfa"))
+        .await;
+    let button = s.find("button[data-webauthn=\"second-factor\"]").await;
+    s.click(&button).await;
+    s.wait_for_url("the account page", |u| u.ends_with("/t/sk/account"))
+        .await;
+    let sessions = api
+        .get(&format!(
+            "/tenants/sk/sessions?user_id={}",
+            user["id"].as_str().expect("id")
+        ))
+        .await
+        .expect(200);
+    assert_eq!(
+        sessions["items"][0]["auth_methods"],
+        json!(["pwd", "hwk", "mfa"]),
+        "{sessions}"
+    );
+    s.close().await;
+}
+
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -928,5 +1019,6 @@ on_both_backends!(
     passkeys_over_http,
     passkey_enrolment_and_policies_over_http,
     passkey_sign_in_in_chromium,
-    unverified_passkey_refused_in_chromium
+    unverified_passkey_refused_in_chromium,
+    security_key_allow_list_in_chromium
 );

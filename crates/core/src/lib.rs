@@ -7,6 +7,7 @@
 pub mod apikey;
 pub mod authz;
 pub mod client;
+pub mod branding;
 pub mod error;
 pub mod events;
 pub mod group;

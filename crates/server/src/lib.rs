@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod error;
 pub mod gate;
 pub mod jobs;
+pub mod i18n;
 pub mod mail;
 pub mod mfa;
 pub mod oidc;
@@ -64,6 +65,11 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         // Merged after the 405 fallback so CORS preflights reach the CORS layer of these routes.
         .merge(oidc::browser_router())
         .layer(axum::middleware::from_fn(ops::track))
+        // The language preferences of requests under /t/{slug}/ (see `i18n`).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            i18n::middleware,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked; answering 500");

@@ -11,6 +11,9 @@ pub const WEBAUTHN_SCRIPT: &str = "/static/webauthn.js";
 /// Hosted pages, under a tenant's issuer path `/t/{slug}`.
 pub const LOGIN: &str = "/t/{slug}/login";
 pub const LOGOUT: &str = "/t/{slug}/logout";
+/// The tenant's branding: colours and custom CSS as a same-origin stylesheet, and the logo.
+pub const BRANDING_CSS: &str = "/t/{slug}/branding.css";
+pub const LOGO: &str = "/t/{slug}/logo";
 pub const ACCOUNT: &str = "/t/{slug}/account";
 pub const ACCOUNT_REVOKE_APP: &str = "/t/{slug}/account/apps/revoke";
 /// Multi-factor and passwordless sign-in (see `crate::mfa`).

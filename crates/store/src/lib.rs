@@ -41,6 +41,7 @@ mod error;
 mod grants;
 mod groups;
 mod mail;
+mod logos;
 mod mfa;
 mod sessions;
 mod signing_keys;

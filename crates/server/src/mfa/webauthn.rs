@@ -4,7 +4,7 @@
 //!
 //! | endpoint (under `/t/{slug}/webauthn`) | needs | answers |
 //! |---|---|---|
-//! | `login/start` `{return_to?}` | `mfa.passkey_sign_in` | `{publicKey}` (no allowCredentials) |
+//! | `login/start` `{return_to?, conditional?}` | `mfa.passkey_sign_in` | `{publicKey}` (no allowCredentials) |
 //! | `login/finish` `{credential}` | a passkey request in this browser's flow | `{redirect}` |
 //! | `mfa/start` `{}` | a flow at its second factor | `{publicKey}` (the account's keys) |
 //! | `mfa/finish` `{credential, remember_device?}` | that request | `{redirect}` |
@@ -87,6 +87,9 @@ async fn script() -> impl IntoResponse {
 struct LoginStart {
     /// Where to go once signed in (checked to stay on this origin).
     return_to: String,
+    /// A request for the browser's autofill (conditional mediation), made when the page opens:
+    /// it never displaces a sign-in this browser already has in progress.
+    conditional: bool,
 }
 
 #[derive(Deserialize)]
@@ -178,7 +181,19 @@ async fn login_start_inner(c: Call) -> Result<Response, Failure> {
     let rp = relying_party(&c.state, &tenant)?;
     let (options, auth) = ceremony::start_authentication(&rp, &tenant.settings.mfa, Vec::new())
         .map_err(|e| Failure::unavailable("a passkey request could not be made", e))?;
-    let (jar, mut flow) = match flow::current(&c.state, &tenant, &c.jar).await {
+    let current = flow::current(&c.state, &tenant, &c.jar).await;
+    let busy = current.as_ref().is_some_and(|f| {
+        f.stage != FlowStage::FirstFactor
+            || matches!(f.pending, Some(PendingChallenge::EmailCode { .. }))
+    });
+    if req.conditional && busy {
+        return Err(Failure::new(
+            StatusCode::CONFLICT,
+            "sign_in_in_progress",
+            "Another sign-in is in progress in this browser.",
+        ));
+    }
+    let (jar, mut flow) = match current {
         Some(f) if f.stage == FlowStage::FirstFactor => (c.jar, f),
         _ => {
             let return_to = safe_return_to(&c.state.services.config.public_url, &req.return_to)
@@ -223,7 +238,7 @@ async fn login_finish_inner(c: Call) -> Result<Response, Failure> {
             &c,
             &tenant,
             &flow,
-            Some(factor.user_id),
+            None,
             "user_handle_mismatch",
             Failure::unknown_credential(),
         )
@@ -241,7 +256,7 @@ async fn login_finish_inner(c: Call) -> Result<Response, Failure> {
             &c,
             &tenant,
             &flow,
-            Some(factor.user_id),
+            None,
             "account_disabled",
             account_unavailable(),
         )
@@ -251,15 +266,11 @@ async fn login_finish_inner(c: Call) -> Result<Response, Failure> {
     let proof = match ceremony::finish_authentication(&rp, &req.credential, &auth, &mut record) {
         Ok(p) => p,
         Err(r) => {
-            return refuse(
-                &c,
-                &tenant,
-                &flow,
-                Some(user.id),
-                r.reason(),
-                Failure::refused(&r),
-            )
-            .await;
+            // Only a correctly signed answer (a counter that went backwards) is filed under the
+            // account: anyone can name someone else's credential, so other failures stay
+            // anonymous and cannot lock the account's factors.
+            let owner = (r == ceremony::Refusal::SignCountRegression).then_some(user.id);
+            return refuse(&c, &tenant, &flow, owner, r.reason(), Failure::refused(&r)).await;
         }
     };
     save_use(&c.state, &tenant, &factor, &record).await?;
@@ -320,10 +331,19 @@ async fn mfa_finish_inner(c: Call) -> Result<Response, Failure> {
     let req: Assertion = reply::body(&c.body)?;
     webauthn_allowed(&tenant)?;
     let flow = second_factor_flow(&c, &tenant).await?;
-    let (flow, auth) = take_authentication(&c.state, flow).await?;
     let user = flow::flow_user(&c.state, &flow)
         .await?
         .ok_or_else(Failure::no_ceremony)?;
+    // The account's second factors are throttled across sign-ins, whichever factor failed.
+    if let Some(secs) = flow::factor_throttled(&c.state, &tenant, user.id).await? {
+        return Err(Failure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("Too many failed attempts for this account. Try again in {secs} seconds."),
+        )
+        .retry_after(secs));
+    }
+    let (flow, auth) = take_authentication(&c.state, flow).await?;
     let credential_id = ceremony::credential_id_text(&req.credential.raw_id);
     let factor = find_factor(&c.state, &tenant, &credential_id)
         .await?
@@ -452,44 +472,35 @@ async fn register_finish_inner(c: Call) -> Result<Response, Failure> {
     // names is checked first (and the attested id again after verification).
     let claimed = ceremony::credential_id_text(&req.credential.raw_id);
     if find_factor(&c.state, &tenant, &claimed).await?.is_some() {
-        return refuse(
-            &c,
+        return Err(refused_registration(
             &tenant,
-            &flow,
-            Some(user.id),
+            &user,
             "credential_exists",
             exists(),
-        )
-        .await;
+        ));
     }
     let registered =
         match ceremony::finish_registration(&rp, &tenant.settings.mfa, &req.credential, &reg) {
             Ok(r) => r,
             Err(r) => {
-                return refuse(
-                    &c,
+                return Err(refused_registration(
                     &tenant,
-                    &flow,
-                    Some(user.id),
+                    &user,
                     r.reason(),
                     Failure::refused(&r),
-                )
-                .await;
+                ));
             }
         };
     if find_factor(&c.state, &tenant, &registered.credential_id)
         .await?
         .is_some()
     {
-        return refuse(
-            &c,
+        return Err(refused_registration(
             &tenant,
-            &flow,
-            Some(user.id),
+            &user,
             "credential_exists",
             exists(),
-        )
-        .await;
+        ));
     }
     let now = Services::now();
     let record = serde_json::to_string(&registered.credential)
@@ -675,6 +686,13 @@ async fn refuse(
     } else {
         failure
     })
+}
+
+/// A refused registration: not a wrong answer (nothing was guessed), so it neither counts
+/// against the sign-in nor throttles the account; its request is used up all the same.
+fn refused_registration(tenant: &Tenant, user: &User, reason: &str, failure: Failure) -> Failure {
+    tracing::info!(tenant = %tenant.slug, user = %user.id, reason, "a passkey registration was refused");
+    failure
 }
 
 async fn find_factor(

@@ -90,6 +90,7 @@ impl Templates {
             env.add_template(name, source)
                 .map_err(|e| format!("template {name} does not parse: {e}"))?;
         }
+        crate::i18n::install(&mut env);
         Ok(Templates { env })
     }
 

@@ -24,6 +24,8 @@ pub struct Failure {
     pub status: StatusCode,
     pub error: &'static str,
     pub message: String,
+    /// Seconds to wait before trying again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl Failure {
@@ -32,7 +34,13 @@ impl Failure {
             status,
             error,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Failure {
+        self.retry_after = Some(secs);
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> Failure {
@@ -145,6 +153,11 @@ impl IntoResponse for Failure {
         )
             .into_response();
         no_store(r.headers_mut());
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         r
     }
 }
