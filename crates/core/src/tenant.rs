@@ -74,6 +74,9 @@ pub struct TenantSettings {
     pub password_policy: crate::password_policy::PasswordPolicy,
     /// The sign-up form, email domains, terms and email verification (see docs/self-service.md).
     pub registration: crate::registration::RegistrationSettings,
+    /// Product name, colours, support link, custom CSS, logo and default language of the hosted
+    /// pages and emails (see docs/branding-i18n.md).
+    pub branding: crate::branding::BrandingSettings,
 }
 
 impl Default for TenantSettings {
@@ -104,6 +107,7 @@ impl TenantSettings {
                 access_policies: Vec::new(),
                 password_policy: Default::default(),
                 registration: Default::default(),
+                branding: Default::default(),
             },
             Preset::Customer => TenantSettings {
                 self_registration: true,
@@ -124,6 +128,7 @@ impl TenantSettings {
                 access_policies: Vec::new(),
                 password_policy: Default::default(),
                 registration: Default::default(),
+                branding: Default::default(),
             },
         }
     }
@@ -189,6 +194,7 @@ impl TenantSettings {
         crate::authz::policy::validate_policies(&self.access_policies)?;
         self.password_policy.validate()?;
         self.registration.validate()?;
+        self.branding.validate()?;
         self.mfa.validate()?;
         if self.session_absolute_timeout_secs > 366 * 24 * 3600 {
             return Err(CoreError::invalid(

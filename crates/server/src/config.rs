@@ -55,6 +55,9 @@ pub struct Config {
     pub mail_from: String,
     /// `smtp` (default when `smtp_url` is set) or `log` (development: messages go to the log).
     pub mail_transport: crate::mail::MailTransport,
+    /// A folder of `<locale>/*.ftl` translations loaded over the embedded ones (see
+    /// docs/branding-i18n.md).
+    pub locales_dir: Option<PathBuf>,
 }
 
 /// The file form: every key optional, unknown keys refused.
@@ -84,6 +87,7 @@ struct FileConfig {
     smtp_url: Option<String>,
     mail_from: Option<String>,
     mail_transport: Option<String>,
+    locales_dir: Option<String>,
 }
 
 /// Every key, as written in the file; the environment name is `TESSERA_` + uppercase.
@@ -111,6 +115,7 @@ const KEYS: &[&str] = &[
     "smtp_url",
     "mail_from",
     "mail_transport",
+    "locales_dir",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -286,7 +291,21 @@ impl Config {
                 v
             }
         };
+        let locales_dir = match get("locales_dir", file.locales_dir) {
+            None => None,
+            Some((_, v)) if v.trim().is_empty() => None,
+            Some((src, v)) => {
+                let p = PathBuf::from(v.trim());
+                if !p.is_dir() {
+                    return Err(ConfigError(format!(
+                        "{src} = {v:?}: expected a folder holding <locale>/*.ftl files, such as ./locales (see docs/branding-i18n.md)"
+                    )));
+                }
+                Some(p)
+            }
+        };
         Ok(Config {
+            locales_dir,
             smtp_url,
             mail_from,
             mail_transport,
@@ -490,6 +509,10 @@ mod tests {
             .unwrap_err()
             .0;
         assert!(e.contains("TESSERA_MAIL_FROM"), "{e}");
+        let e = Config::from_sources(None, &env(&[("TESSERA_LOCALES_DIR", "/no/such/folder")]))
+            .unwrap_err()
+            .0;
+        assert!(e.contains("TESSERA_LOCALES_DIR"), "{e}");
         // The test suite's own variables are not the server's business.
         assert!(Config::from_sources(None, &env(&[("TESSERA_TEST_POSTGRES_URL", "x")])).is_ok());
     }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod branding;
 pub mod clients;
 pub mod consents;
 pub mod email;
@@ -79,6 +80,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             tenants::update_tenant,
             tenants::delete_tenant
         ))
+        .routes(routes!(branding::put_logo, branding::delete_logo))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(
             users::get_user,

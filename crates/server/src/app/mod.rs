@@ -25,6 +25,8 @@ pub struct Services {
     pub store: Store,
     pub crypto: Arc<FieldCrypto>,
     pub hasher: PasswordHasher,
+    /// The translations of pages and emails (embedded, with `TESSERA_LOCALES_DIR` over them).
+    pub i18n: Arc<crate::i18n::Catalog>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,11 @@ impl Services {
     /// Loads (or on first start creates) the master key, connects to the database and runs the
     /// migrations. Used by `tessera serve` and by every admin command.
     pub async fn open(config: Config) -> Result<Services, StartupError> {
+        // First, so a broken translation file stops start-up before anything is touched.
+        let i18n = Arc::new(
+            crate::i18n::Catalog::load(config.locales_dir.as_deref())
+                .map_err(|e| StartupError(format!("translations (TESSERA_LOCALES_DIR): {e}")))?,
+        );
         let key = load_master_key(&config)?;
         let crypto =
             Arc::new(FieldCrypto::new(&key).map_err(|e| {
@@ -70,6 +77,7 @@ impl Services {
             store,
             crypto,
             hasher,
+            i18n,
         })
     }
 

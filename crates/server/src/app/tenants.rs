@@ -60,7 +60,9 @@ impl Services {
         if let Some(n) = name {
             tenant.name = tessera_core::tenant::validate_display_name("name", n)?;
         }
-        if let Some(s) = settings {
+        if let Some(mut s) = settings {
+            // The logo reference belongs to the logo endpoints, not to the settings document.
+            s.branding.logo = before.settings.branding.logo.clone();
             s.validate()?;
             for rule in &s.role_rules {
                 if rule.attribute.trim().is_empty() || rule.attribute.len() > 100 {
@@ -99,6 +101,37 @@ impl Services {
             &[],
         ));
         if !changes.is_empty() {
+            let ev = Event::new(
+                tenant.id,
+                tenant.updated_at,
+                EventKind::TenantUpdated { changes },
+                actor,
+            )
+            .target(Target::new("tenant", tenant.id));
+            self.emit(ev).await;
+        }
+        Ok(tenant)
+    }
+
+    /// Records that the tenant has (or no longer has) a logo: `settings.branding.logo`.
+    pub async fn set_tenant_logo(
+        &self,
+        slug: &str,
+        logo: Option<tessera_core::branding::LogoRef>,
+        actor: Actor,
+    ) -> Result<Tenant, CoreError> {
+        let mut tenant = self.tenant(slug).await?;
+        let before = serde_json::to_value(&tenant.settings.branding.logo).unwrap_or_default();
+        tenant.settings.branding.logo = logo;
+        tenant.updated_at = Services::now();
+        self.store.update_tenant(&tenant).await?;
+        let after = serde_json::to_value(&tenant.settings.branding.logo).unwrap_or_default();
+        if before != after {
+            let mut changes = BTreeMap::new();
+            changes.insert(
+                "settings.branding.logo".to_string(),
+                FieldChange::values(before, after),
+            );
             let ev = Event::new(
                 tenant.id,
                 tenant.updated_at,

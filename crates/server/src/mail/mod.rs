@@ -24,8 +24,14 @@
 //! | `verify_email` | `link`, `expires_in_minutes` |
 //! | `password_reset` | `link`, `expires_in_minutes` |
 //!
-//! A missing value is an error, never a blank in a sent message. `locale` is accepted and
-//! ignored until the templates are translated.
+//! A missing value is an error, never a blank in a sent message.
+//!
+//! **Language and branding.** Templates translate with `t("key")` (see [`crate::i18n`]). The
+//! message is written in `locale` when Tessera has it; with `None`, in the language of the
+//! request that triggered it (its `ui_locales`, cookie or `Accept-Language`), else the tenant's
+//! default language, else English. Every template also gets the tenant's branding:
+//! `tenant_name` is the product name when one is set, and `brand_color`, `brand_background`,
+//! `logo_url` and `support_url` (see [`crate::pages::branding::email_context`]).
 //!
 //! **Transports** (`TESSERA_MAIL_TRANSPORT`): `smtp` (lettre over rustls, see [`smtp`]) and
 //! `log`, which writes each message to the server log and marks it sent (development only).
@@ -119,17 +125,24 @@ pub fn render(
     tenant: &Tenant,
     to: &str,
     name: &str,
-    _locale: Option<&str>,
+    locale: Option<&str>,
     ctx: minijinja::Value,
 ) -> Result<OutgoingMail, MailError> {
+    let catalog = &services.i18n;
+    let locale = locale
+        .and_then(|l| catalog.supported(l))
+        .unwrap_or_else(|| crate::i18n::locale_for(catalog, tenant));
+    let product = tenant.settings.branding.display_name(&tenant.name);
     let base = minijinja::context! {
-        tenant_name => &tenant.name,
+        tenant_name => product,
         tenant_slug => &tenant.slug,
         issuer => format!("{}/t/{}", services.config.public_url, tenant.slug),
-        lang => "en",
+        lang => &locale,
+        i18n => crate::i18n::Translator::new(catalog.clone(), &locale, product).into_value(),
     };
+    let branding = crate::pages::branding::email_context(tenant, &services.config.public_url);
     // The first map wins: callers cannot change whose name a message carries.
-    let ctx = minijinja::value::merge_maps([base, ctx]);
+    let ctx = minijinja::value::merge_maps([base, branding, ctx]);
     let r = templates::render(name, &ctx)?;
     Ok(OutgoingMail {
         to: to.trim().to_string(),

@@ -18,6 +18,10 @@ pub const EMAIL_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../../templates/email/base.html"),
     ),
     (
+        "email/footer.inc",
+        include_str!("../../../../templates/email/footer.inc"),
+    ),
+    (
         "email/test.txt",
         include_str!("../../../../templates/email/test.txt"),
     ),
@@ -176,6 +180,7 @@ pub fn render(name: &str, ctx: &minijinja::Value) -> Result<Rendered, TemplateEr
         Ok(t) => Some(t.render(ctx).map_err(|e| failed(&html_name, e))?),
         Err(_) => None,
     };
+        crate::i18n::install(&mut env);
     Ok(Rendered {
         subject,
         text: body,

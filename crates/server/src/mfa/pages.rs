@@ -25,6 +25,7 @@ use tessera_core::user::{User, normalize_email};
 use super::email_code::{self, CodeVerdict, Sent};
 use super::flow::{self, FlowError, Outcome, RequestInfo};
 use super::{recovery, totp};
+use crate::i18n::{tr, tr_args};
 use crate::pages::{
     csrf, current_session, issuer_path, load_tenant, parse_form, render, safe_return_to, see_other,
     user_agent,
@@ -67,8 +68,8 @@ fn expired(state: &AppState, tenant: &Tenant) -> Response {
         state,
         tenant,
         StatusCode::BAD_REQUEST,
-        "This sign-in has expired",
-        "The sign-in took too long, was already completed, or was started in another browser. Please sign in again.",
+        &tr("flow-expired-heading"),
+        &tr("flow-expired-message"),
         Some(format!("{}/login", issuer_path(&tenant.slug))),
     )
 }
@@ -81,16 +82,16 @@ fn outcome(result: Result<Outcome, FlowError>, state: &AppState, tenant: &Tenant
             state,
             tenant,
             StatusCode::FORBIDDEN,
-            "Confirm your email address first",
-            "Open the link we sent to your email address to confirm it, then sign in. If you cannot find it, use \"Forgot your password?\" to get a new one.",
+            &tr("flow-unverified-heading"),
+            &tr("flow-unverified-message"),
             Some(format!("{}/login", issuer_path(&tenant.slug))),
         ),
         Err(FlowError::Denied { .. }) => crate::pages::error_page(
             state,
             tenant,
             StatusCode::FORBIDDEN,
-            "Sign-in not allowed",
-            "Your organization's access policy does not allow this sign-in (for example from this network or at this time).",
+            &tr("flow-denied-heading"),
+            &tr("msg-policy-denied"),
             None,
         ),
         Err(FlowError::Internal(e)) => {
@@ -99,8 +100,8 @@ fn outcome(result: Result<Outcome, FlowError>, state: &AppState, tenant: &Tenant
                 state,
                 tenant,
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is temporarily unavailable",
-                "Please try again in a moment.",
+                &tr("flow-unavailable-heading"),
+                &tr("msg-try-again-later"),
                 None,
             )
         }
@@ -270,7 +271,7 @@ pub async fn challenge_submit(
             &flow,
             &user,
             StatusCode::BAD_REQUEST,
-            Some("The form could not be read. Please try again."),
+            Some(&tr("msg-form-unreadable")),
             None,
         )
         .await;
@@ -283,7 +284,7 @@ pub async fn challenge_submit(
             &flow,
             &user,
             StatusCode::FORBIDDEN,
-            Some("This form has expired. Please try again."),
+            Some(&tr("msg-form-expired")),
             None,
         )
         .await;
@@ -297,8 +298,7 @@ pub async fn challenge_submit(
         match flow::factor_throttled(&state, &tenant, user.id).await {
             Ok(None) => {}
             Ok(Some(secs)) => {
-                let msg =
-                    format!("Too many wrong codes for this account. Try again in {secs} seconds.");
+                let msg = tr_args("mfa-msg-factor-throttled", &[("seconds", secs.into())]);
                 let mut r = challenge_page(
                     &state,
                     &tenant,
@@ -340,13 +340,14 @@ pub async fn challenge_submit(
                         &user,
                         StatusCode::OK,
                         None,
-                        Some("We sent a code to your email address."),
+                        Some(&tr("mfa-msg-code-sent")),
                     )
                     .await
                 }
                 Ok(Sent::TooSoon { retry_after_secs }) => {
-                    let msg = format!(
-                        "A code was sent a moment ago. You can ask for another in {retry_after_secs} seconds."
+                    let msg = tr_args(
+                        "mfa-msg-code-too-soon",
+                        &[("seconds", retry_after_secs.into())],
                     );
                     challenge_page(
                         &state,
@@ -390,7 +391,7 @@ pub async fn challenge_submit(
                 &flow,
                 &user,
                 StatusCode::BAD_REQUEST,
-                Some("Choose one of the ways offered below."),
+                Some(&tr("mfa-msg-choose")),
                 None,
             )
             .await;
@@ -425,17 +426,17 @@ pub async fn challenge_submit(
             &state,
             &tenant,
             StatusCode::TOO_MANY_REQUESTS,
-            "Too many wrong codes",
-            "For your security this sign-in was stopped. Please sign in again.",
+            &tr("mfa-msg-too-many-heading"),
+            &tr("mfa-msg-too-many"),
             Some(format!("{}/login", issuer_path(&tenant.slug))),
         );
     }
-    let msg = match why {
-        "replayed" => "This code was already used. Wait for the next code in your app.",
-        "expired" => "This code has expired. Ask for a new one.",
-        "not_sent" => "Ask for a code first.",
-        _ => "That code is not right. Check it and try again.",
-    };
+    let msg = tr(match why {
+        "replayed" => "mfa-msg-replayed",
+        "expired" => "mfa-msg-expired",
+        "not_sent" => "mfa-msg-not-sent",
+        _ => "mfa-msg-wrong",
+    });
     flow.attempts += 1;
     challenge_page(
         &state,
@@ -444,7 +445,7 @@ pub async fn challenge_submit(
         &flow,
         &user,
         StatusCode::UNAUTHORIZED,
-        Some(msg),
+        Some(&msg),
         None,
     )
     .await
@@ -574,7 +575,7 @@ pub async fn enroll_submit(
             jar,
             &user,
             StatusCode::BAD_REQUEST,
-            Some("The form could not be read. Please try again."),
+            Some(&tr("msg-form-unreadable")),
         )
         .await;
     };
@@ -585,7 +586,7 @@ pub async fn enroll_submit(
             jar,
             &user,
             StatusCode::FORBIDDEN,
-            Some("This form has expired. Please try again."),
+            Some(&tr("msg-form-expired")),
         )
         .await;
     }
@@ -596,7 +597,7 @@ pub async fn enroll_submit(
             jar,
             &user,
             StatusCode::BAD_REQUEST,
-            Some("The form could not be read. Please try again."),
+            Some(&tr("msg-form-unreadable")),
         )
         .await;
     };
@@ -607,7 +608,7 @@ pub async fn enroll_submit(
             jar,
             &user,
             StatusCode::BAD_REQUEST,
-            Some("Authenticator apps are not offered here."),
+            Some(&tr("mfa-msg-totp-not-offered")),
         )
         .await;
     }
@@ -645,7 +646,7 @@ pub async fn enroll_submit(
                 jar,
                 &user,
                 StatusCode::UNAUTHORIZED,
-                Some("That code is not right. Check the time on your phone and try the current code."),
+                Some(&tr("mfa-msg-wrong-totp")),
             )
             .await
         }
@@ -709,8 +710,8 @@ pub async fn recovery_codes_continue(
             &state,
             &tenant,
             StatusCode::FORBIDDEN,
-            "This form has expired",
-            "Please go back and try again.",
+            &tr("mfa-msg-form-expired-heading"),
+            &tr("mfa-msg-go-back"),
             Some(format!(
                 "{}/login/mfa/recovery-codes",
                 issuer_path(&tenant.slug)
@@ -850,8 +851,8 @@ pub async fn email_page(
             &state,
             &tenant,
             StatusCode::NOT_FOUND,
-            "Not available",
-            "Sign-in by email is not offered here.",
+            &tr("msg-not-available"),
+            &tr("email-msg-not-offered"),
             Some(format!("{}/login", issuer_path(&tenant.slug))),
         );
     }
@@ -897,8 +898,8 @@ pub async fn email_submit(
             &state,
             &tenant,
             StatusCode::NOT_FOUND,
-            "Not available",
-            "Sign-in by email is not offered here.",
+            &tr("msg-not-available"),
+            &tr("email-msg-not-offered"),
             Some(format!("{}/login", issuer_path(&tenant.slug))),
         );
     }
@@ -910,7 +911,7 @@ pub async fn email_submit(
             StatusCode::BAD_REQUEST,
             "",
             false,
-            Some("The form could not be read. Please try again."),
+            Some(&tr("msg-form-unreadable")),
             "",
         );
     };
@@ -925,7 +926,7 @@ pub async fn email_submit(
             StatusCode::FORBIDDEN,
             &email,
             false,
-            Some("This form has expired. Please try again."),
+            Some(&tr("msg-form-expired")),
             &return_to,
         );
     }
@@ -966,13 +967,13 @@ pub async fn email_submit(
                         Ok(x) => x,
                         Err(e) => return outcome(Err(e.into()), &state, &tenant),
                     };
-                    let msg = if exhausted {
-                        "Too many wrong codes. Ask for a new code."
+                    let msg = tr(if exhausted {
+                        "email-msg-too-many"
                     } else if why == "expired" {
-                        "This code has expired. Ask for a new one."
+                        "mfa-msg-expired"
                     } else {
-                        "That code is not right. Check it and try again."
-                    };
+                        "mfa-msg-wrong"
+                    });
                     email_code_page(
                         &state,
                         &tenant,
@@ -980,7 +981,7 @@ pub async fn email_submit(
                         StatusCode::UNAUTHORIZED,
                         &email,
                         !exhausted,
-                        Some(msg),
+                        Some(&msg),
                         &flow.return_to,
                     )
                 }
@@ -996,7 +997,7 @@ pub async fn email_submit(
                     StatusCode::BAD_REQUEST,
                     &email,
                     false,
-                    Some("Enter your email address."),
+                    Some(&tr("email-msg-enter-email")),
                     &return_to,
                 );
             }
@@ -1038,8 +1039,9 @@ pub async fn email_submit(
                     &return_to,
                 ),
                 Ok(Sent::TooSoon { retry_after_secs }) => {
-                    let msg = format!(
-                        "Too many codes were asked for this address. Try again in {retry_after_secs} seconds."
+                    let msg = tr_args(
+                        "email-msg-too-many-requests",
+                        &[("seconds", retry_after_secs.into())],
                     );
                     email_code_page(
                         &state,
@@ -1154,30 +1156,22 @@ pub async fn link_submit(
             state,
             tenant,
             StatusCode::BAD_REQUEST,
-            "This sign-in link cannot be used",
+            &tr("link-msg-heading"),
             msg,
             Some(format!("{}/login", issuer_path(&tenant.slug))),
         )
     };
     let Some(f) = parse_form::<LinkForm>(&body) else {
-        return invalid(&state, &tenant, "The form could not be read.");
+        return invalid(&state, &tenant, &tr("msg-form-unreadable-short"));
     };
     if !csrf::verify(&jar, &state.csrf_key, &f.csrf_token) {
-        return invalid(
-            &state,
-            &tenant,
-            "This form has expired. Open the link from your email again.",
-        );
+        return invalid(&state, &tenant, &tr("link-msg-form-expired"));
     }
     if !tenant.settings.mfa.magic_link_sign_in {
-        return invalid(&state, &tenant, "Sign-in links are not offered here.");
+        return invalid(&state, &tenant, &tr("link-msg-not-offered"));
     }
     let Some(hash) = link_hash(&f.token) else {
-        return invalid(
-            &state,
-            &tenant,
-            "The link is incomplete. Open it from your email again.",
-        );
+        return invalid(&state, &tenant, &tr("link-msg-incomplete"));
     };
     let mut flow = match state
         .services
@@ -1191,31 +1185,19 @@ pub async fn link_submit(
             f
         }
         Ok(_) => {
-            return invalid(
-                &state,
-                &tenant,
-                "The link has expired or was already used. Ask for a new one.",
-            );
+            return invalid(&state, &tenant, &tr("link-msg-used"));
         }
         Err(e) => return outcome(Err(e.into()), &state, &tenant),
     };
     if !flow::is_bound_to(&jar, &flow) {
-        return invalid(
-            &state,
-            &tenant,
-            "Open the link in the same browser where you asked for it.",
-        );
+        return invalid(&state, &tenant, &tr("link-msg-other-browser"));
     }
     if !email_code::link_live(&flow) {
-        return invalid(
-            &state,
-            &tenant,
-            "The link has expired or was already used. Ask for a new one.",
-        );
+        return invalid(&state, &tenant, &tr("link-msg-used"));
     }
     let user = match flow::flow_user(&state, &flow).await {
         Ok(Some(u)) => u,
-        Ok(None) => return invalid(&state, &tenant, "The link has expired or was already used."),
+        Ok(None) => return invalid(&state, &tenant, &tr("link-msg-used-short")),
         Err(e) => return outcome(Err(e.into()), &state, &tenant),
     };
     let req = info(&peer, &headers);

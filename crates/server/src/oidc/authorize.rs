@@ -189,8 +189,8 @@ pub async fn resume(
             &state,
             &tenant,
             StatusCode::BAD_REQUEST,
-            "Sign-in expired",
-            "This sign-in request has expired or is invalid. Go back to the application and start again.",
+            &crate::i18n::tr("authorize-expired-heading"),
+            &crate::i18n::tr("authorize-expired"),
             None,
         );
     };
@@ -233,6 +233,10 @@ async fn proceed(
     ip: IpAddr,
 ) -> Response {
     let now = Services::now();
+    // The application's `ui_locales` chooses the language of the pages of this request.
+    if let Some(l) = &req.ui_locales {
+        crate::i18n::ask(l);
+    }
     let session = current_session(state, tenant, &jar).await;
     let needs_login = match &session {
         None => true,
@@ -271,6 +275,10 @@ async fn proceed(
         }
         if let Some(h) = &req.login_hint {
             login.append_pair("login_hint", h);
+        }
+        // The application's language wish reaches the sign-in page (which remembers it).
+        if let Some(l) = &req.ui_locales {
+            login.append_pair("ui_locales", l);
         }
         return see_other(&format!("{base}/login?{}", login.finish()));
     }
@@ -434,14 +442,15 @@ fn consent_page(
 }
 
 fn describe_scope(s: &str) -> String {
+    use crate::i18n::{tr, tr_args};
     match s {
-        "openid" => "Sign you in with your account".into(),
-        "profile" => "See your name and profile details".into(),
-        "email" => "See your email address".into(),
-        "phone" => "See your phone number".into(),
-        "address" => "See your postal address".into(),
-        "offline_access" => "Stay connected while you are away".into(),
-        other => format!("Use the permission \"{other}\""),
+        "openid" => tr("scope-openid"),
+        "profile" => tr("scope-profile"),
+        "email" => tr("scope-email"),
+        "phone" => tr("scope-phone"),
+        "address" => tr("scope-address"),
+        "offline_access" => tr("scope-offline-access"),
+        other => tr_args("scope-other", &[("scope", other.to_string().into())]),
     }
 }
 
@@ -471,8 +480,8 @@ pub async fn consent(
             &state,
             &tenant,
             StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "The form could not be read.",
+            &crate::i18n::tr("authorize-invalid-heading"),
+            &crate::i18n::tr("msg-form-unreadable-short"),
             None,
         );
     };
@@ -481,8 +490,8 @@ pub async fn consent(
             &state,
             &tenant,
             StatusCode::FORBIDDEN,
-            "Form expired",
-            "This form has expired. Go back to the application and start again.",
+            &crate::i18n::tr("authorize-form-expired-heading"),
+            &crate::i18n::tr("authorize-form-expired"),
             None,
         );
     }
@@ -491,8 +500,8 @@ pub async fn consent(
             &state,
             &tenant,
             StatusCode::BAD_REQUEST,
-            "Sign-in expired",
-            "This request has expired. Go back to the application and start again.",
+            &crate::i18n::tr("authorize-expired-heading"),
+            &crate::i18n::tr("authorize-request-expired"),
             None,
         );
     };
@@ -677,16 +686,18 @@ fn form_post(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
 }
 
 fn bad_request_page(state: &AppState, tenant: &Tenant, e: &OAuthError) -> Response {
-    let msg = format!(
-        "The application sent an invalid sign-in request ({}): {}",
-        e.code.as_str(),
-        e.description
+    let msg = crate::i18n::tr_args(
+        "authorize-bad-request",
+        &[
+            ("code", e.code.as_str().to_string().into()),
+            ("description", e.description.to_string().into()),
+        ],
     );
     error_page(
         state,
         tenant,
         StatusCode::BAD_REQUEST,
-        "Invalid sign-in request",
+        &crate::i18n::tr("authorize-bad-request-heading"),
         &msg,
         None,
     )
@@ -698,8 +709,8 @@ fn server_error(state: &AppState, tenant: &Tenant, detail: &str) -> Response {
         state,
         tenant,
         StatusCode::SERVICE_UNAVAILABLE,
-        "Temporarily unavailable",
-        "Sign-in is temporarily unavailable. Please try again.",
+        &crate::i18n::tr("msg-unavailable"),
+        &crate::i18n::tr("login-error-unavailable"),
         None,
     )
 }

@@ -20,6 +20,7 @@ use super::client_auth::authenticate;
 use super::issue::{Grant, TokenResponse, issue};
 use super::token::{form_params, json_no_store, oauth_error, store_error, tenant_or_404};
 use crate::app::Services;
+use crate::i18n::tr;
 use crate::pages::{
     csrf, current_session, error_page, issuer_path, load_tenant, render, see_other,
 };
@@ -303,7 +304,7 @@ async fn confirm(state: &AppState, tenant: &Tenant, jar: CookieJar, code: &str) 
             tenant,
             jar,
             StatusCode::BAD_REQUEST,
-            Some("That code is not valid or has expired. Check the code on your device."),
+            Some(&tr("device-msg-invalid")),
         );
     };
     let (jar, csrf_token) = csrf::token_for(
@@ -348,7 +349,7 @@ pub async fn submit(
             &tenant,
             jar,
             StatusCode::FORBIDDEN,
-            Some("This form has expired. Please enter the code again."),
+            Some(&tr("device-msg-form-expired")),
         );
     }
     let Some(session) = current_session(&state, &tenant, &jar).await else {
@@ -364,7 +365,7 @@ pub async fn submit(
             &tenant,
             jar,
             StatusCode::BAD_REQUEST,
-            Some("That code is not valid or has expired. Check the code on your device."),
+            Some(&tr("device-msg-invalid")),
         );
     }
     let approve = decision == "allow";
@@ -382,24 +383,19 @@ pub async fn submit(
         .await
     {
         Ok(true) => {
-            let heading = if approve {
-                "Device connected"
+            let (heading, message) = if approve {
+                (tr("device-msg-connected"), tr("device-msg-return"))
             } else {
-                "Request denied"
+                (tr("device-msg-denied"), tr("device-msg-not-given"))
             };
-            let message = if approve {
-                "You can return to your device."
-            } else {
-                "The device was not given access."
-            };
-            error_page(&state, &tenant, StatusCode::OK, heading, message, None)
+            error_page(&state, &tenant, StatusCode::OK, &heading, &message, None)
         }
         Ok(false) => code_form(
             &state,
             &tenant,
             jar,
             StatusCode::BAD_REQUEST,
-            Some("That code was already used."),
+            Some(&tr("device-msg-used")),
         ),
         Err(e) => {
             tracing::error!(error = %e, "device decision failed");
@@ -407,8 +403,8 @@ pub async fn submit(
                 &state,
                 &tenant,
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "Please try again.",
+                &tr("msg-unavailable"),
+                &tr("msg-try-again"),
                 None,
             )
         }

@@ -15,6 +15,7 @@ use super::{
     csrf, current_session, issuer_path, load_tenant, parse_form, render, safe_return_to, see_other,
     user_agent,
 };
+use crate::i18n::{tr, tr_args};
 use crate::signin::{SignInError, password_sign_in};
 use crate::state::AppState;
 
@@ -124,7 +125,7 @@ pub async fn submit(
             StatusCode::BAD_REQUEST,
             "",
             "",
-            Some("The form could not be read. Please try again."),
+            Some(&tr("msg-form-unreadable")),
         );
     };
     let return_to = safe_return_to(&state.services.config.public_url, &f.return_to);
@@ -138,7 +139,7 @@ pub async fn submit(
             StatusCode::FORBIDDEN,
             &email,
             &return_field,
-            Some("This form has expired. Please sign in again."),
+            Some(&tr("login-error-form-expired")),
         );
     }
     if email.is_empty() || f.password.is_empty() {
@@ -149,7 +150,7 @@ pub async fn submit(
             StatusCode::BAD_REQUEST,
             &email,
             &return_field,
-            Some("Enter your email and password."),
+            Some(&tr("login-error-missing")),
         );
     }
     match password_sign_in(
@@ -190,9 +191,7 @@ pub async fn submit(
                     StatusCode::FORBIDDEN,
                     &email,
                     &return_field,
-                    Some(
-                        "Confirm your email address first: open the link we sent you, then sign in. No email? Use \"Forgot your password?\" to get a new link.",
-                    ),
+                    Some(&tr("login-error-unverified")),
                 ),
                 Err(crate::mfa::flow::FlowError::Denied { .. }) => form(
                     &state,
@@ -201,7 +200,7 @@ pub async fn submit(
                     StatusCode::FORBIDDEN,
                     &email,
                     &return_field,
-                    Some(POLICY_DENIED),
+                    Some(&tr("msg-policy-denied")),
                 ),
                 Err(e) => {
                     tracing::error!(error = ?e, "sign-in failed with an internal error");
@@ -212,7 +211,7 @@ pub async fn submit(
                         StatusCode::SERVICE_UNAVAILABLE,
                         &email,
                         &return_field,
-                        Some("Sign-in is temporarily unavailable. Please try again."),
+                        Some(&tr("login-error-unavailable")),
                     )
                 }
             }
@@ -224,10 +223,13 @@ pub async fn submit(
             StatusCode::UNAUTHORIZED,
             &email,
             &return_field,
-            Some("Incorrect email or password."),
+            Some(&tr("login-error-invalid")),
         ),
         Err(SignInError::Throttled { retry_after_secs }) => {
-            let msg = format!("Too many failed attempts. Try again in {retry_after_secs} seconds.");
+            let msg = tr_args(
+                "login-error-throttled",
+                &[("seconds", retry_after_secs.into())],
+            );
             let mut r = form(
                 &state,
                 &tenant,
@@ -248,7 +250,7 @@ pub async fn submit(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &email,
                 &return_field,
-                Some("Sign-in is very busy right now. Please try again in a few seconds."),
+                Some(&tr("login-error-busy")),
             );
             set_retry_after(&mut r, 2);
             r
@@ -260,7 +262,7 @@ pub async fn submit(
             StatusCode::FORBIDDEN,
             &email,
             &return_field,
-            Some(POLICY_DENIED),
+            Some(&tr("msg-policy-denied")),
         ),
         Err(SignInError::Internal(e)) => {
             tracing::error!(error = %e, "sign-in failed with an internal error");
@@ -271,13 +273,11 @@ pub async fn submit(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &email,
                 &return_field,
-                Some("Sign-in is temporarily unavailable. Please try again."),
+                Some(&tr("login-error-unavailable")),
             )
         }
     }
 }
-
-const POLICY_DENIED: &str = "Your organization's access policy does not allow this sign-in (for example from this network or at this time).";
 
 fn set_retry_after(r: &mut Response, secs: u64) {
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

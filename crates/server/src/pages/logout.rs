@@ -17,6 +17,7 @@ use super::{
     csrf, current_session, error_page, issuer_path, load_tenant, removal_cookie, render, see_other,
 };
 use crate::app::Services;
+use crate::i18n::tr;
 use crate::state::AppState;
 
 /// Where to go after sign-out, once validated.
@@ -110,7 +111,7 @@ pub async fn show(
                 &state,
                 &tenant,
                 StatusCode::BAD_REQUEST,
-                "Invalid sign-out request",
+                &tr("logout-msg-invalid"),
                 &e.description,
                 None,
             );
@@ -123,7 +124,7 @@ pub async fn show(
                 &state,
                 &tenant,
                 StatusCode::BAD_REQUEST,
-                "Invalid sign-out request",
+                &tr("logout-msg-invalid"),
                 &m,
                 None,
             );
@@ -192,7 +193,7 @@ pub async fn submit(
                 &state,
                 &tenant,
                 StatusCode::BAD_REQUEST,
-                "Invalid sign-out request",
+                &tr("logout-msg-invalid"),
                 &m,
                 None,
             );
@@ -210,8 +211,8 @@ pub async fn submit(
                 &state,
                 &tenant,
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-out failed",
-                "Please try again.",
+                &tr("logout-msg-failed"),
+                &tr("msg-try-again"),
                 None,
             );
         }

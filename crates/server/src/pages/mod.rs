@@ -2,6 +2,7 @@
 //! Server-rendered, no JavaScript needed, CSRF-protected forms, strict security headers.
 
 pub mod account;
+pub mod branding;
 pub mod csrf;
 pub mod login;
 pub mod logout;
@@ -37,6 +38,8 @@ pub fn router() -> Router<AppState> {
             get(security::show).post(security::submit),
         )
         .route(routes::STYLESHEET, get(stylesheet))
+        .route(routes::BRANDING_CSS, get(branding::stylesheet))
+        .route(routes::LOGO, get(branding::logo))
         .merge(register::router())
 }
 
@@ -80,12 +83,21 @@ pub fn render(
     extra: minijinja::Value,
 ) -> Response {
     let base = minijinja::context! {
-        tenant_name => tenant.name.clone(),
+    let locale = crate::i18n::locale_for(&state.services.i18n, tenant);
+    let product = tenant
+        .settings
+        .branding
+        .display_name(&tenant.name)
+        .to_string();
+        tenant_name => product.clone(),
         issuer_path => issuer_path(&tenant.slug),
         static_base => "/static",
         self_registration => tenant.settings.self_registration,
     };
-    let ctx = minijinja::context! { ..extra, ..base };
+        lang => locale.clone(),
+        i18n => crate::i18n::Translator::new(state.services.i18n.clone(), &locale, &product).into_value(),
+    // Values the page gives win over these (the first map wins).
+    let ctx = minijinja::context! { ..extra, ..base, ..branding::page_context(tenant) };
     match state.templates.render(name, ctx) {
         Ok(html) => (status, page_headers(), html).into_response(),
         Err(e) => {
@@ -131,7 +143,11 @@ pub async fn load_tenant(state: &AppState, slug: &str) -> Result<Tenant, Respons
         return Err(unknown_tenant());
     }
     match state.services.store.get_tenant_by_slug(slug).await {
-        Ok(Some(t)) => Ok(t),
+        Ok(Some(t)) => {
+            // The tenant's default language joins this request's negotiation.
+            crate::i18n::set_tenant(&t);
+            Ok(t)
+        }
         Ok(None) => Err(unknown_tenant()),
         Err(e) => {
             tracing::error!(error = %e, "tenant lookup failed");

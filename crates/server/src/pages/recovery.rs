@@ -19,6 +19,7 @@ use tessera_core::user::validate_email;
 
 use super::register::{check_email, form_pairs, set_retry_after};
 use super::{csrf, issuer_path, load_tenant, render, safe_return_to, user_agent};
+use crate::i18n::{tr, tr_args};
 use crate::self_service::{
     RequestRefused, ResetRefused, ip_budget, request_password_reset, reset_link_owner,
     reset_password,
@@ -130,11 +131,7 @@ pub async fn submit_forgot(
         )
     };
     if !csrf::verify(&jar, &state.csrf_key, field(&pairs, "csrf_token")) {
-        return respond(
-            jar,
-            StatusCode::FORBIDDEN,
-            "This form has expired. Please try again.",
-        );
+        return respond(jar, StatusCode::FORBIDDEN, &tr("msg-form-expired"));
     }
     if let Err(refused) = ip_budget(
         &state,
@@ -149,11 +146,7 @@ pub async fn submit_forgot(
     }
     // The shape of an address says nothing about accounts, so it may be checked openly.
     if field(&pairs, "email").trim().chars().count() > 254 || validate_email(&email).is_err() {
-        return respond(
-            jar,
-            StatusCode::BAD_REQUEST,
-            "Enter a valid email address, such as name@example.com.",
-        );
+        return respond(jar, StatusCode::BAD_REQUEST, &tr("msg-enter-valid-email"));
     }
     let to = Some(return_to.clone()).filter(|r| !r.is_empty());
     match request_password_reset(&state, &tenant, &email, to).await {
@@ -169,9 +162,9 @@ fn refused_page(
 ) -> Response {
     match refused {
         RequestRefused::Throttled { retry_after_secs } => {
-            let msg = format!(
-                "Too many requests from your network. Try again in {} minutes.",
-                retry_after_secs.div_ceil(60)
+            let msg = tr_args(
+                "recovery-msg-throttled",
+                &[("minutes", retry_after_secs.div_ceil(60).into())],
             );
             let mut r = respond(jar, StatusCode::TOO_MANY_REQUESTS, &msg);
             set_retry_after(&mut r, retry_after_secs);
@@ -181,20 +174,18 @@ fn refused_page(
             let msg = p
                 .first()
                 .map(|p| p.message.clone())
-                .unwrap_or_else(|| "Check the form and try again.".into());
+                .unwrap_or_else(|| tr("recovery-msg-check-form"));
             respond(jar, StatusCode::BAD_REQUEST, &msg)
         }
-        RequestRefused::Overloaded => respond(
-            jar,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The service is very busy right now. Please try again in a few seconds.",
-        ),
+        RequestRefused::Overloaded => {
+            respond(jar, StatusCode::SERVICE_UNAVAILABLE, &tr("msg-busy"))
+        }
         RequestRefused::Internal(e) => {
             tracing::error!(error = %e, "password recovery failed with an internal error");
             respond(
                 jar,
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Password recovery is temporarily unavailable. Please try again.",
+                &tr("recovery-msg-unavailable"),
             )
         }
     }
@@ -236,9 +227,6 @@ fn reset_page(
     (jar, page).into_response()
 }
 
-const BAD_LINK: &str =
-    "This link has expired or was already used. Request a new one below if you still need it.";
-
 pub async fn show_reset(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -270,7 +258,7 @@ pub async fn show_reset(
             "bad_link",
             "",
             &return_to,
-            Some(BAD_LINK),
+            Some(&tr("recovery-msg-bad-link")),
         ),
         Err(e) => {
             tracing::error!(error = %e, "reset link lookup failed");
@@ -282,7 +270,7 @@ pub async fn show_reset(
                 "bad_link",
                 "",
                 &return_to,
-                Some("Password recovery is temporarily unavailable. Please try again."),
+                Some(&tr("recovery-msg-unavailable")),
             )
         }
     }
@@ -317,7 +305,7 @@ pub async fn submit_reset(
             "form",
             token,
             &return_to,
-            Some("This form has expired. Please try again."),
+            Some(&tr("msg-form-expired")),
         );
     }
     if password.is_empty() {
@@ -329,7 +317,7 @@ pub async fn submit_reset(
             "form",
             token,
             &return_to,
-            Some("Enter a new password."),
+            Some(&tr("recovery-msg-enter-password")),
         );
     }
     let result = reset_password(
@@ -364,7 +352,7 @@ pub async fn submit_reset(
             "bad_link",
             "",
             &return_to,
-            Some(BAD_LINK),
+            Some(&tr("recovery-msg-bad-link")),
         ),
         Err(ResetRefused::Password(r)) => reset_page(
             &state,
@@ -385,7 +373,7 @@ pub async fn submit_reset(
                 "form",
                 token,
                 &return_to,
-                Some("The service is very busy right now. Please try again in a few seconds."),
+                Some(&tr("msg-busy")),
             );
             set_retry_after(&mut r, 2);
             r
@@ -400,7 +388,7 @@ pub async fn submit_reset(
                 "form",
                 token,
                 &return_to,
-                Some("Password recovery is temporarily unavailable. Please try again."),
+                Some(&tr("recovery-msg-unavailable")),
             )
         }
     }

@@ -22,6 +22,7 @@ use tessera_core::registration::{
 use tessera_core::tenant::Tenant;
 
 use super::{csrf, error_page, issuer_path, load_tenant, render, safe_return_to, user_agent};
+use crate::i18n::{tr, tr_args};
 use crate::routes;
 use crate::self_service::{Registration, RequestRefused, register};
 use crate::state::AppState;
@@ -82,8 +83,8 @@ fn closed(state: &AppState, tenant: &Tenant) -> Response {
         state,
         tenant,
         StatusCode::NOT_FOUND,
-        "Page not found",
-        "This organization does not offer sign-up. Ask its administrator for an account.",
+        &tr("msg-page-not-found"),
+        &tr("register-closed"),
         None,
     )
 }
@@ -148,29 +149,36 @@ fn form(
     let value_of = |name: &str| echo(field(values, name));
     let f = &settings.fields;
     let standard: [(&str, &str, FieldRequirement, &str, &str); 5] = [
-        ("name", "Full name", f.name, "text", "name"),
+        ("name", "register-field-name", f.name, "text", "name"),
         (
             "given_name",
-            "First name",
+            "register-field-given-name",
             f.given_name,
             "text",
             "given-name",
         ),
         (
             "family_name",
-            "Last name",
+            "register-field-family-name",
             f.family_name,
             "text",
             "family-name",
         ),
-        ("phone", "Phone number", f.phone, "tel", "tel"),
-        ("birthdate", "Date of birth", f.birthdate, "date", "bday"),
+        ("phone", "register-field-phone", f.phone, "tel", "tel"),
+        (
+            "birthdate",
+            "register-field-birthdate",
+            f.birthdate,
+            "date",
+            "bday",
+        ),
     ];
     let mut fields = Vec::new();
     for (name, label, req, input_type, autocomplete) in standard {
         if !req.shown() {
             continue;
         }
+        let label = tr(label);
         fields.push(minijinja::context! {
             name, label, input_type, autocomplete,
             required => req.required(),
@@ -281,7 +289,7 @@ pub async fn submit(
             StatusCode::BAD_REQUEST,
             &[],
             "",
-            Some("The form could not be read. Please try again."),
+            Some(&tr("msg-form-unreadable")),
             &[],
         );
     };
@@ -304,7 +312,7 @@ pub async fn submit(
             StatusCode::FORBIDDEN,
             &values,
             &return_to,
-            Some("This form has expired. Please try again."),
+            Some(&tr("msg-form-expired")),
             &[],
         );
     }
@@ -387,13 +395,13 @@ fn refused_page(
             StatusCode::BAD_REQUEST,
             values,
             return_to,
-            Some("Some details need your attention."),
+            Some(&tr("register-msg-attention")),
             &problems,
         ),
         RequestRefused::Throttled { retry_after_secs } => {
-            let msg = format!(
-                "Too many sign-up attempts from your network. Try again in {} minutes.",
-                retry_after_secs.div_ceil(60)
+            let msg = tr_args(
+                "register-msg-throttled",
+                &[("minutes", retry_after_secs.div_ceil(60).into())],
             );
             let mut r = form(
                 state,
@@ -416,7 +424,7 @@ fn refused_page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 values,
                 return_to,
-                Some("Sign-up is very busy right now. Please try again in a few seconds."),
+                Some(&tr("register-msg-busy")),
                 &[],
             );
             set_retry_after(&mut r, 2);
@@ -431,7 +439,7 @@ fn refused_page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 values,
                 return_to,
-                Some("Sign-up is temporarily unavailable. Please try again."),
+                Some(&tr("register-msg-unavailable")),
                 &[],
             )
         }

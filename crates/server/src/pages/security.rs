@@ -17,6 +17,7 @@ use tessera_core::user::User;
 
 use super::{csrf, current_session, issuer_path, load_tenant, parse_form, render, see_other};
 use crate::app::Services;
+use crate::i18n::tr;
 use crate::mfa::{recovery, totp};
 use crate::state::AppState;
 
@@ -120,9 +121,9 @@ async fn page(
                 id => f.id.to_string(),
                 kind => f.kind.as_str(),
                 kind_label => match f.kind {
-                    FactorKind::Totp => "Authenticator app",
-                    FactorKind::Webauthn if f.discoverable => "Passkey",
-                    FactorKind::Webauthn => "Security key",
+                    FactorKind::Totp => tr("security-kind-totp"),
+                    FactorKind::Webauthn if f.discoverable => tr("security-kind-passkey"),
+                    FactorKind::Webauthn => tr("security-kind-security-key"),
                 },
                 name => &f.name,
                 created => crate::api::rfc3339(f.created_at),
@@ -227,7 +228,7 @@ pub async fn submit(
     let Some(f) = parse_form::<SecurityForm>(&body) else {
         answer!(
             StatusCode::BAD_REQUEST,
-            Some("The form could not be read. Please try again."),
+            Some(&tr("msg-form-unreadable")),
             None,
             None
         );
@@ -235,7 +236,7 @@ pub async fn submit(
     if !csrf::verify(&jar, &state.csrf_key, &f.csrf_token) {
         answer!(
             StatusCode::FORBIDDEN,
-            Some("This form has expired. Please try again."),
+            Some(&tr("msg-form-expired")),
             None,
             None
         );
@@ -243,9 +244,7 @@ pub async fn submit(
     if !recently_signed_in(&session) {
         answer!(
             StatusCode::FORBIDDEN,
-            Some(
-                "For your security, confirm it's you (sign in again) before changing your sign-in methods."
-            ),
+            Some(&tr("security-msg-reauth")),
             None,
             None
         );
@@ -257,7 +256,7 @@ pub async fn submit(
             let Some(id) = factor_id else {
                 answer!(
                     StatusCode::BAD_REQUEST,
-                    Some("The form could not be read."),
+                    Some(&tr("msg-form-unreadable-short")),
                     None,
                     None
                 );
@@ -265,7 +264,7 @@ pub async fn submit(
             if !tenant.settings.mfa.allows(SecondFactor::Totp) {
                 answer!(
                     StatusCode::BAD_REQUEST,
-                    Some("Authenticator apps are not offered here."),
+                    Some(&tr("mfa-msg-totp-not-offered")),
                     None,
                     None
                 );
@@ -287,15 +286,13 @@ pub async fn submit(
                     answer!(
                         StatusCode::OK,
                         None,
-                        Some("Authenticator app added."),
+                        Some(&tr("security-msg-totp-added")),
                         codes
                     )
                 }
                 Ok(false) => answer!(
                     StatusCode::UNAUTHORIZED,
-                    Some(
-                        "That code is not right. Check the time on your phone and try the current code."
-                    ),
+                    Some(&tr("mfa-msg-wrong-totp")),
                     None,
                     None
                 ),
@@ -303,7 +300,7 @@ pub async fn submit(
                     tracing::error!(error = %e, "TOTP confirmation failed");
                     answer!(
                         StatusCode::SERVICE_UNAVAILABLE,
-                        Some("Please try again."),
+                        Some(&tr("msg-try-again")),
                         None,
                         None
                     )
@@ -314,7 +311,7 @@ pub async fn submit(
             let Some(id) = factor_id else {
                 answer!(
                     StatusCode::BAD_REQUEST,
-                    Some("The form could not be read."),
+                    Some(&tr("msg-form-unreadable-short")),
                     None,
                     None
                 );
@@ -323,7 +320,7 @@ pub async fn submit(
                 Ok(n) if !n.is_empty() => n,
                 _ => answer!(
                     StatusCode::BAD_REQUEST,
-                    Some("Enter a name of at most 64 characters."),
+                    Some(&tr("security-msg-name")),
                     None,
                     None
                 ),
@@ -341,11 +338,16 @@ pub async fn submit(
                     .subject(user.id)
                     .target(Target::new("user", user.id));
                     state.services.emit(ev).await;
-                    answer!(StatusCode::OK, None, Some("Renamed."), None)
+                    answer!(
+                        StatusCode::OK,
+                        None,
+                        Some(&tr("security-msg-renamed")),
+                        None
+                    )
                 }
                 _ => answer!(
                     StatusCode::NOT_FOUND,
-                    Some("That sign-in method no longer exists."),
+                    Some(&tr("security-msg-gone")),
                     None,
                     None
                 ),
@@ -355,7 +357,7 @@ pub async fn submit(
             let Some(id) = factor_id else {
                 answer!(
                     StatusCode::BAD_REQUEST,
-                    Some("The form could not be read."),
+                    Some(&tr("msg-form-unreadable-short")),
                     None,
                     None
                 );
@@ -364,7 +366,7 @@ pub async fn submit(
                 Ok(Some(x)) if x.user_id == user.id => x,
                 _ => answer!(
                     StatusCode::NOT_FOUND,
-                    Some("That sign-in method no longer exists."),
+                    Some(&tr("security-msg-gone")),
                     None,
                     None
                 ),
@@ -383,11 +385,16 @@ pub async fn submit(
                     .subject(user.id)
                     .target(Target::new("user", user.id));
                     state.services.emit(ev).await;
-                    answer!(StatusCode::OK, None, Some("Removed."), None)
+                    answer!(
+                        StatusCode::OK,
+                        None,
+                        Some(&tr("security-msg-removed")),
+                        None
+                    )
                 }
                 _ => answer!(
                     StatusCode::NOT_FOUND,
-                    Some("That sign-in method no longer exists."),
+                    Some(&tr("security-msg-gone")),
                     None,
                     None
                 ),
@@ -397,7 +404,7 @@ pub async fn submit(
             if !tenant.settings.mfa.allows(SecondFactor::RecoveryCode) {
                 answer!(
                     StatusCode::BAD_REQUEST,
-                    Some("Recovery codes are not offered here."),
+                    Some(&tr("security-msg-recovery-not-offered")),
                     None,
                     None
                 );
@@ -406,21 +413,26 @@ pub async fn submit(
                 Ok(codes) => answer!(
                     StatusCode::OK,
                     None,
-                    Some("New recovery codes made; the old ones no longer work."),
+                    Some(&tr("security-msg-new-codes")),
                     Some(codes)
                 ),
                 Err(e) => {
                     tracing::error!(error = %e, "recovery code generation failed");
                     answer!(
                         StatusCode::SERVICE_UNAVAILABLE,
-                        Some("Please try again."),
+                        Some(&tr("msg-try-again")),
                         None,
                         None
                     )
                 }
             }
         }
-        _ => answer!(StatusCode::BAD_REQUEST, Some("Unknown action."), None, None),
+        _ => answer!(
+            StatusCode::BAD_REQUEST,
+            Some(&tr("security-msg-unknown-action")),
+            None,
+            None
+        ),
     }
 }
 

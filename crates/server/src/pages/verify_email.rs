@@ -16,6 +16,7 @@ use tessera_core::verification::{VerificationPurpose, VerificationStore};
 use super::register::{form_pairs, set_retry_after};
 use super::{csrf, issuer_path, load_tenant, render, safe_return_to};
 use crate::app::Services;
+use crate::i18n::{tr, tr_args};
 use crate::self_service::{
     RequestRefused, code_budget, token_hash, verify_with_code, verify_with_token,
 };
@@ -143,7 +144,7 @@ pub async fn show(
             StatusCode::BAD_REQUEST,
             Step::BadLink,
             &return_to,
-            Some("This link has expired or was already used."),
+            Some(&tr("verify-msg-bad-link")),
         )
     }
 }
@@ -189,7 +190,7 @@ pub async fn submit(
             StatusCode::FORBIDDEN,
             step,
             &return_to,
-            Some("This form has expired. Please try again."),
+            Some(&tr("msg-form-expired")),
         );
     }
     if !token.is_empty() {
@@ -210,7 +211,7 @@ pub async fn submit(
                 StatusCode::BAD_REQUEST,
                 Step::BadLink,
                 &return_to,
-                Some("This link has expired or was already used."),
+                Some(&tr("verify-msg-bad-link")),
             ),
             Err(e) => {
                 tracing::error!(error = %e, "email verification failed");
@@ -221,7 +222,7 @@ pub async fn submit(
                     StatusCode::SERVICE_UNAVAILABLE,
                     Step::Confirm { token },
                     &return_to,
-                    Some("Verification is temporarily unavailable. Please try again."),
+                    Some(&tr("verify-msg-unavailable")),
                 )
             }
         };
@@ -234,16 +235,16 @@ pub async fn submit(
             StatusCode::BAD_REQUEST,
             Step::Code { email: &email },
             &return_to,
-            Some("Enter your email address and the 6-digit code from the message."),
+            Some(&tr("verify-msg-missing")),
         );
     }
     if let Err(refused) = code_budget(&state, &tenant, peer.ip()).await {
         let (status, msg, retry) = match refused {
             RequestRefused::Throttled { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "Too many codes were tried from your network. Try again in {} minutes.",
-                    retry_after_secs.div_ceil(60)
+                tr_args(
+                    "verify-msg-throttled",
+                    &[("minutes", retry_after_secs.div_ceil(60).into())],
                 ),
                 Some(retry_after_secs),
             ),
@@ -251,7 +252,7 @@ pub async fn submit(
                 tracing::error!(error = ?other, "the code budget could not be checked");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Verification is temporarily unavailable. Please try again.".to_string(),
+                    tr("verify-msg-unavailable"),
                     None,
                 )
             }
@@ -287,9 +288,7 @@ pub async fn submit(
             StatusCode::BAD_REQUEST,
             Step::Code { email: &email },
             &return_to,
-            Some(
-                "That code is not right, or it has expired. Check the newest message we sent, or request a new one.",
-            ),
+            Some(&tr("verify-msg-wrong")),
         ),
         Err(e) => {
             tracing::error!(error = %e, "email verification by code failed");
@@ -300,7 +299,7 @@ pub async fn submit(
                 StatusCode::SERVICE_UNAVAILABLE,
                 Step::Code { email: &email },
                 &return_to,
-                Some("Verification is temporarily unavailable. Please try again."),
+                Some(&tr("verify-msg-unavailable")),
             )
         }
     }
