@@ -15,6 +15,7 @@
 mod harness;
 
 mod access_policies;
+mod account_portal;
 mod admin_roles;
 mod admission;
 mod api_clients;

@@ -188,6 +188,24 @@ pub enum EventKind {
         kind: String,
         attempts: i32,
     },
+    /// The owner asked, in the account portal, to move the account to another address; a link
+    /// went to the new address and a notice to the old one (addresses only in the personal part).
+    /// The address changes when the link is used (`user.updated`, `user.email_verified`).
+    #[serde(rename = "user.email_change_requested")]
+    EmailChangeRequested,
+    /// The owner downloaded everything Tessera holds about them (GDPR Art. 15/20).
+    #[serde(rename = "user.data_exported")]
+    DataExported,
+    /// The owner asked to delete their account. With `grace_days` 0 it is deleted at once
+    /// (`user.deleted` follows); otherwise it is disabled and deleted at `due_at` (RFC 3339).
+    #[serde(rename = "user.deletion_requested")]
+    DeletionRequested {
+        grace_days: u32,
+        due_at: Option<String>,
+    },
+    /// A scheduled deletion did not happen: an operator enabled the account again in time.
+    #[serde(rename = "user.deletion_cancelled")]
+    DeletionCancelled { reason: String },
 }
 
 impl EventKind {
@@ -498,6 +516,8 @@ pub struct AuditFilter {
     pub outcome: Option<Outcome>,
     /// Matched after decryption (IP is personal data).
     pub ip: Option<String>,
+    /// The user the events are about (their `subject`), e.g. for a data export.
+    pub subject: Option<String>,
 }
 
 /// A signed statement "entry `seq` of this tenant has hash `hash`", made with the tenant's key.

@@ -4,6 +4,7 @@
 //! This crate knows nothing of HTTP or SQL. Time is always a parameter (`now`), so tests can move
 //! through expiry and lockout windows without sleeping.
 
+pub mod account;
 pub mod apikey;
 pub mod authz;
 pub mod client;

@@ -74,6 +74,9 @@ pub struct TenantSettings {
     pub password_policy: crate::password_policy::PasswordPolicy,
     /// The sign-up form, email domains, terms and email verification (see docs/self-service.md).
     pub registration: crate::registration::RegistrationSettings,
+    /// What people may do with their own account in the account portal, e.g. the grace period
+    /// of "delete my account" (see docs/self-service.md).
+    pub account: crate::account::AccountSettings,
     /// Product name, colours, support link, custom CSS, logo and default language of the hosted
     /// pages and emails (see docs/branding-i18n.md).
     pub branding: crate::branding::BrandingSettings,
@@ -107,6 +110,7 @@ impl TenantSettings {
                 access_policies: Vec::new(),
                 password_policy: Default::default(),
                 registration: Default::default(),
+                account: Default::default(),
                 branding: Default::default(),
             },
             Preset::Customer => TenantSettings {
@@ -128,6 +132,7 @@ impl TenantSettings {
                 access_policies: Vec::new(),
                 password_policy: Default::default(),
                 registration: Default::default(),
+                account: Default::default(),
                 branding: Default::default(),
             },
         }
@@ -194,6 +199,7 @@ impl TenantSettings {
         crate::authz::policy::validate_policies(&self.access_policies)?;
         self.password_policy.validate()?;
         self.registration.validate()?;
+        self.account.validate()?;
         self.branding.validate()?;
         self.mfa.validate()?;
         if self.session_absolute_timeout_secs > 366 * 24 * 3600 {

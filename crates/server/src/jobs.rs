@@ -88,4 +88,12 @@ pub async fn run_once(state: &AppState) {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "maintenance: purge of email links failed"),
     }
+    // Accounts whose deletion grace period is over (each under a lease: one node deletes it).
+    let deleted = crate::account_portal::run_due_deletions(state).await;
+    if deleted > 0 {
+        tracing::info!(
+            accounts = deleted,
+            "deleted accounts at the end of their grace period"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! document, and the operations endpoints. Handlers are thin: the decisions live in
 //! `tessera-core` and in the application services of [`app`].
 
+pub mod account_portal;
 pub mod api;
 pub mod app;
 pub mod config;

@@ -16,6 +16,15 @@ pub const BRANDING_CSS: &str = "/t/{slug}/branding.css";
 pub const LOGO: &str = "/t/{slug}/logo";
 pub const ACCOUNT: &str = "/t/{slug}/account";
 pub const ACCOUNT_REVOKE_APP: &str = "/t/{slug}/account/apps/revoke";
+/// The account portal's forms (see `crate::pages::account`).
+pub const ACCOUNT_PROFILE: &str = "/t/{slug}/account/profile";
+pub const ACCOUNT_EMAIL: &str = "/t/{slug}/account/email";
+pub const ACCOUNT_EMAIL_CONFIRM: &str = "/t/{slug}/account/email/confirm";
+pub const ACCOUNT_PASSWORD: &str = "/t/{slug}/account/password";
+pub const ACCOUNT_SESSIONS_REVOKE: &str = "/t/{slug}/account/sessions/revoke";
+pub const ACCOUNT_SESSIONS_REVOKE_OTHERS: &str = "/t/{slug}/account/sessions/revoke-others";
+pub const ACCOUNT_EXPORT: &str = "/t/{slug}/account/export";
+pub const ACCOUNT_DELETE: &str = "/t/{slug}/account/delete";
 /// Multi-factor and passwordless sign-in (see `crate::mfa`).
 pub const LOGIN_MFA: &str = "/t/{slug}/login/mfa";
 pub const LOGIN_MFA_ENROLL: &str = "/t/{slug}/login/mfa/enroll";

@@ -378,6 +378,7 @@ impl AuditStore for Store {
                      AND ($3 IS NULL OR e.occurred_at >= $3) AND ($4 IS NULL OR e.occurred_at < $4) \
                      AND ($5 IS NULL OR e.actor_id = $5) AND ($6 IS NULL OR e.target_id = $6) \
                      AND ($7 IS NULL OR e.event_type = $7) AND ($8 IS NULL OR e.outcome = $8) \
+                     AND ($10 IS NULL OR e.subject_user_id = $10) \
                      ORDER BY e.seq DESC LIMIT $9"
                 ))
                 .bind(&tenant_text)
@@ -389,6 +390,7 @@ impl AuditStore for Store {
                 .bind(filter.event_type.as_deref())
                 .bind(filter.outcome.map(outcome_str))
                 .bind(batch)
+                .bind(filter.subject.as_deref())
             )?;
             let exhausted = (rows.len() as i64) < batch;
             for row in rows {

@@ -32,6 +32,7 @@ mod macros;
 #[macro_use]
 mod dialect;
 
+mod account_deletions;
 mod api_keys;
 mod audit;
 mod authz;

@@ -123,6 +123,7 @@ fn filter(q: &mut AuditQuery) -> ApiResult<(AuditFilter, PageRequest)> {
         event_type: q.event_type.take(),
         outcome,
         ip: q.ip.take(),
+        subject: None,
     };
     Ok((
         f,

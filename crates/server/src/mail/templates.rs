@@ -101,6 +101,54 @@ pub const EMAIL_TEMPLATES: &[(&str, &str)] = &[
         "email/recovery_passwordless.html",
         include_str!("../../../../templates/email/recovery_passwordless.html"),
     ),
+    (
+        "email/account_email_change.txt",
+        include_str!("../../../../templates/email/account_email_change.txt"),
+    ),
+    (
+        "email/account_email_change.html",
+        include_str!("../../../../templates/email/account_email_change.html"),
+    ),
+    (
+        "email/account_email_change_notice.txt",
+        include_str!("../../../../templates/email/account_email_change_notice.txt"),
+    ),
+    (
+        "email/account_email_change_notice.html",
+        include_str!("../../../../templates/email/account_email_change_notice.html"),
+    ),
+    (
+        "email/account_email_taken.txt",
+        include_str!("../../../../templates/email/account_email_taken.txt"),
+    ),
+    (
+        "email/account_email_taken.html",
+        include_str!("../../../../templates/email/account_email_taken.html"),
+    ),
+    (
+        "email/account_password_changed.txt",
+        include_str!("../../../../templates/email/account_password_changed.txt"),
+    ),
+    (
+        "email/account_password_changed.html",
+        include_str!("../../../../templates/email/account_password_changed.html"),
+    ),
+    (
+        "email/account_deletion_scheduled.txt",
+        include_str!("../../../../templates/email/account_deletion_scheduled.txt"),
+    ),
+    (
+        "email/account_deletion_scheduled.html",
+        include_str!("../../../../templates/email/account_deletion_scheduled.html"),
+    ),
+    (
+        "email/account_deleted.txt",
+        include_str!("../../../../templates/email/account_deleted.txt"),
+    ),
+    (
+        "email/account_deleted.html",
+        include_str!("../../../../templates/email/account_deleted.html"),
+    ),
 ];
 
 /// A rendered message without its recipient.
@@ -219,6 +267,8 @@ mod tests {
             code => "123456",
             link => "https://id.example.com/t/acme/verify?token=abc&x=<y>",
             expires_in_minutes => 10,
+            new_email => "new@example.com",
+            due_date => "2026-06-18",
         }
     }
 

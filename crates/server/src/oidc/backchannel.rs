@@ -51,6 +51,31 @@ pub async fn session_ended(
     });
 }
 
+/// As [`session_ended`], but returns only once the session's clients are read and their logout
+/// tokens signed (the deliveries still run in the background). For callers about to delete the
+/// account: its sessions, and the record of which clients they signed in to, go with it.
+pub async fn session_ended_before_deletion(
+    state: &AppState,
+    tenant: &Tenant,
+    session: &Session,
+    reason: &str,
+    actor: Actor,
+) {
+    let ev = Event::new(
+        tenant.id,
+        Services::now(),
+        EventKind::SessionRevoked {
+            session_id: session.id.to_string(),
+            reason: reason.to_string(),
+        },
+        actor,
+    )
+    .target(Target::new("session", session.id))
+    .subject(session.user_id);
+    state.services.emit(ev).await;
+    notify(state, tenant, session.id, &session.user_id.to_string()).await;
+}
+
 async fn notify(state: &AppState, tenant: &Tenant, sid: SessionId, sub: &str) {
     let store = &state.services.store;
     let client_ids = match store.list_session_clients(tenant.id, sid).await {

@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route(routes::BRANDING_CSS, get(branding::stylesheet))
         .route(routes::LOGO, get(branding::logo))
         .merge(register::router())
+        .merge(account::router())
 }
 
 /// `/t/{slug}`: the path every cookie of a tenant is scoped to.

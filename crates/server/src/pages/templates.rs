@@ -15,6 +15,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../../templates/account.html"),
     ),
     (
+        "account_email_confirm.html",
+        include_str!("../../../../templates/account_email_confirm.html"),
+    ),
+    (
+        "account_deleted.html",
+        include_str!("../../../../templates/account_deleted.html"),
+    ),
+    (
         "logout.html",
         include_str!("../../../../templates/logout.html"),
     ),

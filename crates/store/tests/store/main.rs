@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+mod account_portal;
 mod api_keys;
 mod at_rest;
 mod audit;
@@ -86,4 +87,6 @@ on_both_backends!(
     verification::newer_verification_tokens_supersede_older_ones,
     verification::verification_codes_limit_attempts,
     verification::verification_tokens_seal_and_go_with_their_user,
+    account_portal::scheduled_deletions_lease_and_cascade,
+    account_portal::audit_lists_a_subjects_events,
 );
