@@ -180,6 +180,7 @@ fn environment() -> Result<&'static Environment<'static>, TemplateError> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        crate::i18n::install(&mut env);
         for (name, source) in EMAIL_TEMPLATES {
             env.add_template(name, source)
                 .map_err(|e| format!("{name} does not parse: {e}"))?;
@@ -228,7 +229,6 @@ pub fn render(name: &str, ctx: &minijinja::Value) -> Result<Rendered, TemplateEr
         Ok(t) => Some(t.render(ctx).map_err(|e| failed(&html_name, e))?),
         Err(_) => None,
     };
-        crate::i18n::install(&mut env);
     Ok(Rendered {
         subject,
         text: body,

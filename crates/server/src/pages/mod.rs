@@ -83,20 +83,20 @@ pub fn render(
     name: &str,
     extra: minijinja::Value,
 ) -> Response {
-    let base = minijinja::context! {
     let locale = crate::i18n::locale_for(&state.services.i18n, tenant);
     let product = tenant
         .settings
         .branding
         .display_name(&tenant.name)
         .to_string();
+    let base = minijinja::context! {
         tenant_name => product.clone(),
         issuer_path => issuer_path(&tenant.slug),
         static_base => "/static",
         self_registration => tenant.settings.self_registration,
-    };
         lang => locale.clone(),
         i18n => crate::i18n::Translator::new(state.services.i18n.clone(), &locale, &product).into_value(),
+    };
     // Values the page gives win over these (the first map wins).
     let ctx = minijinja::context! { ..extra, ..base, ..branding::page_context(tenant) };
     match state.templates.render(name, ctx) {
