@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::browser::Browser;
 use crate::harness::http::{hidden_input, unescape};
 use crate::harness::tools::{check_ok, interop_dir, python_venv, require, run};
-use crate::browser::Browser;
 use crate::harness::{Backend, start};
 use crate::jose::Jwt;
 use crate::rp::{AuthRequest, Op};
@@ -74,6 +74,7 @@ async fn amr_and_acr_follow_the_factors(backend: Backend) {
     let c = claims(&tokens);
     assert_eq!(strings(&c["amr"]), vec!["pwd".to_string()]);
     assert_eq!(c["acr"], SINGLE_FACTOR);
+    let first_sid = c["sid"].clone();
 
     // prompt=none cannot step up: interaction_required.
     let req = AuthRequest::new(&client, "openid")
@@ -135,6 +136,8 @@ async fn amr_and_acr_follow_the_factors(backend: Backend) {
         assert!(amr.contains(&m.to_string()), "{amr:?}");
     }
     assert_eq!(c["acr"], MULTI_FACTOR);
+    // The step-up renewed the session in place: the application's sid stays valid.
+    assert_eq!(c["sid"], first_sid, "same session after the step-up");
 
     // A phishing-resistant request cannot be met with TOTP: the step-up asks for a security
     // key, which this user does not have.

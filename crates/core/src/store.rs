@@ -98,6 +98,18 @@ pub trait SessionStore {
         id: SessionId,
         at: Timestamp,
     ) -> StoreResult<()>;
+    /// A signed-in user authenticated again in the same browser (re-authentication, step-up):
+    /// the session keeps its id (so `sid` stays stable for applications) but gets a new cookie
+    /// secret, the methods of this authentication and `created_at` (the auth time) = `at`.
+    /// Returns false when the session is no longer active.
+    async fn reauthenticate_session(
+        &self,
+        tenant: TenantId,
+        id: SessionId,
+        token_hash: &str,
+        auth_methods: &[String],
+        at: Timestamp,
+    ) -> StoreResult<bool>;
     /// Returns false when the session did not exist or was already revoked.
     async fn revoke_session(
         &self,

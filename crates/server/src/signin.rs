@@ -221,6 +221,11 @@ async fn sign_in_inner(
 
 /// Starts the session of a completed sign-in: the access policies are checked once more with
 /// every method used (`amr`), then the session is stored and `signin.succeeded` recorded.
+///
+/// When this browser already holds an active session of the same user (a re-authentication or
+/// step-up), that session is renewed in place: same id (applications' `sid` stays valid, no
+/// back-channel logout), a new cookie secret, the new methods and auth time.
+#[allow(clippy::too_many_arguments)]
 pub async fn start_session(
     state: &AppState,
     tenant: &Tenant,
@@ -229,6 +234,7 @@ pub async fn start_session(
     method_label: &str,
     ip: Option<IpAddr>,
     user_agent: Option<&str>,
+    previous: Option<&Session>,
 ) -> Result<SignedIn, SignInError> {
     let svc = &state.services;
     let store = &svc.store;
@@ -278,11 +284,43 @@ pub async fn start_session(
     }
     store.record_sign_in(tenant.id, user.id, now, None).await?;
     let token = Secret::new(random_token(32));
+    let token_hash = sha256_hex(token.expose().as_bytes());
+    if let Some(prev) = previous.filter(|p| p.user_id == user.id)
+        && store
+            .reauthenticate_session(tenant.id, prev.id, &token_hash, &amr, now)
+            .await?
+    {
+        let mut session = prev.clone();
+        session.token_hash = token_hash;
+        session.auth_methods = amr;
+        session.created_at = now;
+        session.last_seen_at = now;
+        let ev = Event::new(
+            tenant.id,
+            now,
+            EventKind::SignInSucceeded {
+                method: method_label.into(),
+            },
+            Actor::user(user.id),
+        )
+        .target(Target::new("session", session.id))
+        .subject(user.id)
+        .ip(ip.map(|i| i.to_string()))
+        .user_agent(user_agent.map(str::to_string))
+        .detail("reauthentication", true.into());
+        svc.emit(ev).await;
+        tracing::info!(tenant = %tenant.slug, user = %user.id, session = %session.id, method = method_label, "authenticated again; session renewed");
+        return Ok(SignedIn {
+            user: user.clone(),
+            session,
+            token,
+        });
+    }
     let session = Session {
         id: SessionId::new(),
         tenant_id: tenant.id,
         user_id: user.id,
-        token_hash: sha256_hex(token.expose().as_bytes()),
+        token_hash,
         created_at: now,
         last_seen_at: now,
         expires_at: now

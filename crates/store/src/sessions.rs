@@ -160,6 +160,31 @@ impl SessionStore for Store {
         Ok(())
     }
 
+    async fn reauthenticate_session(
+        &self,
+        tenant: TenantId,
+        id: SessionId,
+        token_hash: &str,
+        auth_methods: &[String],
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let methods = to_json("sessions.auth_methods", auth_methods)?;
+        let n = execute!(
+            self,
+            sqlx::query(concat!(
+                "UPDATE sessions SET token_hash = $3, auth_methods = $4, created_at = $5, last_seen_at = $5 \
+                 WHERE tenant_id = $1 AND id = $2 AND ",
+                active_at!("$5")
+            ))
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .bind(token_hash)
+            .bind(&methods)
+            .bind(to_millis(at))
+        )?;
+        Ok(n == 1)
+    }
+
     async fn revoke_session(
         &self,
         tenant: TenantId,

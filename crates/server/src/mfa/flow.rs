@@ -395,9 +395,10 @@ pub async fn complete(
         method_label,
         info.ip,
         info.user_agent.as_deref(),
+        previous.as_ref(),
     )
     .await?;
-    if let Some(previous) = previous
+    if let Some(previous) = previous.filter(|p| p.id != signed_in.session.id)
         && let Ok(true) = svc
             .store
             .revoke_session(tenant.id, previous.id, Services::now())
