@@ -6,6 +6,7 @@ mod clients;
 mod import;
 mod keys;
 mod output;
+mod risk;
 mod tenants;
 mod users;
 
@@ -58,6 +59,9 @@ enum Command {
     /// Manage API keys (and, with the OpenID Connect provider, signing keys).
     #[command(subcommand)]
     Keys(keys::KeysCmd),
+    /// Backtest the risk policy on recorded sign-in events.
+    #[command(subcommand)]
+    Risk(risk::RiskCmd),
 }
 
 pub fn main() -> ExitCode {
@@ -118,6 +122,7 @@ async fn run(command: Command, config: Config, out: &Out) -> Result<(), CliError
         Command::User(c) => users::run(c, &services, out).await,
         Command::Keys(c) => keys::run(c, &services, out).await,
         Command::Audit(c) => audit::run(c, &services, out).await,
+        Command::Risk(c) => risk::run(c, &services, out).await,
     };
     services.store.close().await;
     result

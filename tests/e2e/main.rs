@@ -37,6 +37,7 @@ mod ops;
 mod passkeys;
 mod recovery;
 mod registration;
+mod risk_cli;
 mod session_expiry;
 mod shutdown;
 mod signin;

@@ -80,6 +80,9 @@ pub struct TenantSettings {
     /// Product name, colours, support link, custom CSS, logo and default language of the hosted
     /// pages and emails (see docs/branding-i18n.md).
     pub branding: crate::branding::BrandingSettings,
+    /// The risk engine's policy: weights, thresholds, velocity windows, profile decay, known-bad
+    /// networks and rules (see docs/risk.md).
+    pub risk: tessera_risk::RiskSettings,
 }
 
 impl Default for TenantSettings {
@@ -112,6 +115,7 @@ impl TenantSettings {
                 registration: Default::default(),
                 account: Default::default(),
                 branding: Default::default(),
+                risk: Default::default(),
             },
             Preset::Customer => TenantSettings {
                 self_registration: true,
@@ -134,6 +138,7 @@ impl TenantSettings {
                 registration: Default::default(),
                 account: Default::default(),
                 branding: Default::default(),
+                risk: Default::default(),
             },
         }
     }
@@ -201,6 +206,9 @@ impl TenantSettings {
         self.registration.validate()?;
         self.account.validate()?;
         self.branding.validate()?;
+        self.risk
+            .validate()
+            .map_err(|e| CoreError::invalid(e.field, e.message))?;
         self.mfa.validate()?;
         if self.session_absolute_timeout_secs > 366 * 24 * 3600 {
             return Err(CoreError::invalid(
