@@ -409,6 +409,15 @@ async fn profile_is_edited_and_bad_input_changes_nothing(backend: Backend) {
             "every field is labelled: {input}"
         );
     }
+    // In German when the browser asks for it.
+    let de = b
+        .get_with_headers("/t/shop/account", &[("accept-language", "de-DE,de;q=0.9")])
+        .await;
+    assert_eq!(de.status, 200);
+    let de = de.text();
+    assert!(de.contains("<html lang=\"de\">"), "{de}");
+    assert!(de.contains("<h1>Ihr Konto</h1>"), "{de}");
+    assert!(de.contains("Sitzungen und Geräte"), "{de}");
 
     // Saved, with the person as the actor.
     let r = post(
@@ -477,13 +486,13 @@ async fn profile_is_edited_and_bad_input_changes_nothing(backend: Backend) {
     for (fields, needle) in [
         (
             full("name", &long),
-            "Full name must be at most 200 characters.",
+            "Full name can have at most 200 characters.",
         ),
-        (full("family_name", ""), "Enter your last name."),
+        (full("family_name", ""), "Last name cannot be empty."),
         (full("phone", "call me maybe"), "Enter a phone number"),
         (
             full("given_name", "A\u{7}nn"),
-            "must not contain control characters",
+            "cannot contain line breaks or other control characters",
         ),
     ] {
         let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -88,8 +88,19 @@ pub trait AccountDeletionStore {
 /// "Safari on iPhone", for the list of sessions. Unknown agents are "Unknown device"; nothing of
 /// the raw string is shown beyond the names recognized here.
 pub fn device_summary(user_agent: Option<&str>) -> String {
+    match device(user_agent) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_string(),
+        (None, Some(o)) => format!("A browser on {o}"),
+        (None, None) => "Unknown device".into(),
+    }
+}
+
+/// The browser and operating system names recognized in a user agent (for pages that say
+/// "{browser} on {os}" in their own language).
+pub fn device(user_agent: Option<&str>) -> (Option<&'static str>, Option<&'static str>) {
     let Some(ua) = user_agent.map(str::trim).filter(|u| !u.is_empty()) else {
-        return "Unknown device".into();
+        return (None, None);
     };
     // Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari", Android also
     // says "Linux", iOS browsers say "Mac OS X".
@@ -120,12 +131,7 @@ pub fn device_summary(user_agent: Option<&str>) -> String {
     .iter()
     .find(|(needle, _)| ua.contains(needle))
     .map(|(_, name)| *name);
-    match (browser, os) {
-        (Some(b), Some(o)) => format!("{b} on {o}"),
-        (Some(b), None) => b.to_string(),
-        (None, Some(o)) => format!("A browser on {o}"),
-        (None, None) => "Unknown device".into(),
-    }
+    (browser, os)
 }
 
 #[cfg(test)]

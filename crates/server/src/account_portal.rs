@@ -10,6 +10,8 @@
 
 use std::net::IpAddr;
 
+use fluent_bundle::FluentValue;
+
 use tessera_core::account::{AccountDeletionStore, ScheduledDeletion};
 use tessera_core::authz::Principal;
 use tessera_core::events::{Actor, AuditFilter, Event, EventKind, Target};
@@ -31,6 +33,7 @@ use tessera_crypto::random_token;
 use crate::api::rfc3339;
 use crate::app::Services;
 use crate::app::users::MAX_PASSWORD_CHARS;
+use crate::i18n::{tr, tr_args};
 use crate::self_service::{
     SelfServiceError, check_new_password, page_link, password_problem, token_hash,
 };
@@ -111,6 +114,9 @@ impl From<SelfServiceError> for Refused {
     }
 }
 
+/// Longest name the account keeps (`tessera_core::tenant::validate_display_name`).
+const MAX_NAME_CHARS: usize = 200;
+
 fn problem(field: &str, message: impl Into<String>) -> FieldProblem {
     FieldProblem {
         field: field.into(),
@@ -125,7 +131,6 @@ fn problem(field: &str, message: impl Into<String>) -> FieldProblem {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProfileField {
     pub name: &'static str,
-    pub label: &'static str,
     pub input_type: &'static str,
     pub autocomplete: &'static str,
     pub required: bool,
@@ -137,10 +142,9 @@ pub struct ProfileField {
 pub fn profile_fields(tenant: &Tenant, user: &User) -> Vec<ProfileField> {
     let f = &tenant.settings.registration.fields;
     let all = [
-        ("name", "Full name", f.name, "text", "name", &user.name),
+        ("name", f.name, "text", "name", &user.name),
         (
             "given_name",
-            "First name",
             f.given_name,
             "text",
             "given-name",
@@ -148,26 +152,32 @@ pub fn profile_fields(tenant: &Tenant, user: &User) -> Vec<ProfileField> {
         ),
         (
             "family_name",
-            "Last name",
             f.family_name,
             "text",
             "family-name",
             &user.family_name,
         ),
-        ("phone", "Phone number", f.phone, "tel", "tel", &user.phone),
+        ("phone", f.phone, "tel", "tel", &user.phone),
     ];
     all.into_iter()
-        .filter(|(_, _, req, _, _, value)| req.shown() || value.is_some())
-        .map(
-            |(name, label, req, input_type, autocomplete, _)| ProfileField {
-                name,
-                label,
-                input_type,
-                autocomplete,
-                required: req.required(),
-            },
-        )
+        .filter(|(_, req, _, _, value)| req.shown() || value.is_some())
+        .map(|(name, req, input_type, autocomplete, _)| ProfileField {
+            name,
+            input_type,
+            autocomplete,
+            required: req.required(),
+        })
         .collect()
+}
+
+/// The label of a standard profile field, in the language of the page being answered.
+pub fn field_label(field: &str) -> String {
+    match field {
+        "name" => tr("account-field-name"),
+        "given_name" => tr("account-field-given-name"),
+        "family_name" => tr("account-field-family-name"),
+        _ => tr("account-field-phone"),
+    }
 }
 
 /// The current value of a standard profile field.
@@ -207,10 +217,7 @@ pub async fn update_profile(
         // is not the one the page showed (or was cut short), and nothing is guessed.
         let Some((_, raw)) = values.iter().find(|(k, _)| k == f.name) else {
             if problems.iter().all(|p: &FieldProblem| p.field != "form") {
-                problems.push(problem(
-                    "form",
-                    "The form is incomplete. Reload the page and try again.",
-                ));
+                problems.push(problem("form", tr("account-profile-incomplete")));
             }
             continue;
         };
@@ -219,7 +226,10 @@ pub async fn update_profile(
             if f.required {
                 problems.push(problem(
                     f.name,
-                    format!("Enter your {}.", f.label.to_lowercase()),
+                    tr_args(
+                        "account-profile-required",
+                        &[("field", field_label(f.name).into())],
+                    ),
                 ));
                 continue;
             }
@@ -232,12 +242,19 @@ pub async fn update_profile(
         patch_field(&mut one, f.name, Some(v.to_string()));
         match user.clone().apply(one, Services::now()) {
             Ok(_) => patch_field(&mut patch, f.name, Some(v.to_string())),
-            Err(CoreError::Invalid { message, .. }) => {
+            Err(CoreError::Invalid { .. }) => {
+                let label = || -> FluentValue<'static> { field_label(f.name).into() };
                 let message = if f.name == "phone" {
-                    "Enter a phone number of digits with an optional leading +, such as +14155550100."
-                        .to_string()
+                    tr("account-profile-phone")
+                } else if v.chars().count() > MAX_NAME_CHARS {
+                    tr_args(
+                        "account-profile-too-long",
+                        &[("field", label()), ("max", MAX_NAME_CHARS.into())],
+                    )
+                } else if v.chars().any(char::is_control) {
+                    tr_args("account-profile-control", &[("field", label())])
                 } else {
-                    format!("{} {message}.", f.label)
+                    tr_args("account-profile-invalid", &[("field", label())])
                 };
                 problems.push(problem(f.name, message));
             }
@@ -253,9 +270,10 @@ pub async fn update_profile(
         .await
     {
         Ok(u) => Ok(u),
-        Err(CoreError::Invalid { message, .. }) => {
-            Err(Refused::Invalid(vec![problem("form", message)]))
-        }
+        Err(CoreError::Invalid { .. }) => Err(Refused::Invalid(vec![problem(
+            "form",
+            tr("account-error-attention"),
+        )])),
         Err(e) => Err(Refused::Internal(e.to_string())),
     }
 }
@@ -277,16 +295,16 @@ pub async fn request_email_change(
     ip: Option<IpAddr>,
     user_agent: Option<&str>,
 ) -> Result<String, Refused> {
-    let invalid = |m: &str| Err(Refused::Invalid(vec![problem("email", m)]));
+    let invalid = |m: String| Err(Refused::Invalid(vec![problem("email", m)]));
     if new_email.trim().chars().count() > 254 {
-        return invalid("Enter an email address of at most 254 characters.");
+        return invalid(tr("account-email-too-long"));
     }
     let Ok(email) = validate_email(new_email) else {
-        return invalid("Enter a valid email address, such as name@example.com.");
+        return invalid(tr("account-email-invalid"));
     };
     let normalized = normalize_email(&email);
     if normalized == normalize_email(&user.email) {
-        return invalid("That is already your email address.");
+        return invalid(tr("account-email-same"));
     }
     // The tenant's domain rules are public; they say nothing about accounts.
     if tenant
@@ -296,10 +314,10 @@ pub async fn request_email_change(
         .is_err()
     {
         let domain = normalized.rsplit_once('@').map_or("", |(_, d)| d);
-        return Err(Refused::Invalid(vec![problem(
-            "email",
-            format!("Addresses at {domain} cannot be used here. Use another email address."),
-        )]));
+        return invalid(tr_args(
+            "account-email-domain",
+            &[("domain", domain.to_string().into())],
+        ));
     }
     account_budget(state, tenant, "email-change", user, EMAIL_CHANGES_PER_HOUR).await?;
     let svc = &state.services;
@@ -508,10 +526,13 @@ pub async fn change_password(
     let svc = &state.services;
     let mut problems = Vec::new();
     if user.password_hash.is_some() && current.is_empty() {
-        problems.push(problem("current_password", "Enter your current password."));
+        problems.push(problem(
+            "current_password",
+            tr("account-password-enter-current"),
+        ));
     }
     if new.is_empty() {
-        problems.push(problem("new_password", "Enter a new password."));
+        problems.push(problem("new_password", tr("account-password-enter-new")));
     }
     if !problems.is_empty() {
         return Err(Refused::Invalid(problems));

@@ -77,6 +77,16 @@ pub const EMBEDDED: &[(&str, &str, &str)] = &[
         "emails.ftl",
         include_str!("../../../../locales/de/emails.ftl"),
     ),
+    (
+        "en",
+        "account.ftl",
+        include_str!("../../../../locales/en/account.ftl"),
+    ),
+    (
+        "de",
+        "account.ftl",
+        include_str!("../../../../locales/de/account.ftl"),
+    ),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

@@ -15,6 +15,7 @@ use tessera_core::tenant::Tenant;
 use super::{Feedback, Post};
 use crate::api::rfc3339;
 use crate::app::Services;
+use crate::i18n::tr;
 use crate::state::AppState;
 
 /// The applications the user has granted access to (clients with remembered consent).
@@ -65,7 +66,7 @@ pub async fn revoke_app(
             .answer(
                 &state,
                 StatusCode::BAD_REQUEST,
-                Feedback::error("Choose an application to remove."),
+                Feedback::error(tr("account-error-choose-app")),
             )
             .await;
     }
@@ -91,7 +92,7 @@ pub async fn revoke_app(
             post.answer(
                 &state,
                 StatusCode::NOT_FOUND,
-                Feedback::error("This application has no access to remove."),
+                Feedback::error(tr("account-error-no-app")),
             )
             .await
         }
@@ -100,7 +101,7 @@ pub async fn revoke_app(
             post.answer(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
-                Feedback::error("This is temporarily unavailable. Please try again."),
+                Feedback::error(tr("account-error-unavailable")),
             )
             .await
         }

@@ -17,6 +17,7 @@ use super::{Feedback, Post, reauth_link, signed_in};
 use crate::account_portal::{Deletion, Refused, delete_account, export_account};
 use crate::api::rfc3339;
 use crate::app::Services;
+use crate::i18n::tr;
 use crate::pages::security::recently_signed_in;
 use crate::pages::{
     error_page, issuer_path, load_tenant, removal_cookie, render, see_other, user_agent,
@@ -61,8 +62,8 @@ pub async fn export(
                 &state,
                 &tenant,
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "Your data could not be gathered right now. Please try again.",
+                &tr("msg-unavailable"),
+                &tr("account-error-export"),
                 Some(format!("{}/account", issuer_path(&tenant.slug))),
             );
         }
@@ -71,7 +72,11 @@ pub async fn export(
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "data export did not serialize");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "The export failed.").into_response();
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                tr("account-error-export"),
+            )
+                .into_response();
         }
     };
     let date = Services::now()
@@ -127,18 +132,18 @@ pub async fn delete(
     }
     let typed = post.field("confirm").trim().to_string();
     let problem = if typed.is_empty() {
-        Some("Type your email address to confirm that you want to delete your account.")
+        Some(tr("account-delete-type-email"))
     } else if typed.chars().count() > 254 || !deletion_confirmed(&typed, &post.user.email) {
-        Some("That is not the email address of your account. Type it exactly as shown above.")
+        Some(tr("account-delete-wrong-email"))
     } else {
         None
     };
     if let Some(message) = problem {
         let fb = Feedback {
-            error: Some("Your account was not deleted.".into()),
+            error: Some(tr("account-error-not-deleted")),
             problems: vec![FieldProblem {
                 field: "confirm".into(),
-                message: message.into(),
+                message,
             }],
             ..Default::default()
         };

@@ -16,6 +16,7 @@ use super::{Post, field};
 use crate::account_portal::{
     Refused, confirm_email_change, email_change_link_usable, request_email_change,
 };
+use crate::i18n::tr;
 use crate::pages::security::recently_signed_in;
 use crate::pages::{csrf, issuer_path, load_tenant, render, user_agent};
 use crate::state::AppState;
@@ -51,8 +52,6 @@ pub async fn submit(
         Err(refused) => post.refused(&state, refused, values).await,
     }
 }
-
-const BAD_LINK: &str = "This link has expired, was already used, or can no longer be used.";
 
 /// `step`: `confirm` (a usable link: the button), `changed`, or `bad_link`.
 #[allow(clippy::too_many_arguments)]
@@ -116,7 +115,7 @@ pub async fn show_confirm(
             "bad_link",
             "",
             "",
-            Some(BAD_LINK),
+            Some(&tr("account-email-bad-link")),
         ),
         Err(e) => {
             tracing::error!(error = %e, "email change link lookup failed");
@@ -128,7 +127,7 @@ pub async fn show_confirm(
                 "bad_link",
                 "",
                 "",
-                Some("This is temporarily unavailable. Please try again."),
+                Some(&tr("account-error-unavailable")),
             )
         }
     }
@@ -156,7 +155,7 @@ pub async fn submit_confirm(
             "confirm",
             &token,
             "",
-            Some("This form has expired. Please try again."),
+            Some(&tr("account-error-expired")),
         );
     }
     match confirm_email_change(&state, &tenant, &token).await {
@@ -178,7 +177,7 @@ pub async fn submit_confirm(
             "bad_link",
             "",
             "",
-            Some(BAD_LINK),
+            Some(&tr("account-email-bad-link")),
         ),
         Err(e) => {
             tracing::error!(error = %e, "email change confirmation failed");
@@ -190,7 +189,7 @@ pub async fn submit_confirm(
                 "confirm",
                 &token,
                 "",
-                Some("This is temporarily unavailable. Please try again."),
+                Some(&tr("account-error-unavailable")),
             )
         }
     }

@@ -29,9 +29,10 @@ use tessera_core::tenant::Tenant;
 use tessera_core::user::User;
 
 use super::{csrf, current_session, issuer_path, load_tenant, render, see_other};
-use crate::account_portal::{Refused, profile_fields, profile_value};
+use crate::account_portal::{Refused, field_label, profile_fields, profile_value};
 use crate::api::rfc3339;
 use crate::app::Services;
+use crate::i18n::{tr, tr_args};
 use crate::pages::security::recently_signed_in;
 use crate::routes;
 use crate::state::AppState;
@@ -100,6 +101,19 @@ impl Feedback {
     }
 }
 
+/// "Firefox on Linux", in the language of the page.
+fn device_label(user_agent: Option<&str>) -> String {
+    match tessera_core::account::device(user_agent) {
+        (Some(browser), Some(os)) => tr_args(
+            "account-device-browser-on-os",
+            &[("browser", browser.into()), ("os", os.into())],
+        ),
+        (Some(browser), None) => tr_args("account-device-browser", &[("browser", browser.into())]),
+        (None, Some(os)) => tr_args("account-device-os", &[("os", os.into())]),
+        (None, None) => tr("account-device-unknown"),
+    }
+}
+
 /// The signed-in person of this browser, or the answer that sends them to sign in.
 async fn signed_in(
     state: &AppState,
@@ -125,7 +139,7 @@ async fn signed_in(
         Ok(_) => Err(to_login()),
         Err(e) => {
             tracing::error!(error = %e, "user lookup failed");
-            Err((StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable.").into_response())
+            Err((StatusCode::SERVICE_UNAVAILABLE, tr("msg-unavailable")).into_response())
         }
     }
 }
@@ -164,7 +178,7 @@ async fn page(
                 .unwrap_or_else(|| profile_value(user, f.name).unwrap_or("").to_string());
             minijinja::context! {
                 name => f.name,
-                label => f.label,
+                label => field_label(f.name),
                 input_type => f.input_type,
                 autocomplete => f.autocomplete,
                 required => f.required,
@@ -186,7 +200,7 @@ async fn page(
             .map(|s| {
                 minijinja::context! {
                     id => s.id.to_string(),
-                    device => tessera_core::account::device_summary(s.user_agent.as_deref()),
+                    device => device_label(s.user_agent.as_deref()),
                     ip => s.ip,
                     created => rfc3339(s.created_at),
                     last_seen => rfc3339(s.last_seen_at),
@@ -238,29 +252,20 @@ async fn page(
 
 /// What a successful form said, carried by the redirect back to the page (`?done=…`), so that
 /// reloading the page never submits a form again.
-const DONE: &[(&str, &str)] = &[
-    ("profile", "Your profile was saved."),
-    (
-        "email",
-        "We sent a link to your new address. Your address changes when you open it; until then, keep signing in with this one.",
-    ),
-    (
-        "password",
-        "Your password was changed. Your other sessions were signed out.",
-    ),
-    (
-        "password_set",
-        "Your password was set. Your other sessions were signed out.",
-    ),
-    ("session", "The session was signed out."),
-    ("sessions", "All your other sessions were signed out."),
-    (
-        "app",
-        "The application no longer has access to your account.",
-    ),
-];
+fn done_notice(what: &str) -> Option<String> {
+    Some(match what {
+        "profile" => tr("account-done-profile"),
+        "email" => tr("account-done-email"),
+        "password" => tr("account-done-password"),
+        "password_set" => tr("account-done-password-set"),
+        "session" => tr("account-done-session"),
+        "sessions" => tr("account-done-sessions"),
+        "app" => tr("account-done-app"),
+        _ => return None,
+    })
+}
 
-/// 303 back to the account page with the notice of `what` (one of [`DONE`]).
+/// 303 back to the account page with the notice of `what` (see [`done_notice`]).
 fn done(tenant: &Tenant, what: &str) -> Response {
     see_other(&format!(
         "{}/account?done={what}",
@@ -286,8 +291,8 @@ pub async fn show(
     let done = query
         .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(&q).ok())
         .and_then(|q| q.into_iter().find(|(k, _)| k == "done"))
-        .and_then(|(_, v)| DONE.iter().find(|(code, _)| *code == v))
-        .map(|(_, message)| Feedback::notice(*message))
+        .and_then(|(_, v)| done_notice(&v))
+        .map(Feedback::notice)
         .unwrap_or_default();
     page(&state, &tenant, jar, &session, &user, StatusCode::OK, done).await
 }
@@ -319,7 +324,7 @@ impl Post {
                 &session,
                 &user,
                 StatusCode::BAD_REQUEST,
-                Feedback::error("The form could not be read. Please try again."),
+                Feedback::error(tr("account-error-form")),
             )
             .await);
         };
@@ -331,7 +336,7 @@ impl Post {
                 &session,
                 &user,
                 StatusCode::FORBIDDEN,
-                Feedback::error("This form has expired. Please try again."),
+                Feedback::error(tr("account-error-expired")),
             )
             .await);
         }
@@ -373,7 +378,7 @@ impl Post {
             Refused::Invalid(problems) => (
                 StatusCode::BAD_REQUEST,
                 Feedback {
-                    error: Some("Some details need your attention.".into()),
+                    error: Some(tr("account-error-attention")),
                     problems,
                     values,
                     ..Default::default()
@@ -381,39 +386,35 @@ impl Post {
             ),
             Refused::ReauthNeeded => (
                 StatusCode::FORBIDDEN,
-                Feedback::error(
-                    "For your security, confirm it's you (sign in again) before doing this.",
-                ),
+                Feedback::error(tr("account-error-reauth")),
             ),
             Refused::WrongPassword => (
                 StatusCode::BAD_REQUEST,
                 Feedback {
-                    error: Some("Some details need your attention.".into()),
+                    error: Some(tr("account-error-attention")),
                     problems: vec![FieldProblem {
                         field: "current_password".into(),
-                        message: "Your current password is not right.".into(),
+                        message: tr("account-password-wrong"),
                     }],
                     ..Default::default()
                 },
             ),
             Refused::Throttled { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
-                Feedback::error(format!(
-                    "Too many attempts. Try again in {} minutes.",
-                    retry_after_secs.div_ceil(60)
+                Feedback::error(tr_args(
+                    "account-error-throttled",
+                    &[("minutes", retry_after_secs.div_ceil(60).into())],
                 )),
             ),
             Refused::Overloaded => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Feedback::error(
-                    "The service is very busy right now. Please try again in a few seconds.",
-                ),
+                Feedback::error(tr("account-error-busy")),
             ),
             Refused::Internal(e) => {
                 tracing::error!(error = %e, "an account portal request failed");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    Feedback::error("This is temporarily unavailable. Please try again."),
+                    Feedback::error(tr("account-error-unavailable")),
                 )
             }
         };

@@ -11,6 +11,7 @@ use tessera_core::SessionId;
 
 use super::{Feedback, Post};
 use crate::account_portal::{revoke_other_sessions, revoke_session};
+use crate::i18n::tr;
 use crate::state::AppState;
 
 pub async fn revoke(
@@ -28,7 +29,7 @@ pub async fn revoke(
             .answer(
                 &state,
                 StatusCode::BAD_REQUEST,
-                Feedback::error("Choose a session to sign out."),
+                Feedback::error(tr("account-error-choose-session")),
             )
             .await;
     };
@@ -37,7 +38,7 @@ pub async fn revoke(
             .answer(
                 &state,
                 StatusCode::BAD_REQUEST,
-                Feedback::error("This is the session you are using: to end it, sign out."),
+                Feedback::error(tr("account-error-current-session")),
             )
             .await;
     }
@@ -47,7 +48,7 @@ pub async fn revoke(
             post.answer(
                 &state,
                 StatusCode::NOT_FOUND,
-                Feedback::error("That session has already ended."),
+                Feedback::error(tr("account-error-session-ended")),
             )
             .await
         }
@@ -56,7 +57,7 @@ pub async fn revoke(
             post.answer(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
-                Feedback::error("This is temporarily unavailable. Please try again."),
+                Feedback::error(tr("account-error-unavailable")),
             )
             .await
         }
@@ -80,7 +81,7 @@ pub async fn revoke_others(
             post.answer(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
-                Feedback::error("This is temporarily unavailable. Please try again."),
+                Feedback::error(tr("account-error-unavailable")),
             )
             .await
         }
