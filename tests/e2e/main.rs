@@ -26,6 +26,7 @@ mod api_users;
 mod at_rest;
 mod bad_input;
 mod bootstrap;
+mod branding_i18n;
 mod browser;
 mod cli;
 mod config;

@@ -430,7 +430,8 @@ pub async fn register(
         .map_err(|_| RequestRefused::Overloaded)?
         .map_err(|e| RequestRefused::Internal(format!("password hashing failed: {e}")))?;
     let (state, tenant) = (state.clone(), tenant.clone());
-    tokio::spawn(async move {
+    // In the language of the request that asked (see `i18n::carry`).
+    tokio::spawn(crate::i18n::carry(async move {
         let result = match existing {
             Some(user) => {
                 notify_existing_account(&state, &tenant, &user, reg.return_to.as_deref()).await
@@ -451,7 +452,7 @@ pub async fn register(
         if let Err(e) = result {
             tracing::error!(tenant = %tenant.slug, error = %e, "a registration could not be completed");
         }
-    });
+    }));
     Ok(())
 }
 
@@ -525,7 +526,8 @@ pub async fn request_password_reset(
         return Ok(());
     };
     let (state, tenant) = (state.clone(), tenant.clone());
-    tokio::spawn(async move {
+    // In the language of the request that asked (see `i18n::carry`).
+    tokio::spawn(crate::i18n::carry(async move {
         if let Err(e) = send_password_reset(
             &state,
             &tenant,
@@ -538,7 +540,7 @@ pub async fn request_password_reset(
         {
             tracing::error!(tenant = %tenant.slug, error = %e, "a password reset mail could not be queued");
         }
-    });
+    }));
     Ok(())
 }
 

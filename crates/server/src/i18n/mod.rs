@@ -348,6 +348,18 @@ pub fn tr_args(key: &str, args: &[(&str, FluentValue<'static>)]) -> String {
     request_catalog().format(&current_locale(), key, Some(&a))
 }
 
+/// `fut` with the language preferences of the request under way, for work a handler spawns
+/// (e.g. mails sent after the answer, so timing does not reveal whether an account exists).
+pub fn carry<F: std::future::Future>(fut: F) -> impl std::future::Future<Output = F::Output> {
+    let ctx = REQUEST.try_with(|r| r.clone()).ok();
+    async move {
+        match ctx {
+            Some(c) => REQUEST.scope(c, fut).await,
+            None => fut.await,
+        }
+    }
+}
+
 /// Runs every request under `/t/{slug}/` with its language preferences at hand, and remembers
 /// an explicit `ui_locales` in the tenant's `tessera_lang` cookie.
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
