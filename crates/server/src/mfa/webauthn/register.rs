@@ -27,9 +27,6 @@ use crate::mfa::flow;
 use crate::pages::{current_session, issuer_path};
 use crate::state::AppState;
 
-/// Adding a passkey on the security page needs a sign-in at most this old.
-const REAUTHENTICATION_SECS: i64 = 10 * 60;
-
 const DEFAULT_NAME: &str = "Passkey";
 
 #[derive(Deserialize, Default)]
@@ -302,8 +299,8 @@ async fn account_registrant(
             "Please sign in first.",
         ));
     };
-    let age = Services::now() - session.created_at;
-    if fresh_sign_in && age > time::Duration::seconds(REAUTHENTICATION_SECS) {
+    // The security page's rule: a sign-in within the last ten minutes.
+    if fresh_sign_in && !crate::pages::security::recently_signed_in(&session) {
         return Err(Failure::new(
             StatusCode::FORBIDDEN,
             "reauthentication_required",
