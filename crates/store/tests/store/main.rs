@@ -15,6 +15,7 @@ mod grants;
 mod groups;
 mod isolation;
 mod mail;
+mod mfa;
 mod sessions;
 mod signing_keys;
 mod tenants;
@@ -24,6 +25,11 @@ mod verification;
 mod webhooks;
 
 on_both_backends!(
+    mfa::factors_lifecycle_and_totp_replay,
+    mfa::webauthn_credentials_are_unique_per_tenant,
+    mfa::recovery_codes_are_single_use_and_replaced,
+    mfa::login_flows_bind_browsers_and_links,
+    mfa::sessions_are_renewed_in_place,
     tenants::migrations_are_idempotent,
     tenants::tenants_crud,
     tenants::delete_tenant_cascades,
