@@ -128,3 +128,27 @@ device-msg-denied = Anfrage abgelehnt
 device-msg-return = Sie können zu Ihrem Gerät zurückkehren.
 device-msg-not-given = Das Gerät hat keinen Zugriff erhalten.
 device-msg-used = Dieser Code wurde bereits verwendet.
+
+## Prüfung von Formularfeldern (Prüfungen des Kerns, auf Seiten angezeigt)
+
+reg-accept-terms = Akzeptieren Sie die Nutzungsbedingungen, um ein Konto zu erstellen.
+reg-birthdate-format = Geben Sie Ihr Geburtsdatum als JJJJ-MM-TT ein (zum Beispiel 1990-04-23).
+reg-domain-refused = Adressen bei { $domain } können hier nicht für eine Registrierung verwendet werden. Verwenden Sie eine andere E-Mail-Adresse.
+reg-domain-disposable = Adressen bei { $domain } sind Wegwerfadressen und können nicht für eine Registrierung verwendet werden. Verwenden Sie eine dauerhafte E-Mail-Adresse.
+reg-enter-name = Geben Sie Ihren Namen ein.
+reg-enter-given-name = Geben Sie Ihren Vornamen ein.
+reg-enter-family-name = Geben Sie Ihren Nachnamen ein.
+reg-enter-phone = Geben Sie Ihre Telefonnummer ein.
+reg-enter-birthdate = Geben Sie Ihr Geburtsdatum ein.
+reg-attr-tick = Kreuzen Sie „{ $label }“ an, um fortzufahren.
+reg-attr-fill = Füllen Sie „{ $label }“ aus.
+reg-attr-number = „{ $label }“ muss eine Zahl sein.
+reg-attr-date = „{ $label }“ muss ein Datum im Format JJJJ-MM-TT sein.
+reg-attr-control = „{ $label }“ darf keine Steuerzeichen enthalten.
+reg-attr-choose = Wählen Sie einen der angebotenen Werte für „{ $label }“.
+reg-attr-format = „{ $label }“ hat nicht das erwartete Format.
+reg-attr-too-long = „{ $label }“ darf höchstens { $max } Zeichen lang sein.
+password-too-short = Dieses Passwort ist zu kurz: Verwenden Sie mindestens { $min } Zeichen.
+password-too-long = Dieses Passwort ist zu lang: Verwenden Sie höchstens { $max } Zeichen.
+password-common = Dieses Passwort steht auf einer Liste häufig verwendeter Passwörter. Wählen Sie ein anderes.
+password-too-weak = Dieses Passwort ist zu leicht zu erraten.

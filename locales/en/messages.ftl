@@ -128,3 +128,27 @@ device-msg-denied = Request denied
 device-msg-return = You can return to your device.
 device-msg-not-given = The device was not given access.
 device-msg-used = That code was already used.
+
+## Validation of form fields (the core's checks, shown on pages)
+
+reg-accept-terms = Accept the terms of service to create an account.
+reg-birthdate-format = Enter your date of birth as YYYY-MM-DD (for example 1990-04-23).
+reg-domain-refused = Addresses at { $domain } cannot be used to register here. Use another email address.
+reg-domain-disposable = Addresses at { $domain } are disposable (temporary) addresses and cannot be used to register. Use a permanent email address.
+reg-enter-name = Enter your name.
+reg-enter-given-name = Enter your first name.
+reg-enter-family-name = Enter your last name.
+reg-enter-phone = Enter your phone number.
+reg-enter-birthdate = Enter your date of birth.
+reg-attr-tick = Tick “{ $label }” to continue.
+reg-attr-fill = Fill in “{ $label }”.
+reg-attr-number = “{ $label }” must be a number.
+reg-attr-date = “{ $label }” must be a date as YYYY-MM-DD.
+reg-attr-control = “{ $label }” must not contain control characters.
+reg-attr-choose = Choose one of the offered values for “{ $label }”.
+reg-attr-format = “{ $label }” is not in the expected format.
+reg-attr-too-long = “{ $label }” must be at most { $max } characters.
+password-too-short = This password is too short: use at least { $min } characters.
+password-too-long = This password is too long: use at most { $max } characters.
+password-common = This password is on a list of commonly used passwords. Choose another one.
+password-too-weak = This password is too easy to guess.

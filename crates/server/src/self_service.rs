@@ -369,7 +369,8 @@ pub fn check_new_password(
 pub fn password_problem(r: &PasswordRejection) -> FieldProblem {
     FieldProblem {
         field: "password".into(),
-        message: r.to_string(),
+        // In the language of the page being answered.
+        message: crate::i18n::problems::password_rejection(r),
     }
 }
 

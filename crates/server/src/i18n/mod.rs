@@ -21,6 +21,7 @@
 //! through [`crate::pages::load_tenant`], which completes the picture.
 
 pub mod negotiate;
+pub mod problems;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -173,7 +173,7 @@ fn refused_page(
         RequestRefused::Invalid(p) => {
             let msg = p
                 .first()
-                .map(|p| p.message.clone())
+                .map(crate::i18n::problems::field_problem)
                 .unwrap_or_else(|| tr("recovery-msg-check-form"));
             respond(jar, StatusCode::BAD_REQUEST, &msg)
         }
@@ -362,7 +362,7 @@ pub async fn submit_reset(
             "form",
             token,
             &return_to,
-            Some(&r.to_string()),
+            Some(&crate::i18n::problems::password_rejection(&r)),
         ),
         Err(ResetRefused::Overloaded) => {
             let mut r = reset_page(

@@ -144,7 +144,7 @@ fn form(
         problems
             .iter()
             .find(|p| p.field == name)
-            .map(|p| p.message.clone())
+            .map(crate::i18n::problems::field_problem)
     };
     let value_of = |name: &str| echo(field(values, name));
     let f = &settings.fields;
