@@ -611,9 +611,11 @@ impl RiskEngine {
                 .filter(|f| f.signal.before_password())
                 .map(|f| w.of(f.signal) * f.strength)
                 .sum::<f64>();
-        let mut decision = by_score(score)
-            .min(Decision::Challenge)
-            .max(by_score(logistic(source_logit)));
+        let mut decision = if by_score(logistic(source_logit)) == Decision::Block {
+            Decision::Block
+        } else {
+            by_score(score).min(Decision::Challenge)
+        };
         for r in &self.rules {
             if stage == Stage::BeforePassword && !r.before_password {
                 continue;

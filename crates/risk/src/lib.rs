@@ -17,6 +17,7 @@ pub mod mmdb;
 pub mod profile;
 pub mod settings;
 pub mod signal;
+pub mod sim;
 pub mod ua;
 pub mod velocity;
 

@@ -58,7 +58,7 @@ impl Default for Weights {
             ip_listed: 4.5,
             asn_listed: 1.5,
             automated_client: 2.0,
-            account_failures: 3.0,
+            account_failures: 4.0,
             ip_failures: 4.5,
             ip_accounts: 6.0,
             subnet_accounts: 4.0,
