@@ -79,6 +79,12 @@ pub async fn run_once(state: &AppState) {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "maintenance: purge of expired grants failed"),
     }
+    // Sign-ins in progress that expired (abandoned at the second factor, unused emailed codes).
+    match tessera_core::store::MfaStore::purge_login_flows(&svc.store, Services::now()).await {
+        Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired sign-ins in progress"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "maintenance: purge of sign-ins in progress failed"),
+    }
     // Spent or expired email links are kept a day (a late click still finds "already used").
     let cutoff = Services::now() - time::Duration::days(1);
     match tessera_core::verification::VerificationStore::purge_verifications(&svc.store, cutoff)
