@@ -377,6 +377,23 @@ async fn second_factor_bad_input_changes_nothing(backend: Backend) {
         "{}",
         r.text()
     );
+    // With second factors switched off for the tenant, the password is enough again.
+    set_settings(&api, "corp", |s| s["mfa"]["enabled"] = json!(false)).await;
+    let off = server.browser();
+    off.sign_in_ok("corp", "bo@corp.test", PASSWORD).await;
+    let bad = api
+        .patch(
+            "/tenants/corp",
+            &json!({"settings": {"mfa_required": true, "mfa": {"enabled": false}}}),
+        )
+        .await;
+    assert_eq!(
+        bad.status,
+        400,
+        "required and off contradict: {}",
+        bad.text()
+    );
+    set_settings(&api, "corp", |s| s["mfa"]["enabled"] = json!(true)).await;
     // The factor is still there, unchanged.
     let factors = api
         .get(&format!("/tenants/corp/users/{uid}/factors"))

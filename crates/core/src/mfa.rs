@@ -271,6 +271,10 @@ pub enum AttestationPolicy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MfaSettings {
+    /// `false` switches second factors off for the tenant: never asked at sign-in (even for users
+    /// who enrolled one) and not offered on the security page. Passwordless first factors and an
+    /// application's explicit step-up request are not affected.
+    pub enabled: bool,
     /// Members of these groups (directly or through nested groups) always need a second factor.
     pub required_groups: Vec<GroupId>,
     /// Second factors users may enrol and sign in with.
@@ -293,6 +297,7 @@ pub struct MfaSettings {
 impl Default for MfaSettings {
     fn default() -> Self {
         MfaSettings {
+            enabled: true,
             required_groups: Vec::new(),
             factors: vec![
                 SecondFactor::Totp,
@@ -340,6 +345,12 @@ impl MfaSettings {
     }
 
     pub fn validate(&self) -> Result<(), CoreError> {
+        if !self.enabled && !self.required_groups.is_empty() {
+            return Err(CoreError::invalid(
+                "settings.mfa.required_groups",
+                "must be empty while settings.mfa.enabled is false",
+            ));
+        }
         if self.remember_device_days > 365 {
             return Err(CoreError::invalid(
                 "settings.mfa.remember_device_days",
@@ -688,6 +699,12 @@ mod tests {
             ..MfaSettings::default()
         };
         assert!(bad.validate().is_err());
+        let off_with_groups = MfaSettings {
+            enabled: false,
+            required_groups: vec![GroupId::new()],
+            ..MfaSettings::default()
+        };
+        assert!(off_with_groups.validate().is_err());
         assert!(factor_name("  ", "Passkey").unwrap() == "Passkey");
         assert!(factor_name("a\u{7}", "x").is_err());
     }

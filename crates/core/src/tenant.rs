@@ -210,6 +210,12 @@ impl TenantSettings {
             .validate()
             .map_err(|e| CoreError::invalid(e.field, e.message))?;
         self.mfa.validate()?;
+        if self.mfa_required && !self.mfa.enabled {
+            return Err(CoreError::invalid(
+                "settings.mfa_required",
+                "cannot be true while settings.mfa.enabled is false",
+            ));
+        }
         if self.session_absolute_timeout_secs > 366 * 24 * 3600 {
             return Err(CoreError::invalid(
                 "settings.session_absolute_timeout_secs",

@@ -157,6 +157,14 @@ pub async fn mfa_facts(
     jar: &CookieJar,
 ) -> Result<MfaFacts, StoreError> {
     let settings = &tenant.settings.mfa;
+    if !settings.enabled {
+        // Second factors are off for the tenant: nothing is asked (a step-up an application
+        // requests is added by the caller).
+        return Ok(MfaFacts {
+            first_factor_is_mfa: tessera_core::mfa::is_multi_factor(methods),
+            ..MfaFacts::default()
+        });
+    }
     let factors = state
         .services
         .store

@@ -94,7 +94,8 @@ async fn page(
         .unwrap_or(0);
     let s = &tenant.settings.mfa;
     let recent = recently_signed_in(session);
-    let totp_setup = if recent && s.allows(SecondFactor::Totp) {
+    let enabled = s.enabled;
+    let totp_setup = if recent && enabled && s.allows(SecondFactor::Totp) {
         match totp::pending_factor(state, tenant, user).await {
             Ok(f) => {
                 let e = totp::enrollment(tenant, user, &f);
@@ -149,8 +150,8 @@ async fn page(
             recovery_left,
             new_codes,
             totp => totp_setup,
-            webauthn => s.allows(SecondFactor::Webauthn),
-            recovery_allowed => s.allows(SecondFactor::RecoveryCode),
+            webauthn => s.allows(SecondFactor::Webauthn) && (enabled || s.passkey_sign_in),
+            recovery_allowed => enabled && s.allows(SecondFactor::RecoveryCode),
             reauth_link => {
                 let mut q = url::form_urlencoded::Serializer::new(String::new());
                 q.append_pair("return_to", &format!("{}/account/security", issuer_path(&tenant.slug)));
@@ -261,7 +262,7 @@ pub async fn submit(
                     None
                 );
             };
-            if !tenant.settings.mfa.allows(SecondFactor::Totp) {
+            if !tenant.settings.mfa.enabled || !tenant.settings.mfa.allows(SecondFactor::Totp) {
                 answer!(
                     StatusCode::BAD_REQUEST,
                     Some(&tr("mfa-msg-totp-not-offered")),
@@ -401,7 +402,9 @@ pub async fn submit(
             }
         }
         "recovery_codes" => {
-            if !tenant.settings.mfa.allows(SecondFactor::RecoveryCode) {
+            if !tenant.settings.mfa.enabled
+                || !tenant.settings.mfa.allows(SecondFactor::RecoveryCode)
+            {
                 answer!(
                     StatusCode::BAD_REQUEST,
                     Some(&tr("security-msg-recovery-not-offered")),
