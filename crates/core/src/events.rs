@@ -163,6 +163,25 @@ pub enum EventKind {
     WebhookCreated { webhook_id: String },
     #[serde(rename = "webhook.deleted")]
     WebhookDeleted { webhook_id: String },
+    /// A sign-in at an upstream identity provider failed (`reason`: e.g. `state_unknown`,
+    /// `browser_mismatch`, `provider_mismatch`, `id_token_audience`, `upstream_access_denied`).
+    #[serde(rename = "federation.failed")]
+    FederationFailed { provider: String, reason: String },
+    /// An upstream identity was linked to the account (`method`: `provisioned`,
+    /// `trusted_email`, `password`, `email_code`, `account_portal`).
+    #[serde(rename = "federation.linked")]
+    FederationLinked { provider: String, method: String },
+    /// A linked identity was removed (by its owner or an operator).
+    #[serde(rename = "federation.unlinked")]
+    FederationUnlinked { provider: String },
+    #[serde(rename = "identity_provider.created")]
+    IdentityProviderCreated { alias: String },
+    #[serde(rename = "identity_provider.updated")]
+    IdentityProviderUpdated {
+        changes: BTreeMap<String, FieldChange>,
+    },
+    #[serde(rename = "identity_provider.deleted")]
+    IdentityProviderDeleted { alias: String },
     /// A person created their own account on the registration page.
     #[serde(rename = "user.registered")]
     UserRegistered,

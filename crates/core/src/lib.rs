@@ -11,6 +11,7 @@ pub mod client;
 pub mod branding;
 pub mod error;
 pub mod events;
+pub mod federation;
 pub mod group;
 pub mod ids;
 pub mod mail;

@@ -223,6 +223,33 @@ const UNIQUE_RULES: &[UniqueRule] = &[
     rule("mfa_factors_pkey", "mfa_factors.id", "id"),
     rule("login_flows_pkey", "login_flows.id", "id"),
     rule("login_flows_link_idx", "login_flows.link_hash", "link_hash"),
+    rule(
+        "identity_providers_alias_unique",
+        "identity_providers.tenant_id, identity_providers.alias",
+        "alias",
+    ),
+    rule(
+        "identity_providers_pkey",
+        "identity_providers.tenant_id, identity_providers.id",
+        "id",
+    ),
+    rule(
+        "linked_identities_subject_unique",
+        "linked_identities.tenant_id, linked_identities.provider_id, linked_identities.subject_bidx",
+        "subject",
+    ),
+    rule(
+        "linked_identities_user_unique",
+        "linked_identities.tenant_id, linked_identities.provider_id, linked_identities.user_id",
+        "provider",
+    ),
+    rule("linked_identities_pkey", "linked_identities.id", "id"),
+    rule(
+        "federation_states_state_idx",
+        "federation_states.state_hash",
+        "state_hash",
+    ),
+    rule("federation_states_pkey", "federation_states.id", "id"),
 ];
 
 /// Names the unique rule that `err` (a unique violation) broke, for `StoreError::Conflict`.

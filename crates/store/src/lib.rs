@@ -39,6 +39,7 @@ mod authz;
 mod clients;
 mod codec;
 mod error;
+mod federation;
 mod grants;
 mod groups;
 mod mail;

@@ -27,7 +27,7 @@ const PERSONAL: &[&str] = &[
     "QuokkaBrowser",
 ];
 /// Stored in plain text, so finding it proves the scan reads the data at all.
-const CANARY: &str = "rest-check-tenant";
+pub(crate) const CANARY: &str = "rest-check-tenant";
 
 pub async fn personal_data_is_encrypted_at_rest(h: &Harness) {
     let s = &h.store;
@@ -129,7 +129,7 @@ pub async fn audit_and_webhook_secrets_are_encrypted_at_rest(h: &Harness) {
 
 /// Scans the SQLite files (open, then closed) or every row of every PostgreSQL table for each
 /// of `personal`. Closes the store.
-async fn assert_stored_clean(h: &Harness, personal: &[&str]) {
+pub(crate) async fn assert_stored_clean(h: &Harness, personal: &[&str]) {
     match h.sqlite_path() {
         Some(path) => {
             // While open (data in the write-ahead log) and after closing (checkpointed).

@@ -11,6 +11,7 @@ mod audit;
 mod authz;
 mod clients;
 mod connect;
+mod federation;
 mod grants;
 mod groups;
 mod isolation;
@@ -26,6 +27,10 @@ mod webhooks;
 
 on_both_backends!(
     mfa::factors_lifecycle_and_totp_replay,
+    federation::identity_providers_crud,
+    federation::linked_identities_are_unique_and_go_with_user_and_provider,
+    federation::federation_states_are_used_once_and_bound_to_their_browser,
+    federation::federation_secrets_are_encrypted_at_rest,
     mfa::webauthn_credentials_are_unique_per_tenant,
     mfa::recovery_codes_are_single_use_and_replaced,
     mfa::login_flows_bind_browsers_and_links,
