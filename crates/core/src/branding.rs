@@ -451,6 +451,13 @@ mod tests {
         assert!(contrast_ratio(Rgb::parse("#1f4fd1").unwrap(), white) >= MIN_CONTRAST);
         assert!(contrast_ratio(Rgb::parse("#f3f5f9").unwrap(), TEXT_COLOR) >= MIN_CONTRAST);
         assert!(contrast_ratio(Rgb::parse("#4a5060").unwrap(), white) >= MIN_CONTRAST);
+        // Error text on its tint, and the secondary button's text (static/tessera.css).
+        let pair =
+            |a: &str, b: &str| contrast_ratio(Rgb::parse(a).unwrap(), Rgb::parse(b).unwrap());
+        assert!(pair("#a1120c", "#fdecea") >= MIN_CONTRAST);
+        assert!(pair("#16181d", "#e4e7ee") >= MIN_CONTRAST);
+        // Input borders are user-interface components: 3:1.
+        assert!(pair("#8a90a0", "#ffffff") >= 3.0);
     }
 
     #[test]
