@@ -37,5 +37,6 @@ mod check;
 mod nesting;
 mod propagation;
 mod races;
+mod reviews;
 mod roles;
 mod tokens;

@@ -614,3 +614,20 @@ pub trait MfaStore {
     /// Deletes flows that expired before `now`; returns how many.
     async fn purge_login_flows(&self, now: Timestamp) -> StoreResult<u64>;
 }
+
+/// When each user last used each permission (an allowed `authz/check`), for access reviews.
+pub trait PermissionUsageStore {
+    /// Records a use at `at` (kept when later than the one stored).
+    async fn record_permission_use(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        permission: &str,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Every recorded use of the tenant: (user, permission, last used).
+    async fn permission_uses(
+        &self,
+        tenant: TenantId,
+    ) -> StoreResult<Vec<(UserId, String, Timestamp)>>;
+}

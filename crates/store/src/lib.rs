@@ -45,6 +45,7 @@ mod groups;
 mod mail;
 mod logos;
 mod mfa;
+mod permission_usage;
 mod sessions;
 mod signing_keys;
 mod tenants;

@@ -6,6 +6,7 @@ pub mod condition;
 pub mod effective;
 pub mod model;
 pub mod policy;
+pub mod review;
 
 pub use condition::{AccessContext, Clause, Condition};
 pub use effective::{AuthzGraph, Decision, Step, creates_cycle};

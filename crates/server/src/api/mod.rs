@@ -2,6 +2,7 @@
 //! `/api/v1/openapi.json`. Each resource has its own module; paths are written once, on the
 //! handlers, and both the router and the document are generated from them.
 
+pub mod access_reviews;
 pub mod audit;
 pub mod auth;
 pub mod branding;
@@ -126,6 +127,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(roles::user_permissions))
         .routes(routes!(roles::check_one))
         .routes(routes!(roles::check_batch))
+        .routes(routes!(access_reviews::permission_review))
+        .routes(routes!(access_reviews::unused_assignments))
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::export_audit))
         .routes(routes!(audit::verify_audit))

@@ -826,6 +826,12 @@ async fn decide(state: &AppState, tenant: &Tenant, req: CheckRequest) -> ApiResu
         &ctx,
     )
     .await?;
+    if d.allowed {
+        state
+            .authz
+            .record_use(&state.services, tenant.id, user, &permission)
+            .await;
+    }
     Ok(CheckResponse {
         allowed: d.allowed,
         reason: d.reason,

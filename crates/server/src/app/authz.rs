@@ -15,9 +15,52 @@ use super::Services;
 #[derive(Default)]
 pub struct AuthzCache {
     graphs: Mutex<HashMap<TenantId, (i64, Arc<AuthzGraph>)>>,
+    /// When this node last wrote a (tenant, user, permission) use: uses are written at most once
+    /// per [`USAGE_WRITE_INTERVAL_SECS`] per node, so checks do not each cost a write.
+    usage_written: Mutex<HashMap<(TenantId, UserId, String), i64>>,
 }
 
+/// How stale "last used" may be in access reviews (per node).
+pub const USAGE_WRITE_INTERVAL_SECS: i64 = 300;
+/// Bound of the per-node memory of recent writes (cleared when full; a clear costs some writes).
+const USAGE_MEMORY: usize = 100_000;
+
 impl AuthzCache {
+    /// Records that `user` used `permission` (an allowed check), at most once per interval.
+    pub async fn record_use(
+        &self,
+        svc: &Services,
+        tenant: TenantId,
+        user: UserId,
+        permission: &str,
+    ) {
+        let now = Services::now();
+        let key = (tenant, user, permission.to_string());
+        let due = match self.usage_written.lock() {
+            Ok(mut m) => {
+                let last = m.get(&key).copied();
+                let due =
+                    last.is_none_or(|t| now.unix_timestamp() - t >= USAGE_WRITE_INTERVAL_SECS);
+                if due {
+                    if m.len() >= USAGE_MEMORY {
+                        m.clear();
+                    }
+                    m.insert(key, now.unix_timestamp());
+                }
+                due
+            }
+            Err(_) => true,
+        };
+        if due
+            && let Err(e) = tessera_core::store::PermissionUsageStore::record_permission_use(
+                &svc.store, tenant, user, permission, now,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not record a permission use for access reviews");
+        }
+    }
+
     /// The tenant's current graph.
     pub async fn graph(
         &self,
