@@ -1142,3 +1142,52 @@ async fn delete_due(state: &AppState, d: &ScheduledDeletion) -> Result<bool, Cor
     tracing::info!(tenant = %d.tenant_id, user = %d.user_id, "account deleted at the end of its grace period");
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use tessera_core::registration::FieldRequirement;
+    use tessera_core::tenant::Preset;
+    use tessera_core::user::NewUser;
+
+    use super::*;
+
+    #[test]
+    fn the_profile_offers_the_sign_up_fields_and_those_already_filled_in() {
+        let now = time::macros::datetime!(2026-06-04 12:00 UTC);
+        let mut tenant = Tenant::new("shop", None, Preset::Customer, now).unwrap();
+        let user = |phone: Option<&str>| {
+            User::create(
+                tenant.id,
+                NewUser {
+                    email: "ann@shop.test".into(),
+                    phone: phone.map(str::to_string),
+                    ..Default::default()
+                },
+                None,
+                now,
+            )
+            .unwrap()
+        };
+        let names = |t: &Tenant, u: &User| -> Vec<&'static str> {
+            profile_fields(t, u).iter().map(|f| f.name).collect()
+        };
+        // Default sign-up form: the name only.
+        assert_eq!(names(&tenant, &user(None)), ["name"]);
+        // A phone number set by an operator can be corrected or cleared.
+        assert_eq!(
+            names(&tenant, &user(Some("+4930123456"))),
+            ["name", "phone"]
+        );
+        tenant.settings.registration.fields.family_name = FieldRequirement::Required;
+        tenant.settings.registration.fields.name = FieldRequirement::Hidden;
+        let fields = profile_fields(&tenant, &user(None));
+        assert_eq!(fields.len(), 1);
+        assert_eq!(
+            (fields[0].name, fields[0].required, fields[0].autocomplete),
+            ("family_name", true, "family-name")
+        );
+        let u = user(Some("+4930123456"));
+        assert_eq!(profile_value(&u, "phone"), Some("+4930123456"));
+        assert_eq!(profile_value(&u, "name"), None);
+    }
+}

@@ -374,6 +374,11 @@ impl Post {
         refused: Refused,
         values: Vec<(String, String)>,
     ) -> Response {
+        let retry = match &refused {
+            Refused::Throttled { retry_after_secs } => Some(*retry_after_secs),
+            Refused::Overloaded => Some(2),
+            _ => None,
+        };
         let (status, fb) = match refused {
             Refused::Invalid(problems) => (
                 StatusCode::BAD_REQUEST,
@@ -417,11 +422,6 @@ impl Post {
                     Feedback::error(tr("account-error-unavailable")),
                 )
             }
-        };
-        let retry = match status {
-            StatusCode::TOO_MANY_REQUESTS => Some(60),
-            StatusCode::SERVICE_UNAVAILABLE => Some(2),
-            _ => None,
         };
         let mut r = self.answer(state, status, fb).await;
         if let Some(secs) = retry {
