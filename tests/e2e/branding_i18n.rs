@@ -72,6 +72,7 @@ async fn german_sign_in_page(backend: Backend) {
         .await;
     assert_eq!(de.status, 200);
     assert_eq!(html_lang(&de), "de");
+    assert_eq!(de.header("content-language").as_deref(), Some("de"));
     assert_eq!(h1(&de), "Anmelden");
     assert!(de.text().contains("Passwort vergessen?"), "{}", de.text());
     let en = b

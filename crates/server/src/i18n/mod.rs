@@ -15,6 +15,7 @@
 //!   `Accept-Language`) for the duration of the request; the tenant's default joins when the
 //!   handler loads the tenant. An explicit `ui_locales` is remembered in the `tessera_lang`
 //!   cookie, scoped to the tenant's path, so the later pages of a sign-in keep the language.
+//!   Pages say their language in `<html lang>` and `Content-Language`.
 //!
 //! The request's preferences live in a task-local rather than in every handler's arguments: the
 //! pages are many and owned by several modules, and each of them already loads its tenant
@@ -403,6 +404,17 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         tenant_default: Mutex::new(None),
     });
     let mut resp = REQUEST.scope(ctx.clone(), next.run(req)).await;
+    let is_page = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_page
+        && !resp.headers().contains_key(header::CONTENT_LANGUAGE)
+        && let Ok(v) = HeaderValue::from_str(&ctx.locale())
+    {
+        resp.headers_mut().insert(header::CONTENT_LANGUAGE, v);
+    }
     if let Some(choice) = ctx.to_remember()
         && remembered.as_deref() != Some(choice.as_str())
     {
