@@ -676,6 +676,28 @@ async fn email_change_needs_the_new_address(backend: Backend) {
     assert_eq!(notice.subject, "Your Shop email address is being changed");
     assert_eq!(user_json(&api, &id).await["email"], "bob.new@shop.test");
     assert!(find_user(&api, "shop", "carl@shop.test").await.is_some());
+
+    // Securing the account by changing the password cancels a pending change.
+    let r = post(
+        &b,
+        "/t/shop/account/email",
+        &[("email", "bob.third@shop.test")],
+    )
+    .await;
+    assert_done(&b, &r, "email").await;
+    let mail = sink.wait_for("bob.third@shop.test", WAIT).await;
+    let pending = link_in(&mail, &server, "account/email/confirm");
+    sink.wait_for("bob.new@shop.test", WAIT).await;
+    assert_eq!(server.browser().get(&pending).await.status, 200);
+    let r = post(
+        &b,
+        "/t/shop/account/password",
+        &[("current_password", OLD), ("new_password", STRONG)],
+    )
+    .await;
+    assert_done(&b, &r, "password").await;
+    assert_eq!(server.browser().get(&pending).await.status, 400);
+    assert_eq!(user_json(&api, &id).await["email"], "bob.new@shop.test");
 }
 
 async fn password_change_ends_other_sessions(backend: Backend) {

@@ -511,7 +511,7 @@ pub async fn confirm_email_change(
 /// Changes the password: the current one must be right (or, for an account without a password,
 /// the sign-in must be recent), the new one must meet the tenant's policy. The new hash replaces
 /// the old one, every other session of the account ends (with back-channel logout), unused reset
-/// links are retired, and a notice is mailed. Returns how many other sessions ended.
+/// links and a pending email change are retired, and a notice is mailed. Returns how many other sessions ended.
 #[allow(clippy::too_many_arguments)]
 pub async fn change_password(
     state: &AppState,
@@ -631,14 +631,16 @@ pub async fn change_password(
         "password_changed",
     )
     .await?;
-    svc.store
-        .revoke_verifications(
-            tenant.id,
-            user.id,
-            Some(VerificationPurpose::PasswordReset),
-            now,
-        )
-        .await?;
+    // Unused reset links, and a pending move to another address: a person who secures their
+    // account this way cancels what someone else may have started with it.
+    for purpose in [
+        VerificationPurpose::PasswordReset,
+        VerificationPurpose::EmailChange,
+    ] {
+        svc.store
+            .revoke_verifications(tenant.id, user.id, Some(purpose), now)
+            .await?;
+    }
     svc.store.clear_throttle(tenant.id, &account_key).await?;
     tracing::info!(tenant = %tenant.slug, user = %user.id, sessions_ended = ended, "password changed in the account portal");
     if let Err(e) = crate::mail::send_templated_for(
