@@ -141,4 +141,124 @@ async fn policies_at_sign_in_and_for_applications(backend: Backend) {
     assert!(items.iter().all(|e| e["data"]["subject"] == user["id"]));
 }
 
-on_both_backends!(policies_at_sign_in_and_for_applications);
+/// A geo-IP database of the test's own: loopback (where the test runs) is in Germany, 81.2.69.0/24
+/// in Great Britain.
+fn geo_db(dep: &crate::harness::Deployment) -> String {
+    use tessera_risk::mmdb::{GeoRecord, build};
+    let rec = |country: &str| GeoRecord {
+        country: Some(country.into()),
+        location: None,
+        asn: Some(64_500),
+        asn_org: None,
+    };
+    let bytes = build(
+        "Tessera-Test-Country",
+        &[
+            ("127.0.0.0/8".parse().expect("net"), rec("DE")),
+            ("::1/128".parse().expect("net"), rec("DE")),
+            ("81.2.69.0/24".parse().expect("net"), rec("GB")),
+        ],
+    );
+    let path = dep.dir().join("geo.mmdb");
+    std::fs::write(&path, bytes).expect("the test database can be written");
+    path.display().to_string()
+}
+
+async fn country_and_trusted_device_conditions(backend: Backend) {
+    let dep = crate::harness::Deployment::new(backend);
+    let geo = geo_db(&dep);
+    let dep = dep.set("TESSERA_GEOIP_DB", &geo);
+    let server = dep.start().await;
+    let api = server.admin_api().await;
+    api.create_tenant("corp", "workforce").await;
+    let user = api
+        .create_user("corp", "ann@corp.test", Some("a long passphrase"))
+        .await;
+    let uid = user["id"].as_str().expect("id").to_string();
+
+    // Only France may sign in: the request comes from Germany, refused after the password.
+    set_policies(&api, json!([
+        {"name": "france", "when": {"all_of": [{"type": "country_in", "countries": ["FR"]}]}, "effect": "allow"},
+        {"name": "elsewhere", "effect": "deny"}
+    ]))
+    .await;
+    let b = server.browser();
+    let r = b
+        .sign_in("corp", "ann@corp.test", "a long passphrase")
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    set_policies(&api, json!([
+        {"name": "germany", "when": {"all_of": [{"type": "country_in", "countries": ["de"]}]}, "effect": "allow"},
+        {"name": "elsewhere", "effect": "deny"}
+    ]))
+    .await;
+    b.sign_in_ok("corp", "ann@corp.test", "a long passphrase")
+        .await;
+    set_policies(&api, json!([])).await;
+    let bad = api
+        .patch(
+            "/tenants/corp",
+            &json!({"settings": {"access_policies": [{"name": "x", "when": {"all_of": [{"type": "country_in", "countries": ["GBR"]}]}, "effect": "deny"}]}}),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.text());
+
+    // Role assignments conditional on the country (placed by the server's database from the IP,
+    // or given by the application) and on a trusted device.
+    let role = api
+        .post(
+            "/tenants/corp/roles",
+            &json!({"name": "uk-payments", "permissions": ["payments:approve"]}),
+        )
+        .await
+        .expect(201);
+    api.post(
+        "/tenants/corp/assignments",
+        &json!({"role_id": role["id"], "principal_type": "user", "principal_id": uid,
+                "condition": {"all_of": [{"type": "country_in", "countries": ["GB"]}, {"type": "trusted_device"}]}}),
+    )
+    .await
+    .expect(201);
+    let check = |ctx: Value| {
+        let api = api.clone();
+        let uid = uid.clone();
+        async move {
+            api.post(
+                "/tenants/corp/authz/check",
+                &json!({"subject": uid, "permission": "payments:approve", "context": ctx}),
+            )
+            .await
+        }
+    };
+    let r = check(json!({"ip": "81.2.69.7", "trusted_device": true}))
+        .await
+        .expect(200);
+    assert_eq!(r["allowed"], true, "{r}");
+    let r = check(json!({"ip": "81.2.69.7"})).await.expect(200);
+    assert_eq!(r["allowed"], false, "an untrusted device: {r}");
+    let r = check(json!({"ip": "127.0.0.1", "trusted_device": true}))
+        .await
+        .expect(200);
+    assert_eq!(r["allowed"], false, "from Germany: {r}");
+    let r = check(json!({"country": "gb", "trusted_device": true}))
+        .await
+        .expect(200);
+    assert_eq!(r["allowed"], true, "the application's own country: {r}");
+    let r = check(json!({"country": "GBR"})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+
+    // A file that is not a geo-IP database stops the server with a message naming the key.
+    let not_mmdb = dep.dir().join("not.mmdb");
+    std::fs::write(&not_mmdb, "hello").expect("write");
+    let (status, log) = dep
+        .serve_expecting_exit(&[("TESSERA_GEOIP_DB", not_mmdb.to_str().expect("path"))])
+        .await;
+    assert!(!status.success());
+    assert!(log.contains("TESSERA_GEOIP_DB"), "{log}");
+    drop(server);
+}
+
+on_both_backends!(
+    policies_at_sign_in_and_for_applications,
+    country_and_trusted_device_conditions,
+);

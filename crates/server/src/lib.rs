@@ -9,7 +9,7 @@ pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod gate;
-pub mod jobs;
+pub mod geo;
 pub mod i18n;
 pub mod mail;
 pub mod mfa;

@@ -235,6 +235,7 @@ pub async fn start_session(
     ip: Option<IpAddr>,
     user_agent: Option<&str>,
     previous: Option<&Session>,
+    trusted_device: bool,
 ) -> Result<SignedIn, SignInError> {
     let svc = &state.services;
     let store = &svc.store;
@@ -251,6 +252,8 @@ pub async fn start_session(
             ip,
             auth_time: Some(now),
             amr: amr.clone(),
+            country: crate::geo::country(state, ip),
+            trusted_device,
             ..Default::default()
         },
     )

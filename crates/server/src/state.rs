@@ -19,6 +19,9 @@ pub struct Inner {
     pub keys: KeyRing,
     /// Cached remote key sets of `private_key_jwt` clients (`jwks_uri`).
     pub remote_jwks: crate::oidc::client_auth::RemoteJwks,
+    /// Upstream identity providers' discovery documents and key sets, and the sign-in
+    /// page's provider buttons.
+    pub federation: crate::federation::FederationCaches,
     /// Cached access graphs per tenant (roles, assignments, nesting).
     pub authz: crate::app::authz::AuthzCache,
     /// Outgoing HTTP (back-channel logout): short timeouts, no redirects.
@@ -27,6 +30,8 @@ pub struct Inner {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Key for CSRF tokens (derived from the master key, so every node agrees).
     pub csrf_key: [u8; 32],
+    /// The operator's geo-IP database (`TESSERA_GEOIP_DB`), when configured.
+    pub geo: Option<Arc<tessera_risk::geo::MmdbGeo>>,
     pub account_throttle: ThrottlePolicy,
     pub ip_throttle: ThrottlePolicy,
 }
@@ -49,10 +54,17 @@ impl AppState {
         account_throttle.lockout_secs = config.lockout_secs;
         let ip_throttle = ThrottlePolicy::per_ip();
         let csrf_key = services.crypto.derive_key("csrf");
+        let geo = match &config.geoip_db {
+            Some(path) => Some(Arc::new(tessera_risk::geo::MmdbGeo::open(path).map_err(
+                |e| format!("TESSERA_GEOIP_DB: {e}; give a MaxMind-format .mmdb file (GeoLite2-Country, -City or -ASN) or unset it"),
+            )?)),
+            None => None,
+        };
         Ok(AppState(Arc::new(Inner {
             gate: HashGate::new(config.hash_concurrency, config.hash_queue),
             keys: KeyRing::default(),
             remote_jwks: Default::default(),
+            federation: Default::default(),
             authz: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(5))
@@ -62,6 +74,7 @@ impl AppState {
             templates: Templates::new()?,
             metrics,
             csrf_key,
+            geo,
             account_throttle,
             ip_throttle,
             services,

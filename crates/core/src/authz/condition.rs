@@ -15,6 +15,11 @@ pub struct AccessContext {
     pub amr: Vec<String>,
     /// The user's custom attributes (a JSON object).
     pub attributes: serde_json::Value,
+    /// ISO 3166-1 alpha-2 country of the request's IP (from the geo-IP database), upper case.
+    pub country: Option<String>,
+    /// The request comes from a device the user trusted ("remember this device" after a second
+    /// factor, a signed cookie).
+    pub trusted_device: bool,
 }
 
 impl AccessContext {
@@ -42,6 +47,11 @@ pub enum Clause {
     },
     /// The user is (directly or through nesting) a member of this group.
     InGroup { group: GroupId },
+    /// The request comes from one of these countries (ISO 3166-1 alpha-2, e.g. "DE"), as the
+    /// geo-IP database (`TESSERA_GEOIP_DB`) places its IP; unknown countries never match.
+    CountryIn { countries: Vec<String> },
+    /// The request comes from a device the user trusted (a valid "remember this device" cookie).
+    TrustedDevice,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +77,17 @@ impl Condition {
                     return Err(CoreError::invalid(
                         "condition",
                         "hours_utc: from 0-23, to 1-24, and different",
+                    ));
+                }
+                Clause::CountryIn { countries }
+                    if countries.is_empty()
+                        || countries
+                            .iter()
+                            .any(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic())) =>
+                {
+                    return Err(CoreError::invalid(
+                        "condition",
+                        "country_in: countries are ISO 3166-1 alpha-2 codes such as \"DE\" (at least one)",
                     ));
                 }
                 Clause::MfaWithin { seconds } if *seconds == 0 => {
@@ -117,6 +138,11 @@ impl Condition {
                 }
                 Clause::Attribute { name, equals } => ctx.attributes.get(name) == Some(equals),
                 Clause::InGroup { group } => groups(*group),
+                Clause::CountryIn { countries } => ctx
+                    .country
+                    .as_deref()
+                    .is_some_and(|c| countries.iter().any(|x| x.eq_ignore_ascii_case(c))),
+                Clause::TrustedDevice => ctx.trusted_device,
             };
             if !ok {
                 return Err(describe(c));
@@ -137,6 +163,10 @@ fn describe(c: &Clause) -> String {
             format!("requires the user attribute \"{name}\" to match")
         }
         Clause::InGroup { group } => format!("requires membership of group {group}"),
+        Clause::CountryIn { countries } => {
+            format!("allowed only from {}", countries.join(", "))
+        }
+        Clause::TrustedDevice => "requires a trusted device".into(),
     }
 }
 
@@ -184,6 +214,38 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
+    fn country_and_trusted_device() {
+        let now = datetime!(2026-01-01 10:30 UTC);
+        let none = |_g: GroupId| false;
+        let c = |clause: Clause| Condition {
+            all_of: vec![clause],
+        };
+        let de = AccessContext {
+            country: Some("DE".into()),
+            trusted_device: true,
+            ..Default::default()
+        };
+        let unknown = AccessContext::default();
+        let eu = c(Clause::CountryIn {
+            countries: vec!["de".into(), "FR".into()],
+        });
+        assert!(eu.validate().is_ok());
+        assert!(eu.holds(&de, &none, now).is_ok());
+        assert!(eu.holds(&unknown, &none, now).is_err(), "unknown country");
+        let trusted = c(Clause::TrustedDevice);
+        assert!(trusted.holds(&de, &none, now).is_ok());
+        assert!(trusted.holds(&unknown, &none, now).is_err());
+        for bad in [vec![], vec!["DEU".to_string()], vec!["1A".to_string()]] {
+            assert!(c(Clause::CountryIn { countries: bad }).validate().is_err());
+        }
+        let parsed: Condition = serde_json::from_value(serde_json::json!(
+            {"all_of": [{"type": "trusted_device"}, {"type": "country_in", "countries": ["DE"]}]}
+        ))
+        .unwrap();
+        assert!(parsed.holds(&de, &none, now).is_ok());
+    }
+
+    #[test]
     fn clauses() {
         let now = datetime!(2026-01-01 10:30 UTC);
         let no_groups = |_g: GroupId| false;
@@ -192,6 +254,7 @@ mod tests {
             auth_time: Some(now - time::Duration::minutes(5)),
             amr: vec!["pwd".into(), "otp".into()],
             attributes: serde_json::json!({"department": "finance"}),
+            ..Default::default()
         };
         let c = |clauses: Vec<Clause>| Condition { all_of: clauses };
         assert!(

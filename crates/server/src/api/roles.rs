@@ -739,6 +739,12 @@ pub struct CheckContext {
     /// Authentication methods (`amr` of their token), e.g. ["pwd", "otp"].
     #[serde(default)]
     pub amr: Vec<String>,
+    /// ISO 3166-1 alpha-2 country of the request; when absent and `ip` is given, the server's
+    /// geo-IP database (`TESSERA_GEOIP_DB`) places the IP.
+    pub country: Option<String>,
+    /// The request comes from a device the user trusted (the application's own knowledge).
+    #[serde(default)]
+    pub trusted_device: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -816,6 +822,21 @@ async fn decide(state: &AppState, tenant: &Tenant, req: CheckRequest) -> ApiResu
                 message: "context.auth_time: RFC 3339".into(),
             })?;
         ctx.amr = c.amr;
+        ctx.trusted_device = c.trusted_device;
+        ctx.country = match c.country {
+            Some(country)
+                if country.len() == 2 && country.bytes().all(|b| b.is_ascii_alphabetic()) =>
+            {
+                Some(country.to_ascii_uppercase())
+            }
+            Some(_) => {
+                return Err(ApiError::BadRequest {
+                    field: Some("context.country"),
+                    message: "context.country: an ISO 3166-1 alpha-2 code such as \"DE\"".into(),
+                });
+            }
+            None => crate::geo::country(state, ctx.ip),
+        };
     }
     let d = check(
         &state.services,

@@ -241,6 +241,8 @@ pub async fn after_first_factor(
             ip: info.ip,
             auth_time: Some(now),
             amr: methods.clone(),
+            country: crate::geo::country(state, info.ip),
+            trusted_device: super::device::remembers(state, tenant, &jar, user.id),
             ..Default::default()
         },
     )
@@ -395,6 +397,7 @@ pub async fn complete(
         return Err(FlowError::NoFlow);
     }
     let previous = current_session(state, tenant, &jar).await;
+    let trusted_device = super::device::remembers(state, tenant, &jar, user.id);
     let signed_in = start_session(
         state,
         tenant,
@@ -404,6 +407,7 @@ pub async fn complete(
         info.ip,
         info.user_agent.as_deref(),
         previous.as_ref(),
+        trusted_device,
     )
     .await?;
     if let Some(previous) = previous.filter(|p| p.id != signed_in.session.id)
