@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod error;
 pub mod gate;
 pub mod geo;
+pub mod jobs;
 pub mod i18n;
 pub mod mail;
 pub mod mfa;
