@@ -7,8 +7,8 @@
 pub mod account;
 pub mod apikey;
 pub mod authz;
-pub mod client;
 pub mod branding;
+pub mod client;
 pub mod error;
 pub mod events;
 pub mod federation;

@@ -81,9 +81,9 @@ impl Condition {
                 }
                 Clause::CountryIn { countries }
                     if countries.is_empty()
-                        || countries
-                            .iter()
-                            .any(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic())) =>
+                        || countries.iter().any(|c| {
+                            c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic())
+                        }) =>
                 {
                     return Err(CoreError::invalid(
                         "condition",

@@ -38,10 +38,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "device.html",
         include_str!("../../../../templates/device.html"),
     ),
-    (
-        "mfa.html",
-        include_str!("../../../../templates/mfa.html"),
-    ),
+    ("mfa.html", include_str!("../../../../templates/mfa.html")),
     (
         "mfa_enroll.html",
         include_str!("../../../../templates/mfa_enroll.html"),
