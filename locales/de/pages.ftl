@@ -158,3 +158,42 @@ security-totp-heading = Authenticator-App hinzufügen
 security-totp-intro-html = Scannen Sie den QR-Code mit einer Authenticator-App oder geben Sie den Schlüssel <code id="totp-secret">{ $secret }</code> ein, und geben Sie dann den angezeigten Code ein.
 security-totp-submit = Authenticator-App hinzufügen
 security-new-codes-button = Neue Wiederherstellungscodes erstellen
+
+## Anmeldung über Identitätsanbieter (Föderation)
+
+login-continue-with = Weiter mit { $provider }
+federation-error-heading = Die Anmeldung hat nicht geklappt
+federation-error-declined = Die Anmeldung wurde beim Anbieter abgebrochen. Sie können es erneut versuchen oder sich anders anmelden.
+federation-error-rejected = Die Antwort des Anmeldeanbieters konnte nicht angenommen werden. Bitte beginnen Sie erneut.
+federation-error-upstream = Der Anmeldeanbieter ist nicht erreichbar. Bitte versuchen Sie es gleich noch einmal oder melden Sie sich anders an.
+federation-error-no-account = Für diese Identität gibt es hier kein Konto, und Konten werden nicht automatisch angelegt. Bitten Sie Ihre Administration um Zugang.
+federation-error-no-email = Der Anmeldeanbieter hat keine E-Mail-Adresse übermittelt, die ein Konto hier braucht.
+federation-error-disabled = Dieses Konto ist deaktiviert.
+federation-error-expired = Diese Anmeldung ist abgelaufen oder wurde in einem anderen Browser begonnen. Bitte beginnen Sie erneut.
+federation-error-linked-elsewhere = Diese Identität ist bereits mit einem anderen Konto verbunden.
+federation-error-unknown-provider = Dieser Anmeldeanbieter ist nicht verfügbar.
+federation-link-title = Bestehendes Konto verbinden
+federation-link-intro = Es gibt bereits ein Konto für { $email }. Um sich künftig mit { $provider } daran anzumelden, bestätigen Sie zuerst, dass es Ihr Konto ist.
+federation-link-sign-in = Beim bestehenden Konto anmelden
+federation-verify-title = E-Mail-Adresse bestätigen
+federation-verify-intro = { $provider } hat nicht bestätigt, dass { $email } Ihnen gehört. Wir senden einen Code an diese Adresse, um Ihr Konto anzulegen.
+federation-code-sent = Wir haben einen Code an { $email } gesendet. Er läuft in { $minutes } Minuten ab.
+federation-code-submit = Bestätigen
+federation-code-resend = Neuen Code senden
+federation-code-send = Code an { $email } senden
+federation-link-cancel = Abbrechen und anders anmelden
+federation-link-other-account = Sie haben sich bei einem anderen Konto angemeldet. Melden Sie sich beim oben genannten Konto an, um es zu verbinden.
+federation-link-sign-in-first = Melden Sie sich zuerst beim bestehenden Konto an.
+federation-identities-title = Anmeldeanbieter
+federation-identities-intro = Mit diesen Anbietern können Sie sich bei Ihrem Konto anmelden.
+federation-identities-linked = verbunden
+federation-identities-last-used = zuletzt benutzt
+federation-identities-remove = Trennen
+federation-identities-remove-label = { $provider } trennen
+federation-identities-none = Mit Ihrem Konto ist kein Anmeldeanbieter verbunden.
+federation-identities-connect-heading = Anbieter verbinden
+federation-identities-connect = { $provider } verbinden
+federation-identity-last-method = Dies ist Ihre einzige Anmeldemöglichkeit: Legen Sie ein Passwort fest oder fügen Sie einen Passkey hinzu, bevor Sie sie trennen.
+federation-identity-not-found = Diese Verbindung besteht nicht mehr.
+federation-identity-removed = Der Anbieter wurde getrennt.
+account-nav-identities = Anmeldeanbieter

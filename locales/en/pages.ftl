@@ -158,3 +158,42 @@ security-totp-heading = Add an authenticator app
 security-totp-intro-html = Scan the QR code with an authenticator app, or type the key <code id="totp-secret">{ $secret }</code>, then enter the code it shows.
 security-totp-submit = Add authenticator app
 security-new-codes-button = Make new recovery codes
+
+## Sign-in with identity providers (federation)
+
+login-continue-with = Continue with { $provider }
+federation-error-heading = Sign-in did not work
+federation-error-declined = The sign-in was cancelled at the provider. You can try again or sign in another way.
+federation-error-rejected = The answer from the sign-in provider could not be accepted. Please start again.
+federation-error-upstream = The sign-in provider could not be reached. Please try again in a moment or sign in another way.
+federation-error-no-account = There is no account for this identity here, and accounts are not created automatically. Ask your administrator for access.
+federation-error-no-email = The sign-in provider did not share an email address, which an account here needs.
+federation-error-disabled = This account is disabled.
+federation-error-expired = This sign-in has expired or was started in another browser. Please start again.
+federation-error-linked-elsewhere = This identity is already connected to another account.
+federation-error-unknown-provider = This sign-in provider is not available.
+federation-link-title = Connect your existing account
+federation-link-intro = An account for { $email } already exists. To sign in to it with { $provider } from now on, first confirm that the account is yours.
+federation-link-sign-in = Sign in to the existing account
+federation-verify-title = Confirm your email address
+federation-verify-intro = { $provider } did not confirm that { $email } is yours. We will send a code to this address to create your account.
+federation-code-sent = We sent a code to { $email }. It expires in { $minutes } minutes.
+federation-code-submit = Confirm
+federation-code-resend = Send a new code
+federation-code-send = Email a code to { $email }
+federation-link-cancel = Cancel and sign in another way
+federation-link-other-account = You signed in to a different account. Sign in to the account named above to connect it.
+federation-link-sign-in-first = Sign in to the existing account first.
+federation-identities-title = Sign-in providers
+federation-identities-intro = These providers can sign you in to your account.
+federation-identities-linked = connected
+federation-identities-last-used = last used
+federation-identities-remove = Disconnect
+federation-identities-remove-label = Disconnect { $provider }
+federation-identities-none = No sign-in provider is connected to your account.
+federation-identities-connect-heading = Connect a provider
+federation-identities-connect = Connect { $provider }
+federation-identity-last-method = This is your only way to sign in: set a password or add a passkey before disconnecting it.
+federation-identity-not-found = This connection no longer exists.
+federation-identity-removed = The provider was disconnected.
+account-nav-identities = Sign-in providers

@@ -31,6 +31,7 @@ mod browser;
 mod cli;
 mod config;
 mod email;
+mod federation;
 mod import;
 mod isolation;
 mod mfa;

@@ -24,6 +24,9 @@ pub const AMR_SWK: &str = "swk";
 pub const AMR_USER: &str = "user";
 /// Multiple factors.
 pub const AMR_MFA: &str = "mfa";
+/// Authenticated by an upstream identity provider. RFC 8176 registers no value for this; Tessera
+/// uses its own (documented in docs/federation.md) rather than claim a factor it did not see.
+pub const AMR_FED: &str = "fed";
 
 /// The `acr` of a sign-in with one factor.
 pub const ACR_SINGLE_FACTOR: &str = "urn:tessera:acr:sfa";
@@ -113,7 +116,9 @@ pub fn merge_amr(amr: &[String], more: &[&str]) -> Vec<String> {
             out.push((*m).to_string());
         }
     }
-    let knowledge = out.iter().any(|m| m == AMR_PWD);
+    // The first factor: a password, or an upstream provider's sign-in (independent of the
+    // possession factors below, so together they are two factors).
+    let knowledge = out.iter().any(|m| m == AMR_PWD || m == AMR_FED);
     let possession = out
         .iter()
         .any(|m| m == AMR_OTP || m == AMR_HWK || m == AMR_SWK);

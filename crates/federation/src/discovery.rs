@@ -15,9 +15,9 @@ use crate::http::{HttpRequest, Transport};
 /// Discovery documents and key sets are kept this long.
 pub const METADATA_TTL_SECS: i64 = 3600;
 pub const JWKS_TTL_SECS: i64 = 600;
-/// A key set is fetched again on an unknown key at most this often (key rotation without
-/// letting bad tokens hammer the provider).
-pub const JWKS_MIN_REFRESH_SECS: i64 = 10;
+/// On a signature that no cached key verifies, the key set is fetched again at once (the
+/// provider rotated its keys). ID tokens come from the provider's own token endpoint, never from
+/// the browser, so a stranger cannot make Tessera fetch key sets at will.
 /// Larger answers are refused by the transport; this is the limit it should apply.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
@@ -140,11 +140,6 @@ impl<T: Clone> Cached<T> {
         (now - *at < ttl && now >= *at).then(|| v.clone())
     }
 
-    fn age(&self, key: &str, now: i64) -> Option<i64> {
-        let map = self.entries.lock().ok()?;
-        map.get(key).map(|(at, _)| now - *at)
-    }
-
     fn put(&self, key: &str, now: i64, value: T) {
         if let Ok(mut map) = self.entries.lock() {
             // Bounded: an operator with thousands of providers still gets a working cache.
@@ -190,7 +185,7 @@ impl ProviderCache {
         endpoints(config, Some(&doc))
     }
 
-    /// The key set at `uri`; `refresh` fetches it again unless it was fetched moments ago.
+    /// The key set at `uri`; `refresh` fetches it again.
     pub async fn keys<T: Transport>(
         &self,
         uri: &str,
@@ -198,13 +193,7 @@ impl ProviderCache {
         now: i64,
         refresh: bool,
     ) -> Result<Vec<VerifyingKey>> {
-        if let Some(keys) = self.keys.get(uri, now, JWKS_TTL_SECS)
-            && (!refresh
-                || self
-                    .keys
-                    .age(uri, now)
-                    .is_some_and(|a| a < JWKS_MIN_REFRESH_SECS))
-        {
+        if !refresh && let Some(keys) = self.keys.get(uri, now, JWKS_TTL_SECS) {
             return Ok(keys);
         }
         let body = fetch(transport, uri, "the JWKS").await?;

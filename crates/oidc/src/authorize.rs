@@ -41,6 +41,10 @@ pub struct AuthorizeRequest {
     pub ui_locales: Option<String>,
     pub acr_values: Option<String>,
     pub response_mode: ResponseMode,
+    /// An upstream identity provider to sign in with straight away (its alias), from
+    /// `kc_idp_hint` or `idp_hint`.
+    #[serde(default)]
+    pub idp_hint: Option<String>,
 }
 
 impl AuthorizeRequest {
@@ -256,6 +260,7 @@ pub fn validate(params: &Params, client: &Client) -> Result<AuthorizeRequest, Au
         login_hint: short("login_hint", 254)?,
         ui_locales: short("ui_locales", 100)?,
         acr_values: short("acr_values", 500)?,
+        idp_hint: short("kc_idp_hint", 100)?.or(short("idp_hint", 100)?),
         response_mode,
         redirect_uri: redirect_uri.clone(),
     })

@@ -8,6 +8,7 @@ pub mod app;
 pub mod config;
 pub mod delivery;
 pub mod error;
+pub mod federation;
 pub mod gate;
 pub mod geo;
 pub mod i18n;
@@ -60,6 +61,7 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         )
         .merge(pages::router())
         .merge(mfa::router())
+        .merge(federation::router())
         .merge(oidc::router())
         .merge(api)
         .fallback(not_found)

@@ -47,6 +47,17 @@ pub const WEBAUTHN_MFA_START: &str = "/t/{slug}/webauthn/mfa/start";
 pub const WEBAUTHN_MFA_FINISH: &str = "/t/{slug}/webauthn/mfa/finish";
 pub const WEBAUTHN_REGISTER_START: &str = "/t/{slug}/webauthn/register/start";
 pub const WEBAUTHN_REGISTER_FINISH: &str = "/t/{slug}/webauthn/register/finish";
+/// Sign-in with upstream identity providers (see `crate::federation`): the start, the provider's
+/// answer, and the proofs an identity may need before it joins an account.
+pub const LOGIN_IDP: &str = "/t/{slug}/login/idp/{alias}";
+pub const LOGIN_IDP_CALLBACK: &str = "/t/{slug}/login/idp/{alias}/callback";
+pub const LOGIN_IDP_LINK: &str = "/t/{slug}/login/idp/{alias}/link";
+pub const LOGIN_IDP_LINK_EMAIL: &str = "/t/{slug}/login/idp/{alias}/link/email";
+pub const LOGIN_IDP_LINK_CODE: &str = "/t/{slug}/login/idp/{alias}/link/code";
+pub const LOGIN_IDP_LINK_CONFIRM: &str = "/t/{slug}/login/idp/{alias}/link/confirm";
+/// The account portal's page of linked sign-in providers.
+pub const ACCOUNT_IDENTITIES: &str = "/t/{slug}/account/identities";
+pub const ACCOUNT_IDENTITIES_REMOVE: &str = "/t/{slug}/account/identities/remove";
 
 /// The admin API prefix; its own paths live on the handlers (`#[utoipa::path]`) so the OpenAPI
 /// document and the router cannot disagree.

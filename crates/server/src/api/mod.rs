@@ -11,6 +11,7 @@ pub mod consents;
 pub mod email;
 pub mod extract;
 pub mod groups;
+pub mod identity_providers;
 pub mod mfa;
 pub mod roles;
 pub mod self_service;
@@ -50,7 +51,8 @@ Errors are JSON objects `{\"error\": \"<code>\", \"message\": \"...\"}`.",
         (name = "authorization", description = "Roles, permissions, assignments and the authorization check"),
         (name = "audit", description = "The audit trail: search, export, verification"),
         (name = "webhooks", description = "Event subscriptions: webhooks, JSON Lines and syslog streams"),
-        (name = "email", description = "Email: test messages and the mail outbox")
+        (name = "email", description = "Email: test messages and the mail outbox"),
+        (name = "identity providers", description = "Upstream identity providers (social and enterprise sign-in) and the identities linked to accounts")
     )
 )]
 struct ApiDoc;
@@ -137,7 +139,18 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::redeliver))
         .routes(routes!(email::send_test))
-        .routes(routes!(email::outbox));
+        .routes(routes!(email::outbox))
+        .routes(routes!(
+            identity_providers::list_providers,
+            identity_providers::create_provider
+        ))
+        .routes(routes!(
+            identity_providers::get_provider,
+            identity_providers::update_provider,
+            identity_providers::delete_provider
+        ))
+        .routes(routes!(identity_providers::list_user_identities))
+        .routes(routes!(identity_providers::delete_user_identity));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(API_PREFIX, api)
         .split_for_parts();

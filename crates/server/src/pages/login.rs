@@ -28,6 +28,10 @@ pub struct LoginQuery {
     /// `login` asks for the password even when a session exists (OIDC `prompt=login`, `max_age`).
     #[serde(default)]
     prompt: Option<String>,
+    /// An identity provider to go to straight away (its alias): a link on another site, or an
+    /// application's `kc_idp_hint` / `idp_hint` carried from the authorization request.
+    #[serde(default)]
+    idp: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +70,19 @@ pub async fn show(
             &return_to.unwrap_or_else(|| format!("{}/account", issuer_path(&tenant.slug))),
         );
     }
+    // Straight to an identity provider: named by `idp`, or routed by the hinted email's domain.
+    if let Some(to) = crate::federation::login_redirect(
+        &state,
+        &tenant,
+        q.idp.as_deref(),
+        q.login_hint.as_deref(),
+        return_to.as_deref().unwrap_or(""),
+    )
+    .await
+    {
+        return see_other(&to);
+    }
+    crate::federation::prepare_login_page(&state, &tenant).await;
     let email = q.login_hint.filter(|h| h.len() <= 254).unwrap_or_default();
     form(
         &state,
@@ -100,6 +117,7 @@ fn form(
             passkey_sign_in => tenant.settings.mfa.passkey_sign_in,
             email_sign_in => tenant.settings.mfa.email_code_sign_in || tenant.settings.mfa.magic_link_sign_in,
             email_code_sign_in => tenant.settings.mfa.email_code_sign_in,
+            identity_providers => crate::federation::login_buttons(state, tenant),
         },
     );
     (jar, page).into_response()
@@ -142,6 +160,14 @@ pub async fn submit(
             Some(&tr("login-error-form-expired")),
         );
     }
+    // An address of an enterprise connection's domain signs in at its provider, not here.
+    if let Some(to) =
+        crate::federation::login_redirect(&state, &tenant, None, Some(&email), &return_field)
+            .await
+    {
+        return see_other(&to);
+    }
+    crate::federation::prepare_login_page(&state, &tenant).await;
     if email.is_empty() || f.password.is_empty() {
         return form(
             &state,

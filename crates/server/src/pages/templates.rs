@@ -7,6 +7,14 @@ use minijinja::Environment;
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../../../templates/base.html")),
     (
+        "federation_link.html",
+        include_str!("../../../../templates/federation_link.html"),
+    ),
+    (
+        "federation_identities.html",
+        include_str!("../../../../templates/federation_identities.html"),
+    ),
+    (
         "login.html",
         include_str!("../../../../templates/login.html"),
     ),
