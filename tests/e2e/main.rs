@@ -15,6 +15,7 @@
 mod harness;
 
 mod access_policies;
+mod accessibility;
 mod account_portal;
 mod admin_roles;
 mod admission;
@@ -34,6 +35,7 @@ mod email;
 mod federation;
 mod import;
 mod isolation;
+mod journey;
 mod mfa;
 mod ops;
 mod passkeys;
