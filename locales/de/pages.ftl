@@ -20,6 +20,7 @@ button-confirm = Bestätigen
 button-verify = Prüfen
 button-sign-in = Anmelden
 button-continue = Weiter
+password-optional-hint = Oder lassen Sie es leer und melden Sie sich mit einem Code an, den wir Ihnen per E-Mail senden.
 password-hint = Mindestens { $min } Zeichen. Einige zusammenhanglose Wörter ergeben ein starkes Passwort.
 link-broken-heading = Dieser Link funktioniert nicht
 error-try-again = Erneut versuchen

@@ -20,6 +20,7 @@ button-confirm = Confirm
 button-verify = Verify
 button-sign-in = Sign in
 button-continue = Continue
+password-optional-hint = Or leave it empty and sign in with a code we email you.
 password-hint = At least { $min } characters. A few unrelated words make a strong password.
 link-broken-heading = This link does not work
 error-try-again = Try again

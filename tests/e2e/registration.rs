@@ -222,6 +222,71 @@ async fn sign_up_verify_and_sign_in(backend: Backend) {
     assert_eq!(sent[0]["data"]["reason"], "registration", "{sent:?}");
 }
 
+/// A customer signs up without a password and signs in with an emailed code; where the tenant
+/// offers no passwordless way in, the password stays required.
+async fn passwordless_sign_up(backend: Backend) {
+    let Some((sink, _dep, server, api)) = start(backend).await else {
+        return;
+    };
+    let b = server.browser();
+    let r = register(&b, "shop", &[("email", "pia@shop.test"), ("password", "")]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mail = sink.wait_for("pia@shop.test", WAIT).await;
+    assert_eq!(mail.subject, "Confirm your email address for Shop");
+    let user = find_user(&api, "shop", "pia@shop.test")
+        .await
+        .expect("the account exists");
+    assert_eq!(user["has_password"], false);
+    // Sign in with an emailed code (which also proves the address).
+    let page = b.get("/t/shop/login/email").await;
+    let csrf = hidden_input(&page.text(), "csrf_token").expect("csrf");
+    let r = b
+        .post_form(
+            "/t/shop/login/email",
+            &[
+                ("csrf_token", &csrf),
+                ("action", "send"),
+                ("email", "pia@shop.test"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mail = sink.wait_for("pia@shop.test", WAIT).await;
+    let code = mail
+        .text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .expect("a code")
+        .to_string();
+    let csrf = hidden_input(&r.text(), "csrf_token").expect("csrf");
+    let r = b
+        .post_form(
+            "/t/shop/login/email",
+            &[("csrf_token", &csrf), ("action", "verify"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(r.expect_see_other(), "/t/shop/account");
+    assert_eq!(
+        find_user(&api, "shop", "pia@shop.test").await.unwrap()["email_verified"],
+        true
+    );
+    // Without a passwordless way in, the password is required.
+    patch_settings(&api, "shop", |s| {
+        s["mfa"]["email_code_sign_in"] = json!(false);
+        s["mfa"]["magic_link_sign_in"] = json!(false);
+    })
+    .await;
+    let r = register(
+        &server.browser(),
+        "shop",
+        &[("email", "quinn@shop.test"), ("password", "")],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(find_user(&api, "shop", "quinn@shop.test").await.is_none());
+}
+
 async fn code_verification_returns_to_the_application(backend: Backend) {
     let Some((sink, _dep, server, api)) = start(backend).await else {
         return;
@@ -459,7 +524,7 @@ async fn bad_input_is_explained_and_creates_nothing(backend: Backend) {
             with("email", "cy@mailinator.com"),
             "disposable",
         ),
-        ("missing password", with("password", ""), "too short"),
+        // An empty password is a passwordless sign-up here (see `passwordless_sign_up`).
         (
             "short password",
             with("password", "k7#qzp!"),
@@ -666,6 +731,7 @@ async fn registration_settings_are_validated(backend: Backend) {
 }
 
 on_both_backends!(
+    passwordless_sign_up,
     sign_up_verify_and_sign_in,
     code_verification_returns_to_the_application,
     sign_up_is_404_where_the_tenant_has_none,

@@ -353,6 +353,13 @@ fn password_context(email: &str, names: &[Option<&str>], tenant: &Tenant) -> Vec
     words
 }
 
+/// Whether people may sign up without a password: the tenant offers a passwordless way in
+/// (emailed codes or links; passkeys are added on the security page once signed in).
+pub fn passwordless_allowed(tenant: &Tenant) -> bool {
+    let m = &tenant.settings.mfa;
+    m.email_code_sign_in || m.magic_link_sign_in
+}
+
 /// Checks a new password against the tenant's policy, for the person it will belong to.
 pub fn check_new_password(
     tenant: &Tenant,
@@ -396,16 +403,22 @@ pub async fn register(
     let settings = &tenant.settings.registration;
     let validated = validate_registration(settings, tenant.id, &reg.input, now);
     let email = reg.input.email.trim().to_string();
-    let password_checked = check_new_password(
-        tenant,
-        reg.password.expose(),
-        &email,
-        &[
-            Some(reg.input.name.as_str()),
-            Some(reg.input.given_name.as_str()),
-            Some(reg.input.family_name.as_str()),
-        ],
-    );
+    // Passwordless sign-up: no password, when the tenant offers a way in without one.
+    let passwordless = reg.password.expose().is_empty() && passwordless_allowed(tenant);
+    let password_checked = if passwordless {
+        Ok(())
+    } else {
+        check_new_password(
+            tenant,
+            reg.password.expose(),
+            &email,
+            &[
+                Some(reg.input.name.as_str()),
+                Some(reg.input.given_name.as_str()),
+                Some(reg.input.family_name.as_str()),
+            ],
+        )
+    };
     let new_user = match (validated, password_checked) {
         (Ok(u), Ok(())) => u,
         (v, p) => {
@@ -421,15 +434,22 @@ pub async fn register(
         .store
         .find_user_by_email(tenant.id, &normalize_email(&new_user.email))
         .await?;
-    // The expensive hash runs for every accepted form, so timing does not tell new from known.
-    let hasher = svc.hasher.clone();
-    let password = reg.password;
-    let hash = state
-        .gate
-        .run(move || hasher.hash(password.expose()))
-        .await
-        .map_err(|_| RequestRefused::Overloaded)?
-        .map_err(|e| RequestRefused::Internal(format!("password hashing failed: {e}")))?;
+    // The expensive hash runs for every accepted form with a password, so timing does not tell
+    // new from known (a passwordless form does the same no-hash work for both).
+    let hash = if passwordless {
+        None
+    } else {
+        let hasher = svc.hasher.clone();
+        let password = reg.password;
+        Some(
+            state
+                .gate
+                .run(move || hasher.hash(password.expose()))
+                .await
+                .map_err(|_| RequestRefused::Overloaded)?
+                .map_err(|e| RequestRefused::Internal(format!("password hashing failed: {e}")))?,
+        )
+    };
     let (state, tenant) = (state.clone(), tenant.clone());
     // In the language of the request that asked (see `i18n::carry`).
     tokio::spawn(crate::i18n::carry(async move {
@@ -442,7 +462,7 @@ pub async fn register(
                     &state,
                     &tenant,
                     new_user,
-                    Secret::new(hash),
+                    hash.map(Secret::new),
                     reg.return_to.as_deref(),
                     reg.ip,
                     reg.user_agent,
@@ -461,7 +481,7 @@ async fn create_registered_account(
     state: &AppState,
     tenant: &Tenant,
     new_user: tessera_core::user::NewUser,
-    hash: Secret,
+    hash: Option<Secret>,
     return_to: Option<&str>,
     ip: Option<IpAddr>,
     user_agent: Option<String>,
@@ -469,7 +489,7 @@ async fn create_registered_account(
     let svc = &state.services;
     let email = new_user.email.clone();
     let user = match svc
-        .create_user(tenant.id, new_user, Some(hash), Actor::anonymous())
+        .create_user(tenant.id, new_user, hash, Actor::anonymous())
         .await
     {
         Ok(u) => u,

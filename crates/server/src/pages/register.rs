@@ -233,6 +233,7 @@ fn form(
             terms,
             honeypot => HONEYPOT_FIELD,
             min_length => tenant.settings.password_policy.min_length,
+            passwordless => crate::self_service::passwordless_allowed(tenant),
         },
     );
     (jar, page).into_response()
