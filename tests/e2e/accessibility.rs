@@ -207,6 +207,23 @@ async fn hosted_pages_have_no_serious_violations(backend: Backend) {
     let s = driver.session().await;
     let mut problems = Vec::new();
 
+    // The checker itself finds what it should: faint text and an unlabelled field, added to the
+    // sign-in page.
+    s.goto(&format!("{origin}/t/shop/login")).await;
+    s.execute(
+        "var p = document.createElement('p'); p.textContent = 'Faint text'; \
+         p.style.color = '#d0d0d0'; p.style.background = '#ffffff'; \
+         var i = document.createElement('input'); i.id = 'unlabelled'; \
+         document.querySelector('form').append(p, i); return true;",
+        json!([]),
+    )
+    .await;
+    let planted = audit(&s, &axe, "sign-in with planted faults")
+        .await
+        .join("\n");
+    assert!(planted.contains("color-contrast"), "{planted}");
+    assert!(planted.contains("unlabelled field"), "{planted}");
+
     // Signed out: sign-in, sign-up, email sign-in, recovery, verification by code.
     for (page, path) in [
         ("sign-in", "/t/shop/login"),
@@ -283,6 +300,55 @@ async fn hosted_pages_have_no_serious_violations(backend: Backend) {
     s.wait_for_url("the sign-out page", |u| u.ends_with("/t/shop/logout"))
         .await;
     problems.extend(audit(&s, &axe, "signed out").await);
+
+    // An application's request in German: the sign-in page in German, then the consent page.
+    let client = api
+        .post(
+            "/tenants/shop/clients",
+            &json!({"name": "Third-party app", "redirect_uris": ["http://localhost:9/cb"], "first_party": false}),
+        )
+        .await
+        .expect(201);
+    let client_id = client["client_id"].as_str().expect("client_id");
+    s.goto(&format!(
+        "{origin}/t/shop/authorize?response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2Flocalhost%3A9%2Fcb&scope=openid%20profile%20email&state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&ui_locales=de"
+    ))
+    .await;
+    s.wait_for_url("the sign-in page", |u| u.contains("/t/shop/login"))
+        .await;
+    let lang = s
+        .execute("return document.documentElement.lang;", json!([]))
+        .await;
+    assert!(
+        lang.as_str().is_some_and(|l| l.starts_with("de")),
+        "German: {lang}"
+    );
+    problems.extend(audit(&s, &axe, "sign-in (German)").await);
+    type_into(&s, "#email", "ann@shop.test").await;
+    type_into(&s, "#password", new_password).await;
+    click(&s, "#submit").await;
+    s.wait_for_text("the consent page", "#allow").await;
+    problems.extend(audit(&s, &axe, "consent").await);
+
+    // Email change (the confirmation page and its answer), then deletion.
+    s.goto(&format!("{origin}/t/shop/account")).await;
+    type_into(&s, "#new-email", "ann.new@shop.test").await;
+    click(&s, "#change-email").await;
+    s.wait_for_text("the email change notice", "#notice, #error")
+        .await;
+    problems.extend(audit(&s, &axe, "account after an email change").await);
+    let mail = sink.wait_for("ann.new@shop.test", WAIT).await;
+    let link = link_in(&mail, &server, "account/email/confirm");
+    s.goto(&format!("{origin}{link}")).await;
+    problems.extend(audit(&s, &axe, "email change (confirm)").await);
+    click(&s, "#confirm").await;
+    s.wait_for_text("the changed email", "#message").await;
+    problems.extend(audit(&s, &axe, "email change (done)").await);
+    s.goto(&format!("{origin}/t/shop/account")).await;
+    type_into(&s, "#delete-confirm", "ann.new@shop.test").await;
+    click(&s, "#delete-account").await;
+    s.wait_for_text("the deletion answer", "#message").await;
+    problems.extend(audit(&s, &axe, "account deleted").await);
 
     // A workforce tenant that requires MFA: enrolment, recovery codes, challenge.
     api.create_tenant("corp", "workforce").await;
