@@ -1222,6 +1222,128 @@ async fn unverified_addresses_are_proven_by_email_before_an_account_exists(backe
     assert_eq!(r.status, 404);
 }
 
+/// `npm ci` of `tests/interop/node-op` when its lock file changed since the last install.
+async fn node_op_project() -> std::path::PathBuf {
+    use crate::harness::tools::{
+        FileLock, INSTALL_TIMEOUT, cache_dir, check_ok, fingerprint, interop_dir, run,
+    };
+    let dir = interop_dir().join("node-op");
+    let _lock = FileLock::acquire(&cache_dir().join("node-op.lock"));
+    let stamp = dir.join("node_modules/.tessera-install-stamp");
+    let want = fingerprint(&[dir.join("package.json"), dir.join("package-lock.json")]);
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == want) {
+        return dir;
+    }
+    let mut cmd = tokio::process::Command::new("npm");
+    cmd.args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir);
+    check_ok(
+        &run(&mut cmd, "npm ci", INSTALL_TIMEOUT).await,
+        "npm ci (tests/interop/node-op)",
+    );
+    std::fs::write(&stamp, want).expect("the install stamp can be written");
+    dir
+}
+
+/// An independent OpenID Provider, Node `oidc-provider`, as the upstream: discovery, code with
+/// PKCE and nonce, its own keys, `iss` in its answers, user-info.
+async fn node_oidc_provider_as_an_independent_upstream(backend: Backend) {
+    if !crate::harness::tools::require(&["node", "npm"], "the oidc-provider federation test") {
+        return;
+    }
+    let dir = node_op_project().await;
+    let (_dep, server, api) = crate::harness::start(backend).await;
+    api.create_tenant("shop", "customer").await;
+    let redirect = format!("{}/t/shop/login/idp/node/callback", server.public_url);
+    let mut child = tokio::process::Command::new("node")
+        .arg("provider.mjs")
+        .current_dir(&dir)
+        .env("PORT", "0")
+        .env("TESSERA_CLIENT_ID", "tessera-shop")
+        .env("TESSERA_CLIENT_SECRET", "node-op-secret-0123456789")
+        .env("TESSERA_REDIRECT_URI", &redirect)
+        .env("ACCOUNT_ID", "node-user-1")
+        .env("ACCOUNT_EMAIL", "nora@node-op.test")
+        .env("ACCOUNT_EMAIL_VERIFIED", "true")
+        .env("ACCOUNT_NAME", "Nora Node")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node starts");
+    use tokio::io::AsyncBufReadExt;
+    // Kept open for the provider's lifetime.
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let issuer = {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("oidc-provider starts within a minute")
+            .unwrap()
+            .expect("oidc-provider prints its issuer");
+        let v: Value = serde_json::from_str(&line).expect("a JSON line");
+        v["issuer"].as_str().unwrap().to_string()
+    };
+    api.post(
+        "/tenants/shop/identity-providers",
+        &json!({
+            "alias": "node",
+            "display_name": "Node OP",
+            "client_secret": "node-op-secret-0123456789",
+            "config": {"issuer": issuer, "client_id": "tessera-shop", "userinfo": true},
+        }),
+    )
+    .await
+    .expect(201);
+    // The person's browser at the provider: its cookies, each redirect walked by hand.
+    let at_op = reqwest::Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    for round in 0..2 {
+        let b = server.browser();
+        let mut url = b.get("/t/shop/login/idp/node").await.expect_see_other();
+        assert!(url.starts_with(&issuer), "sent to oidc-provider: {url}");
+        let back = loop {
+            let r = at_op.get(&url).send().await.unwrap();
+            let status = r.status().as_u16();
+            assert!(
+                status == 302 || status == 303,
+                "oidc-provider answered {status} at {url}: {}",
+                r.text().await.unwrap_or_default()
+            );
+            let loc = r.headers()["location"].to_str().unwrap().to_string();
+            let loc = if loc.starts_with('/') {
+                format!("{issuer}{loc}")
+            } else {
+                loc
+            };
+            if loc.starts_with(&server.public_url) {
+                break loc;
+            }
+            url = loc;
+        };
+        assert_eq!(query_param(&back, "iss").as_deref(), Some(issuer.as_str()));
+        let r = follow(&b, &back).await;
+        assert_eq!(r.expect_see_other(), "/t/shop/account", "round {round}");
+        assert_eq!(
+            b.account_email("shop").await.as_deref(),
+            Some("nora@node-op.test")
+        );
+    }
+    let nora = shop_user(&api, "nora@node-op.test").await.unwrap();
+    assert_eq!(nora["email_verified"], true);
+    assert_eq!(nora["name"], "Nora Node");
+    let ids = identities(&api, nora["id"].as_str().unwrap()).await;
+    assert_eq!(ids.len(), 1);
+    assert_eq!(ids[0]["subject"], "node-user-1");
+    let _ = child.kill().await;
+    drop(lines);
+}
+
 on_both_backends!(
     first_sign_in_creates_the_account_and_links_it,
     hints_and_domains_route_to_the_provider,
@@ -1231,4 +1353,5 @@ on_both_backends!(
     id_tokens_that_do_not_hold_are_refused,
     presets_work_against_fakes_of_their_providers,
     unverified_addresses_are_proven_by_email_before_an_account_exists,
+    node_oidc_provider_as_an_independent_upstream,
 );

@@ -19,6 +19,9 @@ pub struct Inner {
     pub keys: KeyRing,
     /// Cached remote key sets of `private_key_jwt` clients (`jwks_uri`).
     pub remote_jwks: crate::oidc::client_auth::RemoteJwks,
+    /// Upstream identity providers' discovery documents and key sets, and the sign-in
+    /// page's provider buttons.
+    pub federation: crate::federation::FederationCaches,
     /// Cached access graphs per tenant (roles, assignments, nesting).
     pub authz: crate::app::authz::AuthzCache,
     /// Outgoing HTTP (back-channel logout): short timeouts, no redirects.
@@ -61,6 +64,7 @@ impl AppState {
             gate: HashGate::new(config.hash_concurrency, config.hash_queue),
             keys: KeyRing::default(),
             remote_jwks: Default::default(),
+            federation: Default::default(),
             authz: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(5))

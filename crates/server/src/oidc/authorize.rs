@@ -276,6 +276,9 @@ async fn proceed(
         if let Some(h) = &req.login_hint {
             login.append_pair("login_hint", h);
         }
+        if let Some(idp) = &req.idp_hint {
+            login.append_pair("idp", idp);
+        }
         // The application's language wish reaches the sign-in page (which remembers it).
         if let Some(l) = &req.ui_locales {
             login.append_pair("ui_locales", l);

@@ -162,8 +162,7 @@ pub async fn submit(
     }
     // An address of an enterprise connection's domain signs in at its provider, not here.
     if let Some(to) =
-        crate::federation::login_redirect(&state, &tenant, None, Some(&email), &return_field)
-            .await
+        crate::federation::login_redirect(&state, &tenant, None, Some(&email), &return_field).await
     {
         return see_other(&to);
     }
