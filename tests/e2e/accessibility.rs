@@ -283,6 +283,19 @@ async fn hosted_pages_have_no_serious_violations(backend: Backend) {
     s.wait_for_text("the reset confirmation", "#message").await;
     problems.extend(audit(&s, &axe, "reset password (done)").await);
 
+    // Sign-in by email: the "sent" page and the mailed link's page (not used).
+    s.goto(&format!("{origin}/t/shop/login/email")).await;
+    type_into(&s, "#email", "ann@shop.test").await;
+    click(&s, "#send").await;
+    s.wait_for_text("the sent notice", "#sent").await;
+    problems.extend(audit(&s, &axe, "email sign-in (sent)").await);
+    let mail = sink.wait_for("ann@shop.test", WAIT).await;
+    if mail.text.contains("/login/email/link?") {
+        let link = link_in(&mail, &server, "login/email/link");
+        s.goto(&format!("{origin}{link}")).await;
+        problems.extend(audit(&s, &axe, "email sign-in link").await);
+    }
+
     // Wrong password: the sign-in page with its error.
     sign_in(&s, &origin, "shop", "ann@shop.test", "not-the-password").await;
     s.wait_for_text("the sign-in error", "#error").await;
@@ -295,6 +308,12 @@ async fn hosted_pages_have_no_serious_violations(backend: Backend) {
     problems.extend(audit(&s, &axe, "account").await);
     s.goto(&format!("{origin}/t/shop/account/security")).await;
     problems.extend(audit(&s, &axe, "account security").await);
+    s.goto(&format!("{origin}/t/shop/device")).await;
+    problems.extend(audit(&s, &axe, "device code entry").await);
+    type_into(&s, "#user_code", "BCDF-GHJK").await;
+    click(&s, "#submit").await;
+    s.wait_for_text("the device answer", "h1").await;
+    problems.extend(audit(&s, &axe, "device code (unknown code)").await);
     s.goto(&format!("{origin}/t/shop/account")).await;
     click(&s, "#sign-out").await;
     s.wait_for_url("the sign-out page", |u| u.ends_with("/t/shop/logout"))
