@@ -1344,6 +1344,91 @@ async fn node_oidc_provider_as_an_independent_upstream(backend: Backend) {
     drop(lines);
 }
 
+/// The whole journey in headless Chromium: the sign-in page's button, the upstream tenant's
+/// sign-in, back to the proof page (an account with this address exists), signing in to that
+/// account, linked; then the provider alone signs in.
+async fn chromium_journey_links_an_existing_account(backend: Backend) {
+    let Some(driver) = crate::harness::webdriver::Driver::start().await else {
+        return;
+    };
+    let dep = crate::harness::Deployment::new(backend).public_host("localhost");
+    let server = dep.start().await;
+    let api = server.admin_api().await;
+    api.create_tenant("upstream", "workforce").await;
+    api.create_tenant("shop", "customer").await;
+    let client = api
+        .post(
+            "/tenants/upstream/clients",
+            &json!({"name": "Shop", "redirect_uris": [callback(&server, "corp")], "first_party": true}),
+        )
+        .await
+        .expect(201);
+    let w = World {
+        client_id: client["client_id"].as_str().unwrap().to_string(),
+        client_secret: client["client_secret"].as_str().unwrap().to_string(),
+        server,
+        api,
+    };
+    add_provider(&w, "corp", json!({})).await;
+    let carol = local_user(&w, "carol@corp.test").await;
+    upstream_user(&w, "carol@corp.test", true).await;
+    let origin = w.server.public_url.clone();
+
+    let s = driver.session().await;
+    s.goto(&format!("{origin}/t/shop/login")).await;
+    let button = s.find("#idp-corp").await;
+    assert_eq!(s.text(&button).await, "Continue with Corp SSO");
+    s.click(&button).await;
+    s.wait_for_url("the upstream sign-in page", |u| {
+        u.contains("/t/upstream/login")
+    })
+    .await;
+    let email = s.find("#email").await;
+    s.send_keys(&email, "carol@corp.test").await;
+    let password = s.find("#password").await;
+    s.send_keys(&password, UP_PASSWORD).await;
+    s.click(&s.find("#submit").await).await;
+    s.wait_for_url("the proof page", |u| {
+        u.ends_with("/t/shop/login/idp/corp/link")
+    })
+    .await;
+    assert!(s.text_of("#link-intro").await.contains("carol@corp.test"));
+    s.click(&s.find("#link-sign-in").await).await;
+    let login = s
+        .wait_for_url("the shop's sign-in page", |u| u.contains("/t/shop/login?"))
+        .await;
+    assert!(
+        login.contains("return_to=%2Ft%2Fshop%2Flogin%2Fidp%2Fcorp%2Flink%2Fconfirm"),
+        "{login}"
+    );
+    let password = s.find("#password").await;
+    s.send_keys(&password, LOCAL_PASSWORD).await;
+    s.click(&s.find("#submit").await).await;
+    s.wait_for_url("the account page", |u| u.ends_with("/t/shop/account"))
+        .await;
+    assert_eq!(s.text_of("#account-email").await, "carol@corp.test");
+    assert_eq!(
+        identities(&w.api, carol["id"].as_str().unwrap())
+            .await
+            .len(),
+        1
+    );
+    s.goto(&format!("{origin}/t/shop/account/identities")).await;
+    assert!(s.text_of("#linked-identities").await.contains("Corp SSO"));
+
+    // Signed out of the shop (still signed in upstream): the button alone signs Carol in.
+    s.goto(&format!("{origin}/t/shop/account")).await;
+    s.click(&s.find("#sign-out").await).await;
+    s.wait_for_url("signed out", |u| u.ends_with("/t/shop/logout"))
+        .await;
+    s.goto(&format!("{origin}/t/shop/login")).await;
+    s.click(&s.find("#idp-corp").await).await;
+    s.wait_for_url("the account page", |u| u.ends_with("/t/shop/account"))
+        .await;
+    assert_eq!(s.text_of("#account-email").await, "carol@corp.test");
+    s.close().await;
+}
+
 on_both_backends!(
     first_sign_in_creates_the_account_and_links_it,
     hints_and_domains_route_to_the_provider,
@@ -1354,4 +1439,5 @@ on_both_backends!(
     presets_work_against_fakes_of_their_providers,
     unverified_addresses_are_proven_by_email_before_an_account_exists,
     node_oidc_provider_as_an_independent_upstream,
+    chromium_journey_links_an_existing_account,
 );

@@ -260,8 +260,13 @@ pub async fn after_first_factor(
     let requirement = tessera_core::mfa::second_factor_requirement(&facts);
     let (jar, mut flow) = match flow {
         Some(f) => (jar, f),
-        None => start(state, tenant, jar, return_to).await?,
+        None => start(state, tenant, jar, return_to.clone()).await?,
     };
+    // Where this first factor was asked to lead wins over what an earlier request of the page
+    // (a passkey autofill started before the person typed a password) left in the flow.
+    if !return_to.is_empty() {
+        flow.return_to = return_to;
+    }
     flow.user_id = Some(user.id);
     flow.methods = methods;
     flow.pending = None;
