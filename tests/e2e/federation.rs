@@ -695,9 +695,16 @@ async fn linked_identities_in_the_portal_and_the_api(backend: Backend) {
 
     // Another provider connects from the portal; then either can go.
     add_provider(&w, "corp2", json!({"display_name": "Corp Two"})).await;
-    let html = unescape(&b.get("/t/shop/account/identities").await.text());
-    assert!(html.contains("/t/shop/login/idp/corp2?link=1"), "{html}");
-    let cb = to_callback(&b, "/t/shop/login/idp/corp2?link=1", "erin@upstream.test").await;
+    let html = b.get("/t/shop/account/identities").await.text();
+    let connect = link_href(&html, "connect-corp2").expect("a connect link");
+    assert!(
+        connect.starts_with("/t/shop/login/idp/corp2?link=1&csrf_token="),
+        "{connect}"
+    );
+    // Another site cannot start a connection: without the page's token nothing happens.
+    let r = b.get("/t/shop/login/idp/corp2?link=1").await;
+    assert_eq!(r.expect_see_other(), "/t/shop/account/identities");
+    let cb = to_callback(&b, &connect, "erin@upstream.test").await;
     assert_eq!(
         follow(&b, &cb).await.expect_see_other(),
         "/t/shop/account/identities"
@@ -954,7 +961,7 @@ async fn presets_work_against_fakes_of_their_providers(backend: Backend) {
         fake::Kind::Oidc,
         "g-client",
         "g-secret",
-        json!({"sub": "1029384756", "email": "gina@gmail.test", "email_verified": true, "name": "Gina G", "given_name": "Gina", "family_name": "G"}),
+        json!({"sub": "1029384756", "email": "gina@gmail.test", "email_verified": true, "name": "Gina G", "given_name": "Gina", "family_name": "G", "groups": ["eng", "other"]}),
     )
     .await;
     fake_provider(
@@ -962,9 +969,17 @@ async fn presets_work_against_fakes_of_their_providers(backend: Backend) {
         "google",
         Some("google"),
         "g-secret",
-        json!({"client_id": "g-client", "issuer": google.base}),
+        json!({
+            "client_id": "g-client",
+            "issuer": google.base,
+            "claims": {"groups": "groups"},
+            "group_rules": [{"upstream": "eng", "group": "engineering"}],
+        }),
     )
     .await;
+    api.post("/tenants/shop/groups", &json!({"name": "engineering"}))
+        .await
+        .expect(201);
     let b = server.browser();
     assert!(
         b.get("/t/shop/login")
@@ -981,6 +996,22 @@ async fn presets_work_against_fakes_of_their_providers(backend: Backend) {
     let gina = shop_user(&api, "gina@gmail.test").await.unwrap();
     assert_eq!(gina["email_verified"], true);
     assert_eq!(gina["given_name"], "Gina");
+    // The upstream group "eng" put Gina in the local group "engineering" (and nothing else).
+    let groups = api
+        .get(&format!(
+            "/tenants/shop/users/{}/groups",
+            gina["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    let names: Vec<&str> = groups["items"]
+        .as_array()
+        .or(groups.as_array())
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["engineering"], "{groups}");
 
     // GitHub: OAuth 2.0, the profile from /user and the verified primary address.
     let github = fake::Fake::start(

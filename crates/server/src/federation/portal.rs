@@ -111,6 +111,12 @@ async fn page(
             }
         })
         .collect();
+    let (jar, csrf_token) = csrf::token_for(
+        jar,
+        &state.csrf_key,
+        &base,
+        state.services.config.secure_cookies(),
+    );
     let connectable: Vec<minijinja::Value> = enabled_providers(state, tenant)
         .await
         .into_iter()
@@ -118,16 +124,11 @@ async fn page(
         .map(|p| {
             minijinja::context! {
                 name => p.display_name.clone(),
-                href => format!("{base}/login/idp/{}?link=1", p.alias),
+                alias => p.alias.clone(),
+                href => format!("{base}/login/idp/{}?link=1&csrf_token={csrf_token}", p.alias),
             }
         })
         .collect();
-    let (jar, csrf_token) = csrf::token_for(
-        jar,
-        &state.csrf_key,
-        &base,
-        state.services.config.secure_cookies(),
-    );
     let r = render(
         state,
         tenant,

@@ -19,7 +19,7 @@ use tessera_federation::flow::{AuthorizationRequest, authorization_url};
 
 use super::{HttpTransport, binding, fail, provider_config, redirect_uri, request_info, unix_now};
 use crate::app::Services;
-use crate::pages::{current_session, issuer_path, load_tenant, safe_return_to, see_other};
+use crate::pages::{csrf, current_session, issuer_path, load_tenant, safe_return_to, see_other};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -31,6 +31,10 @@ pub struct StartQuery {
     /// `1`: a signed-in person connects this provider to their account (account portal).
     #[serde(default)]
     link: Option<String>,
+    /// With `link`: the page's CSRF token, so another site cannot start a connection (the
+    /// token's cookie is `SameSite=Strict`).
+    #[serde(default)]
+    csrf_token: Option<String>,
 }
 
 pub async fn start(
@@ -107,6 +111,9 @@ pub async fn start(
             let q = serde_urlencoded::to_string([("return_to", back.as_str())]).unwrap_or_default();
             return see_other(&format!("{base}/login?{q}"));
         };
+        if !csrf::verify(&jar, &state.csrf_key, q.csrf_token.as_deref().unwrap_or("")) {
+            return see_other(&format!("{base}/account/identities"));
+        }
         if return_to.is_empty() {
             return_to = format!("{base}/account/identities");
         }
