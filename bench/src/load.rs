@@ -80,6 +80,20 @@ impl RequestTemplate {
         }
     }
 
+    /// A request with a JSON body (`application/json`).
+    pub fn json(method: Method, path: &str, body: &serde_json::Value) -> RequestTemplate {
+        RequestTemplate {
+            method,
+            path: path.to_string(),
+            headers: vec![(
+                hyper::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body: Bytes::from(body.to_string()),
+            expect: Expect::Success,
+        }
+    }
+
     pub fn expecting(mut self, expect: Expect) -> RequestTemplate {
         self.expect = expect;
         self

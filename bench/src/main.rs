@@ -4,6 +4,7 @@
 //!
 //! It builds nothing: `cargo build --release` first. See docs/performance.md.
 
+mod authz;
 mod baseline;
 mod load;
 mod postgres;
@@ -51,9 +52,28 @@ struct Args {
     /// Warm-up seconds per scenario, not measured.
     #[arg(long, default_value_t = 2, value_name = "SECS")]
     warmup: u64,
-    /// Concurrent HTTP/1.1 keep-alive connections.
-    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
-    connections: u16,
+    /// Concurrent HTTP/1.1 keep-alive connections. Several levels (1,4,16) measure each
+    /// scenario once per level on the same deployment (seeded once).
+    #[arg(long, value_delimiter = ',', default_value = "16", value_name = "N[,N…]", value_parser = clap::value_parser!(u16).range(1..=4096))]
+    connections: Vec<u16>,
+    /// authz-check: users imported into the tenant.
+    #[arg(long, default_value_t = authz::Sizes::FULL.users, value_name = "N")]
+    authz_users: usize,
+    /// authz-check: roles (every tenth a composite).
+    #[arg(long, default_value_t = authz::Sizes::FULL.roles, value_name = "N")]
+    authz_roles: usize,
+    /// authz-check: groups, nested as a tree.
+    #[arg(long, default_value_t = authz::Sizes::FULL.groups, value_name = "N")]
+    authz_groups: usize,
+    /// authz-check: children per group in the tree.
+    #[arg(long, default_value_t = authz::Sizes::FULL.fanout, value_name = "N")]
+    authz_fanout: usize,
+    /// authz-check: direct members per group.
+    #[arg(long, default_value_t = authz::Sizes::FULL.members_per_group, value_name = "N")]
+    authz_members_per_group: usize,
+    /// authz-check: users given a role directly.
+    #[arg(long, default_value_t = authz::Sizes::FULL.user_assignments, value_name = "N")]
+    authz_user_assignments: usize,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -71,6 +91,7 @@ enum ScenarioArg {
     ClientCredentials,
     Introspection,
     PasswordSignin,
+    AuthzCheck,
 }
 
 /// The scenarios to run, in run order, each once, with healthz added when a scenario needs it
@@ -86,6 +107,7 @@ fn selected(args: &[ScenarioArg]) -> Vec<Scenario> {
             ScenarioArg::ClientCredentials => vec![Scenario::ClientCredentials],
             ScenarioArg::Introspection => vec![Scenario::Introspection],
             ScenarioArg::PasswordSignin => vec![Scenario::PasswordSignin],
+            ScenarioArg::AuthzCheck => vec![Scenario::AuthzCheck],
         })
         .collect();
     if out.iter().any(|s| s.baseline() == BaselineKind::Healthz) {
@@ -133,13 +155,19 @@ fn database(url: Option<&str>) -> Result<Database> {
     }
 }
 
+/// Whether the authz-check sizes matter for this run.
+fn scenarios_need_sizes(args: &[ScenarioArg]) -> bool {
+    args.contains(&ScenarioArg::AuthzCheck)
+}
+
 /// Everything one run needs to know.
 struct Plan {
     bin: PathBuf,
     database: Database,
-    connections: usize,
+    connections: Vec<usize>,
     warmup: Duration,
     measure: Duration,
+    sizes: authz::Sizes,
 }
 
 /// Becomes true at the first Ctrl-C. One listener for the whole run, so an interrupt between
@@ -156,6 +184,7 @@ fn interrupt_flag() -> watch::Receiver<bool> {
 
 /// What one scenario measured.
 struct Measured {
+    connections: usize,
     summary: stats::Summary,
     peak_rss_kib: Option<u64>,
     server_cpu_percent: Option<f64>,
@@ -167,7 +196,7 @@ async fn run_scenario(
     plan: &Plan,
     scenario: Scenario,
     interrupted: &mut watch::Receiver<bool>,
-) -> Result<Measured> {
+) -> Result<Vec<Measured>> {
     if *interrupted.borrow() {
         bail!("interrupted");
     }
@@ -184,15 +213,35 @@ async fn run_scenario(
     Ok(result)
 }
 
-async fn measure(plan: &Plan, scenario: Scenario, deployment: &Deployment) -> Result<Measured> {
+async fn measure(
+    plan: &Plan,
+    scenario: Scenario,
+    deployment: &Deployment,
+) -> Result<Vec<Measured>> {
     let server = deployment.start().await?;
-    let template = scenario.prepare(deployment, &server).await?;
+    let template = scenario.prepare(deployment, &server, plan.sizes).await?;
+    let mut out = Vec::new();
+    for &connections in &plan.connections {
+        out.push(measure_level(scenario, &server, &template, plan, connections).await?);
+    }
+    server.stop().await?;
+    Ok(out)
+}
+
+/// One load run at one number of connections.
+async fn measure_level(
+    scenario: Scenario,
+    server: &server::Server,
+    template: &load::RequestTemplate,
+    plan: &Plan,
+    connections: usize,
+) -> Result<Measured> {
     eprintln!(
         "  {}: {} s warm-up, {} s measured, {} connections",
         scenario.name(),
         plan.warmup.as_secs(),
         plan.measure.as_secs(),
-        plan.connections
+        connections
     );
     let window = Window::starting_now(plan.warmup, plan.measure);
     // The server's CPU time over exactly the measured window: 200 % on two cores means the
@@ -206,10 +255,9 @@ async fn measure(plan: &Plan, scenario: Scenario, deployment: &Deployment) -> Re
         let used = procfs::cpu_time(pid)?.checked_sub(before)?;
         Some(100.0 * used.as_secs_f64() / window.length().as_secs_f64())
     });
-    let load = load::run(server.addr(), &template, plan.connections, window).await?;
+    let load = load::run(server.addr(), template, connections, window).await?;
     let server_cpu_percent = cpu_probe.await.ok().flatten();
     let peak_rss_kib = server.peak_rss_kib();
-    server.stop().await?;
     if let Some(e) = &load.first_error {
         eprintln!(
             "  {}: {} errors; the first: {e}",
@@ -221,6 +269,7 @@ async fn measure(plan: &Plan, scenario: Scenario, deployment: &Deployment) -> Re
         bail!("{}: no request succeeded", scenario.name());
     }
     Ok(Measured {
+        connections,
         summary: load.summary,
         peak_rss_kib,
         server_cpu_percent,
@@ -242,10 +291,21 @@ async fn run(args: Args) -> Result<()> {
     let plan = Plan {
         bin: tessera_binary(args.tessera.as_deref())?,
         database: database(args.database_url.as_deref())?,
-        connections: usize::from(args.connections),
+        connections: args.connections.iter().map(|&c| usize::from(c)).collect(),
         warmup: Duration::from_secs(args.warmup),
         measure: Duration::from_secs(args.duration),
+        sizes: authz::Sizes {
+            users: args.authz_users,
+            roles: args.authz_roles,
+            groups: args.authz_groups,
+            fanout: args.authz_fanout,
+            members_per_group: args.authz_members_per_group,
+            user_assignments: args.authz_user_assignments,
+        },
     };
+    if scenarios_need_sizes(&args.scenario) {
+        plan.sizes.check()?;
+    }
     if cfg!(debug_assertions) {
         eprintln!(
             "warning: this is a debug build of tessera-bench; its load generator is slow. Use cargo run --release -p tessera-bench"
@@ -262,7 +322,7 @@ async fn run(args: Args) -> Result<()> {
         database: plan.database.name().to_string(),
         duration_secs: args.duration,
         warmup_secs: args.warmup,
-        connections: plan.connections,
+        connections: plan.connections.clone(),
         tessera: plan.bin.display().to_string(),
     };
 
@@ -299,38 +359,55 @@ async fn run(args: Args) -> Result<()> {
 
     let mut interrupted = interrupt_flag();
     let mut results: Vec<ScenarioResult> = Vec::new();
-    let mut healthz = None;
+    // The healthz rate at each number of connections.
+    let mut healthz: Vec<(usize, Baseline)> = Vec::new();
+    let levels = plan.connections.len();
     for scenario in scenarios {
         eprintln!("scenario: {} ({})", scenario.name(), plan.database.name());
-        let Measured {
-            summary,
-            peak_rss_kib,
-            server_cpu_percent,
-        } = run_scenario(&plan, scenario, &mut interrupted)
+        let measured = run_scenario(&plan, scenario, &mut interrupted)
             .await
             .with_context(|| format!("scenario {} failed", scenario.name()))?;
-        let baseline = match scenario.baseline() {
-            BaselineKind::None => {
-                let b = Baseline {
-                    name: "healthz HTTP".into(),
-                    rate: summary.rate,
-                };
-                baselines.push(b.clone());
-                healthz = Some(b);
-                None
-            }
-            BaselineKind::Healthz => healthz.clone(),
-            BaselineKind::Es256Sign => sign.clone(),
-            BaselineKind::Es256Verify => verify.clone(),
-            BaselineKind::Argon2Verify => argon2.clone(),
-        };
-        results.push(ScenarioResult {
-            scenario: scenario.name().to_string(),
+        for Measured {
+            connections,
             summary,
             peak_rss_kib,
             server_cpu_percent,
-            baseline,
-        });
+        } in measured
+        {
+            let baseline = match scenario.baseline() {
+                BaselineKind::None => {
+                    let b = Baseline {
+                        name: if levels > 1 {
+                            format!("healthz HTTP x{connections}")
+                        } else {
+                            "healthz HTTP".into()
+                        },
+                        rate: summary.rate,
+                    };
+                    baselines.push(b.clone());
+                    healthz.push((connections, b));
+                    None
+                }
+                BaselineKind::Healthz => healthz
+                    .iter()
+                    .find(|(c, _)| *c == connections)
+                    .map(|(_, b)| b.clone()),
+                BaselineKind::Es256Sign => sign.clone(),
+                BaselineKind::Es256Verify => verify.clone(),
+                BaselineKind::Argon2Verify => argon2.clone(),
+            };
+            results.push(ScenarioResult {
+                scenario: if levels > 1 {
+                    format!("{} x{connections}", scenario.name())
+                } else {
+                    scenario.name().to_string()
+                },
+                summary,
+                peak_rss_kib,
+                server_cpu_percent,
+                baseline,
+            });
+        }
     }
 
     if args.json {
@@ -412,7 +489,25 @@ mod tests {
         ])
         .expect("valid arguments");
         assert_eq!(a.scenario, vec![ScenarioArg::Discovery, ScenarioArg::Jwks]);
-        assert_eq!((a.duration, a.connections, a.json), (3, 4, true));
+        assert_eq!((a.duration, a.connections, a.json), (3, vec![4], true));
+        assert_eq!(a.authz_users, 100_000);
+        let b = Args::try_parse_from([
+            "tessera-bench",
+            "--scenario",
+            "authz-check",
+            "--connections",
+            "1,4,16",
+            "--authz-users",
+            "2000",
+        ])
+        .expect("valid arguments");
+        assert_eq!(b.connections, vec![1, 4, 16]);
+        assert_eq!(b.authz_users, 2000);
+        assert_eq!(
+            selected(&b.scenario),
+            vec![Scenario::Healthz, Scenario::AuthzCheck]
+        );
+        assert!(Args::try_parse_from(["tessera-bench", "--connections", "0"]).is_err());
         assert!(Args::try_parse_from(["tessera-bench", "--scenario", "nope"]).is_err());
         assert!(Args::try_parse_from(["tessera-bench", "--duration", "0"]).is_err());
     }

@@ -46,7 +46,7 @@ pub struct RunInfo {
     pub database: String,
     pub duration_secs: u64,
     pub warmup_secs: u64,
-    pub connections: usize,
+    pub connections: Vec<usize>,
     pub tessera: String,
 }
 
@@ -137,7 +137,11 @@ pub fn header(info: &RunInfo) -> String {
         info.machine.loadavg_at_start,
         info.date,
         info.database,
-        info.connections,
+        info.connections
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
         info.warmup_secs,
         info.duration_secs,
         info.tessera,
@@ -265,7 +269,7 @@ mod tests {
             database: "sqlite".into(),
             duration_secs: 10,
             warmup_secs: 2,
-            connections: 16,
+            connections: vec![16],
             tessera: "target/release/tessera".into(),
         };
         let v: serde_json::Value =

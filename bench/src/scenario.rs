@@ -10,6 +10,7 @@ use serde_json::Value;
 use tessera_crypto::jws::decode_unverified;
 use url::form_urlencoded;
 
+use crate::authz;
 use crate::load::{self, Expect, RequestTemplate};
 use crate::server::{Deployment, Server};
 
@@ -30,6 +31,9 @@ pub enum Scenario {
     Introspection,
     /// POST /t/bench/login (the hosted sign-in form) with the right password.
     PasswordSignin,
+    /// POST /api/v1/tenants/bench/authz/check on a large data set (see src/authz.rs). Not part
+    /// of `all`: its setup imports 100,000 users by default.
+    AuthzCheck,
 }
 
 /// What a scenario's rate is divided by.
@@ -66,13 +70,14 @@ impl Scenario {
             Scenario::ClientCredentials => "client-credentials",
             Scenario::Introspection => "introspection",
             Scenario::PasswordSignin => "password-signin",
+            Scenario::AuthzCheck => "authz-check",
         }
     }
 
     pub fn baseline(self) -> BaselineKind {
         match self {
             Scenario::Healthz => BaselineKind::None,
-            Scenario::Discovery | Scenario::Jwks => BaselineKind::Healthz,
+            Scenario::Discovery | Scenario::Jwks | Scenario::AuthzCheck => BaselineKind::Healthz,
             Scenario::ClientCredentials => BaselineKind::Es256Sign,
             Scenario::Introspection => BaselineKind::Es256Verify,
             Scenario::PasswordSignin => BaselineKind::Argon2Verify,
@@ -84,6 +89,7 @@ impl Scenario {
         self,
         deployment: &Deployment,
         server: &Server,
+        sizes: authz::Sizes,
     ) -> Result<RequestTemplate> {
         let issuer_path = format!("/t/{TENANT}");
         if self != Scenario::Healthz {
@@ -111,6 +117,7 @@ impl Scenario {
                     .header(AUTHORIZATION, &client.basic_auth())?
             }
             Scenario::PasswordSignin => signin_request(deployment, server).await?,
+            Scenario::AuthzCheck => authz::prepare(deployment, server, sizes).await?,
         };
         // One request before the clock starts: a scenario whose request fails is a broken
         // setup, not a benchmark result. It also makes what is created on first use (the

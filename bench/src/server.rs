@@ -128,15 +128,20 @@ impl Deployment {
     /// Runs `tessera <args> --json` against this deployment's database and returns the one
     /// JSON object it prints.
     pub async fn cli_json(&self, args: &[&str]) -> Result<Value> {
+        self.cli_json_within(args, CLI_TIMEOUT).await
+    }
+
+    /// [`Deployment::cli_json`] with another time limit (a bulk import takes longer).
+    pub async fn cli_json_within(&self, args: &[&str], limit: Duration) -> Result<Value> {
         let what = format!("tessera {} --json", args.join(" "));
         let mut cmd = self.command(&[]);
         cmd.args(args)
             .arg("--json")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let out = tokio::time::timeout(CLI_TIMEOUT, cmd.output())
+        let out = tokio::time::timeout(limit, cmd.output())
             .await
-            .with_context(|| format!("`{what}` did not finish within {CLI_TIMEOUT:?}"))?
+            .with_context(|| format!("`{what}` did not finish within {limit:?}"))?
             .with_context(|| format!("cannot run `{what}`"))?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
@@ -148,6 +153,11 @@ impl Deployment {
         }
         serde_json::from_str(&stdout)
             .with_context(|| format!("`{what}` printed something other than JSON: {stdout}"))
+    }
+
+    /// The deployment's temporary directory (the server's working directory).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Removes the throwaway PostgreSQL database (the data directory goes when dropped).
