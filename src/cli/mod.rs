@@ -3,6 +3,7 @@
 
 mod audit;
 mod clients;
+mod idp;
 mod import;
 mod keys;
 mod output;
@@ -53,6 +54,9 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(users::UserCmd),
+    /// Manage upstream identity providers (social and enterprise sign-in).
+    #[command(subcommand)]
+    Idp(idp::IdpCmd),
     /// Verify, checkpoint and export the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -120,6 +124,7 @@ async fn run(command: Command, config: Config, out: &Out) -> Result<(), CliError
         Command::Tenant(c) => tenants::run(c, &services, out).await,
         Command::Client(c) => clients::run(c, &services, out).await,
         Command::User(c) => users::run(c, &services, out).await,
+        Command::Idp(c) => idp::run(c, &services, out).await,
         Command::Keys(c) => keys::run(c, &services, out).await,
         Command::Audit(c) => audit::run(c, &services, out).await,
         Command::Risk(c) => risk::run(c, &services, out).await,

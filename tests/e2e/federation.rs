@@ -1460,6 +1460,93 @@ async fn chromium_journey_links_an_existing_account(backend: Backend) {
     s.close().await;
 }
 
+/// `tessera idp create|list|delete`: the same rules as the API; the secret comes from a file and
+/// is never printed.
+async fn the_cli_manages_providers(backend: Backend) {
+    let (dep, server, api) = crate::harness::start(backend).await;
+    api.create_tenant("shop", "customer").await;
+    let secret_file = dep.dir().join("github-secret.txt");
+    std::fs::write(&secret_file, "gh-cli-secret-4242\n").unwrap();
+    let created = server
+        .cli_json(&[
+            "idp",
+            "create",
+            "--tenant",
+            "shop",
+            "--alias",
+            "github",
+            "--preset",
+            "github",
+            "--client-secret-file",
+            secret_file.to_str().unwrap(),
+            "--settings",
+            r#"{"client_id": "Iv1.cli"}"#,
+            "--domain",
+            "octo.test",
+        ])
+        .await;
+    assert_eq!(created["alias"], "github");
+    assert_eq!(created["display_name"], "GitHub");
+    assert_eq!(created["preset"], "github");
+    assert_eq!(created["has_client_secret"], true);
+    assert_eq!(created["domains"], json!(["octo.test"]));
+    assert_eq!(
+        created["redirect_uri"],
+        format!("{}/t/shop/login/idp/github/callback", server.public_url)
+    );
+    assert!(!created.to_string().contains("gh-cli-secret-4242"));
+    let list = server.cli_json(&["idp", "list", "--tenant", "shop"]).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // The API sees it; the sign-in page offers it.
+    api.get("/tenants/shop/identity-providers/github")
+        .await
+        .expect(200);
+    assert!(
+        server
+            .browser()
+            .get("/t/shop/login")
+            .await
+            .text()
+            .contains("Continue with GitHub")
+    );
+    // Refusals name the problem, as one JSON error.
+    let bad = server
+        .cli(&[
+            "idp",
+            "create",
+            "--tenant",
+            "shop",
+            "--alias",
+            "plain",
+            "--settings",
+            r#"{"client_id": "c", "issuer": "http://idp.example"}"#,
+            "--json",
+        ])
+        .await;
+    assert!(!bad.status.success());
+    let e = bad.json();
+    assert_eq!(e["error"], "invalid_request", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("issuer"), "{e}");
+    let deleted = server
+        .cli_json(&["idp", "delete", "--tenant", "shop", "github"])
+        .await;
+    assert_eq!(deleted["deleted"], true);
+    let types: Vec<Value> = api.get("/tenants/shop/audit?limit=50").await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].clone())
+        .collect();
+    assert!(
+        types.contains(&json!("identity_provider.created")),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&json!("identity_provider.deleted")),
+        "{types:?}"
+    );
+}
+
 on_both_backends!(
     first_sign_in_creates_the_account_and_links_it,
     hints_and_domains_route_to_the_provider,
@@ -1471,4 +1558,5 @@ on_both_backends!(
     unverified_addresses_are_proven_by_email_before_an_account_exists,
     node_oidc_provider_as_an_independent_upstream,
     chromium_journey_links_an_existing_account,
+    the_cli_manages_providers,
 );

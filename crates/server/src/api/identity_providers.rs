@@ -8,14 +8,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tessera_core::UserId;
 use tessera_core::apikey::{AdminResource, ApiScope};
-use tessera_core::events::{Event, EventKind, FieldChange, Target, field_changes};
-use tessera_core::federation::{
-    FederationStore, IdentityProvider, IdentityProviderId, LinkedIdentityId, validate_domains,
-};
-use tessera_core::{Secret, UserId};
-use tessera_federation::ProviderConfig;
-use tessera_federation::config::{ClientAuth, merge_patch};
+use tessera_core::events::{Event, EventKind, Target};
+use tessera_core::federation::{FederationStore, IdentityProvider, LinkedIdentityId};
 use utoipa::ToSchema;
 
 use super::auth::Operator;
@@ -23,6 +19,7 @@ use super::extract::{ApiJson, double_option};
 use super::rfc3339;
 use crate::app::Services;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::federation::admin::{self, NewProvider, ProviderChange};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -52,7 +49,8 @@ pub struct ProviderView {
     pub updated_at: String,
 }
 
-fn view(state: &AppState, tenant_slug: &str, p: &IdentityProvider) -> ProviderView {
+/// The API's (and the CLI's) view of a provider: never the secret.
+pub fn view(public_url: &str, tenant_slug: &str, p: &IdentityProvider) -> ProviderView {
     ProviderView {
         id: p.id.to_string(),
         alias: p.alias.clone(),
@@ -68,11 +66,7 @@ fn view(state: &AppState, tenant_slug: &str, p: &IdentityProvider) -> ProviderVi
             .map(str::to_string),
         config: p.settings.clone(),
         has_client_secret: p.client_secret.is_some(),
-        redirect_uri: crate::federation::redirect_uri(
-            &state.services.config.public_url,
-            tenant_slug,
-            &p.alias,
-        ),
+        redirect_uri: crate::federation::redirect_uri(public_url, tenant_slug, &p.alias),
         created_at: rfc3339(p.created_at),
         updated_at: rfc3339(p.updated_at),
     }
@@ -129,59 +123,6 @@ pub struct ProviderList {
     pub items: Vec<ProviderView>,
 }
 
-fn bad(field: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::BadRequest {
-        field: Some(field),
-        message: message.into(),
-    }
-}
-
-fn default_name(preset: Option<&str>, alias: &str) -> String {
-    match preset.map(|p| p.split(':').next().unwrap_or(p)) {
-        Some("google") => "Google".into(),
-        Some("microsoft") => "Microsoft".into(),
-        Some("apple") => "Apple".into(),
-        Some("github") => "GitHub".into(),
-        Some("facebook") => "Facebook".into(),
-        _ => alias.to_string(),
-    }
-}
-
-/// Checks a provider's protocol settings (and its Apple key) and returns them as stored.
-fn checked_settings(config: &ProviderConfig, secret: Option<&Secret>) -> ApiResult<Value> {
-    config
-        .validate(secret.is_some())
-        .map_err(|e| ApiError::BadRequest {
-            field: Some("config"),
-            message: e.to_string(),
-        })?;
-    if config.client_auth == ClientAuth::AppleJwt
-        && let Some(s) = secret
-    {
-        tessera_federation::apple::read_key(s.expose())
-            .map_err(|e| bad("client_secret", format!("client_secret: {e}")))?;
-    }
-    serde_json::to_value(config).map_err(|e| ApiError::Internal(e.to_string()))
-}
-
-fn secret_of(s: Option<String>) -> ApiResult<Option<Secret>> {
-    match s {
-        Some(v) if v.trim().is_empty() || v.len() > 16 * 1024 => {
-            Err(bad("client_secret", "client_secret: 1 to 16384 characters"))
-        }
-        Some(v) => Ok(Some(Secret::new(v.trim().to_string()))),
-        None => Ok(None),
-    }
-}
-
-/// What an event may show of a provider: everything but the secret.
-fn public(p: &IdentityProvider) -> Value {
-    serde_json::json!({
-        "alias": p.alias, "display_name": p.display_name, "enabled": p.enabled,
-        "trust_email": p.trust_email, "jit": p.jit, "domains": p.domains, "config": p.settings,
-    })
-}
-
 /// List the tenant's identity providers.
 #[utoipa::path(get, path = "/tenants/{slug}/identity-providers", tag = "identity providers", security(("api_key" = [])),
     params(("slug" = String, Path, description = "Tenant slug")),
@@ -200,7 +141,10 @@ pub async fn list_providers(
         .list_identity_providers(tenant.id)
         .await?;
     Ok(Json(ProviderList {
-        items: list.iter().map(|p| view(&state, &tenant.slug, p)).collect(),
+        items: list
+            .iter()
+            .map(|p| view(&state.services.config.public_url, &tenant.slug, p))
+            .collect(),
     }))
 }
 
@@ -217,75 +161,30 @@ pub async fn create_provider(
     let tenant = op
         .tenant(&state, &slug, AdminResource::Tenants, ApiScope::Write)
         .await?;
-    if !body.config.is_object() && !body.config.is_null() {
-        return Err(bad("config", "config: must be a JSON object"));
-    }
-    let settings = if body.config.is_null() {
-        serde_json::json!({})
-    } else {
-        body.config
-    };
-    let config = tessera_federation::presets::build(body.preset.as_deref(), &settings)
-        .map_err(|m| bad("config", m))?;
-    let secret = secret_of(body.client_secret)?;
-    let settings = checked_settings(&config, secret.as_ref())?;
-    let now = Services::now();
-    let provider = IdentityProvider {
-        id: IdentityProviderId::new(),
-        tenant_id: tenant.id,
-        display_name: body
-            .display_name
-            .unwrap_or_else(|| default_name(body.preset.as_deref(), &body.alias)),
+    let input = NewProvider {
         alias: body.alias,
+        display_name: body.display_name,
         enabled: body.enabled,
+        preset: body.preset,
+        client_secret: body
+            .client_secret
+            .as_deref()
+            .map(admin::secret)
+            .transpose()?,
         trust_email: body.trust_email,
         jit: body.jit,
-        domains: validate_domains(&body.domains)?,
-        settings,
-        client_secret: secret,
-        created_at: now,
-        updated_at: now,
+        domains: body.domains,
+        config: body.config,
     };
-    provider.validate()?;
-    state
-        .services
-        .store
-        .create_identity_provider(&provider)
-        .await
-        .map_err(|e| match e {
-            tessera_core::StoreError::Conflict(_) => ApiError::Conflict(format!(
-                "the tenant already has an identity provider with alias {}",
-                provider.alias
-            )),
-            other => other.into(),
-        })?;
-    let ev = Event::new(
-        tenant.id,
-        now,
-        EventKind::IdentityProviderCreated {
-            alias: provider.alias.clone(),
-        },
-        op.actor(),
-    )
-    .target(Target::new("identity_provider", provider.id));
-    state.services.emit(ev).await;
+    let provider = admin::create_provider(&state.services, &tenant, input, op.actor()).await?;
     Ok((
         StatusCode::CREATED,
-        Json(view(&state, &tenant.slug, &provider)),
+        Json(view(
+            &state.services.config.public_url,
+            &tenant.slug,
+            &provider,
+        )),
     ))
-}
-
-async fn load(
-    state: &AppState,
-    tenant: tessera_core::TenantId,
-    alias: &str,
-) -> ApiResult<IdentityProvider> {
-    state
-        .services
-        .store
-        .find_identity_provider(tenant, alias)
-        .await?
-        .ok_or_else(|| ApiError::not_found("identity provider"))
 }
 
 /// Read one identity provider.
@@ -300,8 +199,12 @@ pub async fn get_provider(
     let tenant = op
         .tenant(&state, &slug, AdminResource::Tenants, ApiScope::Read)
         .await?;
-    let p = load(&state, tenant.id, &alias).await?;
-    Ok(Json(view(&state, &tenant.slug, &p)))
+    let p = admin::provider(&state.services, &tenant, &alias).await?;
+    Ok(Json(view(
+        &state.services.config.public_url,
+        &tenant.slug,
+        &p,
+    )))
 }
 
 /// Change an identity provider.
@@ -317,59 +220,30 @@ pub async fn update_provider(
     let tenant = op
         .tenant(&state, &slug, AdminResource::Tenants, ApiScope::Write)
         .await?;
-    let before = load(&state, tenant.id, &alias).await?;
-    let mut p = before.clone();
-    if let Some(n) = body.display_name {
-        p.display_name = n;
-    }
-    if let Some(e) = body.enabled {
-        p.enabled = e;
-    }
-    if let Some(t) = body.trust_email {
-        p.trust_email = t;
-    }
-    if let Some(j) = body.jit {
-        p.jit = j;
-    }
-    if let Some(d) = body.domains {
-        p.domains = validate_domains(&d)?;
-    }
-    if let Some(s) = body.client_secret {
-        p.client_secret = secret_of(s)?;
-    }
-    let mut settings = p.settings.clone();
-    if let Some(patch) = &body.config {
-        if !patch.is_object() {
-            return Err(bad(
-                "config",
-                "config: must be a JSON object (a merge patch)",
-            ));
+    let change = ProviderChange {
+        display_name: body.display_name,
+        enabled: body.enabled,
+        client_secret: body
+            .client_secret
+            .map(|s| s.as_deref().map(admin::secret).transpose())
+            .transpose()?,
+        trust_email: body.trust_email,
+        jit: body.jit,
+        domains: body.domains,
+        config: body.config,
+    };
+    let (before, p) =
+        admin::update_provider(&state.services, &tenant, &alias, change, op.actor()).await?;
+    for prov in [&before, &p] {
+        if let Ok(c) = crate::federation::provider_config(prov) {
+            state.federation.providers.forget(&c);
         }
-        merge_patch(&mut settings, patch);
     }
-    let config: ProviderConfig =
-        serde_json::from_value(settings).map_err(|e| bad("config", format!("config: {e}")))?;
-    p.settings = checked_settings(&config, p.client_secret.as_ref())?;
-    p.validate()?;
-    p.updated_at = Services::now();
-    state.services.store.update_identity_provider(&p).await?;
-    if let Ok(old) = crate::federation::provider_config(&before) {
-        state.federation.providers.forget(&old);
-    }
-    state.federation.providers.forget(&config);
-    let mut changes = field_changes(&public(&before), &public(&p), "", &[]);
-    if before.client_secret != p.client_secret {
-        changes.insert("client_secret".into(), FieldChange::redacted());
-    }
-    let ev = Event::new(
-        tenant.id,
-        p.updated_at,
-        EventKind::IdentityProviderUpdated { changes },
-        op.actor(),
-    )
-    .target(Target::new("identity_provider", p.id));
-    state.services.emit(ev).await;
-    Ok(Json(view(&state, &tenant.slug, &p)))
+    Ok(Json(view(
+        &state.services.config.public_url,
+        &tenant.slug,
+        &p,
+    )))
 }
 
 /// Delete an identity provider with the identities linked through it.
@@ -384,26 +258,10 @@ pub async fn delete_provider(
     let tenant = op
         .tenant(&state, &slug, AdminResource::Tenants, ApiScope::Write)
         .await?;
-    let p = load(&state, tenant.id, &alias).await?;
-    if !state
-        .services
-        .store
-        .delete_identity_provider(tenant.id, p.id)
-        .await?
-    {
-        return Err(ApiError::not_found("identity provider"));
-    }
+    let p = admin::delete_provider(&state.services, &tenant, &alias, op.actor()).await?;
     if let Ok(c) = crate::federation::provider_config(&p) {
         state.federation.providers.forget(&c);
     }
-    let ev = Event::new(
-        tenant.id,
-        Services::now(),
-        EventKind::IdentityProviderDeleted { alias: p.alias },
-        op.actor(),
-    )
-    .target(Target::new("identity_provider", p.id));
-    state.services.emit(ev).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

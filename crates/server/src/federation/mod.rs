@@ -15,6 +15,7 @@
 //! Every failure ends on a page with a 4xx (or 502 when the provider cannot be reached) and a
 //! `federation.failed` audit event naming the reason; none is an internal error.
 
+pub mod admin;
 mod callback;
 mod portal;
 mod proof;
