@@ -224,8 +224,43 @@ async fn measure(
     for &connections in &plan.connections {
         out.push(measure_level(scenario, &server, &template, plan, connections).await?);
     }
+    if scenario == Scenario::PasswordSignin {
+        risk_cost(&server).await;
+    }
     server.stop().await?;
     Ok(out)
+}
+
+/// What the risk engine cost inside the server during a sign-in scenario: the quantiles of
+/// `tessera_risk_evaluation_seconds` per stage (the checks before the password, those after the
+/// first factor with the profile read, and learning with the profile write), from `/metrics`.
+async fn risk_cost(server: &server::Server) {
+    let page = match load::once(server.addr(), &load::RequestTemplate::get("/metrics")).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("  password-signin: /metrics could not be read: {e}");
+            return;
+        }
+    };
+    let text = String::from_utf8_lossy(&page.body);
+    for stage in ["before_password", "first_factor", "learn"] {
+        let q = |quantile: &str| {
+            let prefix = format!(
+                "tessera_risk_evaluation_seconds{{stage=\"{stage}\",quantile=\"{quantile}\"}} "
+            );
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .map(|s| format!("{:.3} ms", s * 1000.0))
+                .unwrap_or_else(|| "–".into())
+        };
+        eprintln!(
+            "  password-signin: risk engine, stage {stage}: p50 {}, p99 {}, max {}",
+            q("0.5"),
+            q("0.99"),
+            q("1")
+        );
+    }
 }
 
 /// One load run at one number of connections.

@@ -75,3 +75,13 @@ test-subject = Testnachricht von { $product }
 test-intro = Dies ist eine Testnachricht von { $product }.
 test-intro-html = Dies ist eine Testnachricht von <strong>{ $product }</strong>.
 test-body = Eine Administratorin oder ein Administrator hat Tessera gebeten, sie am { $time } zu senden, um den E-Mail-Versand zu prüfen. Es ist nichts weiter zu tun.
+
+## New sign-in notice (risk engine)
+new-sign-in-subject = Neue Anmeldung bei Ihrem Konto bei { $product }
+new-sign-in-intro = Ihr Konto bei { $product } wurde soeben von einem Gerät oder Ort aus angemeldet, von dem aus es bisher nicht benutzt wurde.
+new-sign-in-when = Wann: { $when }
+new-sign-in-where = Wo (ungefähr): { $place }
+new-sign-in-browser = Browser: { $browser }
+new-sign-in-if-you = Wenn Sie das waren, ist nichts zu tun.
+new-sign-in-not-you = Wenn nicht, öffnen Sie diesen Link: Alle Sitzungen Ihres Kontos werden beendet, Ihr Passwort funktioniert nicht mehr, und Sie erhalten einen Link, um ein neues zu wählen.
+new-sign-in-button = Das war ich nicht

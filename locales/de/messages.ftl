@@ -22,6 +22,8 @@ login-error-invalid = E-Mail-Adresse oder Passwort ist falsch.
 login-error-unverified = Bestätigen Sie zuerst Ihre E-Mail-Adresse: Öffnen Sie den Link, den wir Ihnen gesendet haben, und melden Sie sich dann an. Keine E-Mail erhalten? Fordern Sie über „Passwort vergessen?“ einen neuen Link an.
 login-error-throttled = Zu viele fehlgeschlagene Versuche. Versuchen Sie es in { $seconds } Sekunden erneut.
 login-error-busy = Die Anmeldung ist gerade stark ausgelastet. Bitte versuchen Sie es in ein paar Sekunden erneut.
+msg-pow-needed = Ihr Browser muss zuerst eine kurze Sicherheitsprüfung abschließen. Stellen Sie sicher, dass JavaScript aktiv ist, warten Sie einen Moment und senden Sie das Formular erneut.
+login-error-refused = Diese Anmeldung wurde aus Sicherheitsgründen abgelehnt. Wenn das wiederholt passiert, wenden Sie sich an den Support.
 login-error-unavailable = Die Anmeldung ist vorübergehend nicht verfügbar. Bitte versuchen Sie es erneut.
 
 ## Anmeldeschritte (zweiter Faktor, E-Mail)

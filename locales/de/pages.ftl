@@ -198,3 +198,12 @@ federation-identity-last-method = Dies ist Ihre einzige Anmeldemöglichkeit: Leg
 federation-identity-not-found = Diese Verbindung besteht nicht mehr.
 federation-identity-removed = Der Anbieter wurde getrennt.
 account-nav-identities = Anmeldeanbieter
+
+## "This wasn't me" (new sign-in notice)
+not-me-title = Sichern Sie Ihr Konto
+not-me-explain = Sie haben eine Anmeldung gemeldet, die nicht von Ihnen stammt. Bestätigen Sie, um alle Sitzungen Ihres Kontos zu beenden und sein Passwort zu sperren; Sie erhalten per E-Mail einen Link, um ein neues zu wählen.
+not-me-button = Alle abmelden und Passwort zurücksetzen
+not-me-done-heading = Ihr Konto ist gesichert
+not-me-done-message = Alle Sitzungen Ihres Kontos wurden beendet und sein Passwort funktioniert nicht mehr. Sie erhalten per E-Mail einen Link, um ein neues Passwort zu wählen.
+not-me-bad-link = Dieser Link ist unbekannt, wurde bereits benutzt oder ist abgelaufen.
+not-me-forgot-link = Passwort zurücksetzen

@@ -75,3 +75,13 @@ test-subject = Test message from { $product }
 test-intro = This is a test message from { $product }.
 test-intro-html = This is a test message from <strong>{ $product }</strong>.
 test-body = An administrator asked Tessera to send it at { $time } to check that email delivery works. Nothing needs to be done.
+
+## New sign-in notice (risk engine)
+new-sign-in-subject = New sign-in to your { $product } account
+new-sign-in-intro = Your { $product } account was just signed in to from a device or place it has not been used from before.
+new-sign-in-when = When: { $when }
+new-sign-in-where = Where (approximately): { $place }
+new-sign-in-browser = Browser: { $browser }
+new-sign-in-if-you = If this was you, there is nothing to do.
+new-sign-in-not-you = If it was not you, open this link: everyone is signed out of your account, your password stops working, and we send you a link to choose a new one.
+new-sign-in-button = This wasn't me

@@ -22,6 +22,8 @@ login-error-invalid = Incorrect email or password.
 login-error-unverified = Confirm your email address first: open the link we sent you, then sign in. No email? Use "Forgot your password?" to get a new link.
 login-error-throttled = Too many failed attempts. Try again in { $seconds } seconds.
 login-error-busy = Sign-in is very busy right now. Please try again in a few seconds.
+msg-pow-needed = Your browser has to finish a short security check first. Make sure JavaScript is on, wait a moment and send the form again.
+login-error-refused = This sign-in was refused for security reasons. If this keeps happening, contact support.
 login-error-unavailable = Sign-in is temporarily unavailable. Please try again.
 
 ## Sign-in steps (second factor, email)

@@ -198,3 +198,12 @@ federation-identity-last-method = This is your only way to sign in: set a passwo
 federation-identity-not-found = This connection no longer exists.
 federation-identity-removed = The provider was disconnected.
 account-nav-identities = Sign-in providers
+
+## "This wasn't me" (new sign-in notice)
+not-me-title = Secure your account
+not-me-explain = You reported a sign-in you did not make. Confirm to sign everyone out of your account and disable its password; we will email you a link to choose a new one.
+not-me-button = Sign everyone out and reset my password
+not-me-done-heading = Your account is secured
+not-me-done-message = Every session of your account has ended and its password no longer works. Check your email for a link to choose a new password.
+not-me-bad-link = This link is unknown, was already used, or has expired.
+not-me-forgot-link = Reset your password

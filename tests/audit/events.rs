@@ -146,10 +146,19 @@ async fn state_changes_are_recorded(backend: Backend) {
             "signin.succeeded",
             "session.revoked",
             "signin.succeeded",
+            // The second browser is a new device for Ann: she is sent a new sign-in notice.
+            "user.verification_sent",
             "session.revoked",
         ],
         "one event per change, in the order of the changes"
     );
+    let notice = of_type(&all, "user.verification_sent");
+    assert_eq!(
+        notice[0]["data"]["purpose"], "sign_in_report",
+        "{}",
+        notice[0]
+    );
+    assert_eq!(notice[0]["data"]["reason"], "new_sign_in", "{}", notice[0]);
     let n = all.len() as i64;
     assert_eq!(
         seqs(&all),

@@ -41,6 +41,7 @@ mod ops;
 mod passkeys;
 mod recovery;
 mod registration;
+mod risk;
 mod risk_cli;
 mod session_expiry;
 mod shutdown;

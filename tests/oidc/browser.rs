@@ -29,6 +29,9 @@ impl Browser {
     fn with_jar(jar: Arc<Jar>, server: &Server) -> Browser {
         let http = reqwest::Client::builder()
             .no_proxy()
+            // Like a person's browser, it names itself (the risk engine treats clients without a
+            // user agent as scripts).
+            .user_agent(crate::harness::http::BROWSER_USER_AGENT)
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(60))

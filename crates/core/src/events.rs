@@ -225,6 +225,26 @@ pub enum EventKind {
     /// A scheduled deletion did not happen: an operator enabled the account again in time.
     #[serde(rename = "user.deletion_cancelled")]
     DeletionCancelled { reason: String },
+    /// The owner reported, from a new sign-in notice, a sign-in they did not make: every
+    /// session and token of the account ended and its password was disabled (a reset link
+    /// follows as `user.verification_sent`).
+    #[serde(rename = "user.sign_in_reported")]
+    SignInReported,
+    /// The risk engine asked a sign-in for a second factor (`decision` `challenge`) or refused it
+    /// (`block`); `enforced` is false when the tenant's risk mode is `monitor` (the decision was
+    /// only recorded). `stage`: `before_password` (refused before the hash was computed) or
+    /// `first_factor` (after a right password, passkey, email code or upstream sign-in);
+    /// `signals` names what fired. The details of each reason (counts, countries, networks) are
+    /// personal data and travel in the personal part (`details.reasons`).
+    #[serde(rename = "risk.assessed")]
+    RiskAssessed {
+        decision: String,
+        score: serde_json::Number,
+        enforced: bool,
+        stage: String,
+        method: String,
+        signals: Vec<String>,
+    },
 }
 
 impl EventKind {

@@ -631,3 +631,17 @@ pub trait PermissionUsageStore {
         tenant: TenantId,
     ) -> StoreResult<Vec<(UserId, String, Timestamp)>>;
 }
+
+/// The risk engine's learned profile of each user (sealed JSON; see `tessera_risk::profile`).
+pub trait RiskProfileStore {
+    /// The stored profile, as the JSON the engine wrote.
+    async fn risk_profile(&self, tenant: TenantId, user: UserId) -> StoreResult<Option<String>>;
+    /// Replaces the stored profile.
+    async fn save_risk_profile(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        profile_json: &str,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+}

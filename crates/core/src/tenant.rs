@@ -209,6 +209,17 @@ impl TenantSettings {
         self.risk
             .validate()
             .map_err(|e| CoreError::invalid(e.field, e.message))?;
+        if let Some(bad) = self
+            .risk
+            .privileged_groups
+            .iter()
+            .find(|g| crate::GroupId::parse(g).is_none())
+        {
+            return Err(CoreError::invalid(
+                "settings.risk.privileged_groups",
+                format!("{bad:?} is not a group id (a UUID, as the groups API returns it)"),
+            ));
+        }
         self.mfa.validate()?;
         if self.mfa_required && !self.mfa.enabled {
             return Err(CoreError::invalid(

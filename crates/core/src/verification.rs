@@ -22,6 +22,9 @@ pub enum VerificationPurpose {
     PasswordReset,
     /// Proves a new address before the account switches to it.
     EmailChange,
+    /// The "this wasn't me" link of a new sign-in notice: the owner of the address reports a
+    /// sign-in they did not make.
+    SignInReport,
 }
 
 impl VerificationPurpose {
@@ -30,6 +33,7 @@ impl VerificationPurpose {
             VerificationPurpose::VerifyEmail => "verify_email",
             VerificationPurpose::PasswordReset => "password_reset",
             VerificationPurpose::EmailChange => "email_change",
+            VerificationPurpose::SignInReport => "sign_in_report",
         }
     }
 
@@ -38,6 +42,7 @@ impl VerificationPurpose {
             "verify_email" => Some(VerificationPurpose::VerifyEmail),
             "password_reset" => Some(VerificationPurpose::PasswordReset),
             "email_change" => Some(VerificationPurpose::EmailChange),
+            "sign_in_report" => Some(VerificationPurpose::SignInReport),
             _ => None,
         }
     }
@@ -49,6 +54,8 @@ impl VerificationPurpose {
             VerificationPurpose::VerifyEmail => time::Duration::hours(24),
             VerificationPurpose::PasswordReset => time::Duration::minutes(30),
             VerificationPurpose::EmailChange => time::Duration::hours(1),
+            // A notice may be read days later; the link only ever locks the account down.
+            VerificationPurpose::SignInReport => time::Duration::days(7),
         }
     }
 }

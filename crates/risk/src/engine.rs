@@ -109,6 +109,9 @@ pub struct RiskState {
     subnet_accounts: Windows<IpNet, Distinct>,
     asn_failures: Windows<u32, Counter>,
     spray: Windows<String, Distinct>,
+    signups_ip: Windows<IpAddr, Counter>,
+    signups_subnet: Windows<IpNet, Counter>,
+    signups_asn: Windows<u32, Counter>,
 }
 
 impl Default for RiskState {
@@ -128,6 +131,9 @@ impl RiskState {
             subnet_accounts: Windows::new(l.max_keys),
             asn_failures: Windows::new(l.max_keys),
             spray: Windows::new(l.max_keys),
+            signups_ip: Windows::new(l.max_keys),
+            signups_subnet: Windows::new(l.max_keys),
+            signups_asn: Windows::new(l.max_keys),
         }
     }
 
@@ -153,6 +159,12 @@ impl RiskState {
             }
         }
         self.profiles.entry(account.to_string()).or_default()
+    }
+
+    /// Drops an account's profile from memory (for callers that persist profiles and load them
+    /// per attempt, so the state holds only the velocity windows).
+    pub fn forget_profile(&mut self, account: &str) -> Option<Profile> {
+        self.profiles.remove(account)
     }
 
     pub fn profiles(&self) -> usize {
@@ -720,6 +732,62 @@ impl RiskEngine {
         state
             .profile_mut(&o.attempt.account)
             .learn(o.attempt.at, &seen, settings);
+    }
+
+    /// A sign-up attempt: the source checks of a sign-in (lists, automated clients, failures,
+    /// rules on country and network) plus the sign-ups from the same IP, subnet and autonomous
+    /// system in the window. Call [`RiskEngine::record_registration`] afterwards.
+    pub fn registration(&self, state: &mut RiskState, o: &Observation) -> Assessment {
+        let mut fired = self.source_signals(state, o);
+        let v = &self.settings.velocity;
+        let cut = self.cutoff(o.attempt.at, v.window_secs);
+        let mut best: Option<Fired> = None;
+        let mut consider = |n: usize, ramp: crate::settings::Ramp, what: String| {
+            let strength = ramp.strength(n as f64);
+            if strength > 0.0 && best.as_ref().is_none_or(|b| strength > b.strength) {
+                best = Some(Fired {
+                    signal: Signal::SignupVelocity,
+                    strength,
+                    detail: format!(
+                        "{} from {what} in {} min",
+                        count_phrase(n, "sign-up", "sign-ups"),
+                        v.window_secs / 60
+                    ),
+                });
+            }
+        };
+        if let Some(ip) = o.ip
+            && let Some(c) = state.signups_ip.get_mut(&ip)
+        {
+            consider(c.count(cut), v.signups_per_ip, "this IP".into());
+        }
+        if let Some(net) = o.subnet
+            && let Some(c) = state.signups_subnet.get_mut(&net)
+        {
+            consider(c.count(cut), v.signups_per_subnet, net.to_string());
+        }
+        if let Some(asn) = o.geo.asn
+            && let Some(c) = state.signups_asn.get_mut(&asn)
+        {
+            consider(c.count(cut), v.signups_per_asn, format!("AS{asn}"));
+        }
+        fired.extend(best);
+        self.assess(state, o, &fired, Stage::BeforePassword)
+    }
+
+    /// Counts a sign-up attempt (accepted or not) against its source.
+    pub fn record_registration(&self, state: &mut RiskState, o: &Observation) {
+        let now = o.attempt.at;
+        let cut = self.cutoff(now, self.settings.velocity.window_secs);
+        if let Some(ip) = o.ip {
+            state.signups_ip.entry(ip, cut).add(now);
+        }
+        if let Some(net) = o.subnet {
+            state.signups_subnet.entry(net, cut).add(now);
+        }
+        if let Some(asn) = o.geo.asn {
+            state.signups_asn.entry(asn, cut).add(now);
+        }
     }
 
     /// One recorded attempt, in the order of the live sign-in path: the cheap checks (a block

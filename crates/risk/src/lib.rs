@@ -22,7 +22,7 @@ pub mod ua;
 pub mod velocity;
 
 pub use engine::{Attempt, Observation, Outcome, RiskEngine, RiskState, StateLimits};
-pub use settings::{RiskMode, RiskSettings, SettingsError};
+pub use settings::{ProofOfWork, ProofOfWorkMode, RiskMode, RiskSettings, SettingsError};
 pub use signal::{Assessment, Decision, Reason, Signal, Stage};
 
 /// Time as the engine sees it.

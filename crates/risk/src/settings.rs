@@ -47,6 +47,7 @@ pub struct Weights {
     pub unusual_hour: f64,
     pub impossible_travel: f64,
     pub dormant_account: f64,
+    pub signup_velocity: f64,
 }
 
 impl Default for Weights {
@@ -73,6 +74,7 @@ impl Default for Weights {
             unusual_hour: 0.7,
             impossible_travel: 5.0,
             dormant_account: 0.5,
+            signup_velocity: 8.0,
         }
     }
 }
@@ -99,10 +101,11 @@ impl Weights {
             Signal::UnusualHour => self.unusual_hour,
             Signal::ImpossibleTravel => self.impossible_travel,
             Signal::DormantAccount => self.dormant_account,
+            Signal::SignupVelocity => self.signup_velocity,
         }
     }
 
-    fn all(&self) -> [(&'static str, f64); 19] {
+    fn all(&self) -> [(&'static str, f64); 20] {
         [
             ("baseline", self.baseline),
             ("ip_listed", self.ip_listed),
@@ -123,6 +126,7 @@ impl Weights {
             ("unusual_hour", self.unusual_hour),
             ("impossible_travel", self.impossible_travel),
             ("dormant_account", self.dormant_account),
+            ("signup_velocity", self.signup_velocity),
         ]
     }
 }
@@ -171,6 +175,12 @@ pub struct VelocitySettings {
     pub asn_failures: Ramp,
     /// Distinct accounts on which one password (by its keyed hash) failed.
     pub spray_accounts: Ramp,
+    /// Sign-ups from one IP in the window.
+    pub signups_per_ip: Ramp,
+    /// Sign-ups from one /24 (IPv4) or /48 (IPv6) in the window.
+    pub signups_per_subnet: Ramp,
+    /// Sign-ups from one autonomous system in the window.
+    pub signups_per_asn: Ramp,
 }
 
 impl Default for VelocitySettings {
@@ -184,6 +194,9 @@ impl Default for VelocitySettings {
             subnet_accounts: Ramp::new(4.0, 15.0),
             asn_failures: Ramp::new(40.0, 200.0),
             spray_accounts: Ramp::new(2.0, 6.0),
+            signups_per_ip: Ramp::new(3.0, 10.0),
+            signups_per_subnet: Ramp::new(8.0, 30.0),
+            signups_per_asn: Ramp::new(50.0, 300.0),
         }
     }
 }
@@ -301,6 +314,48 @@ pub struct RiskSettings {
     /// Autonomous systems to distrust, e.g. hosting providers that serve no customers.
     pub listed_asns: Vec<u32>,
     pub rules: Vec<RiskRule>,
+    /// Group ids (UUIDs) whose members count as privileged (the `privileged` rule clause), in
+    /// addition to every account of the deployment's admin tenant. Nested membership counts.
+    pub privileged_groups: Vec<String>,
+    /// Mail the owner a "new sign-in" notice (with a "this wasn't me" link) when a completed
+    /// sign-in comes from a country or a browser the account's profile does not know.
+    pub notify_new_sign_in: bool,
+    /// A proof-of-work the sign-in and sign-up pages make browsers compute (no third-party
+    /// CAPTCHA): see [`ProofOfWork`].
+    pub proof_of_work: ProofOfWork,
+}
+
+/// When the hosted sign-in and sign-up forms must carry a proof of work.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProofOfWorkMode {
+    /// Never.
+    #[default]
+    Off,
+    /// When the source already looks suspicious (its score before the password reaches
+    /// `challenge_at`): a tenant under attack makes bots pay, people on clean networks never wait.
+    Suspicious,
+    /// On every submission.
+    Always,
+}
+
+/// `settings.risk.proof_of_work`: the pages embed a signed challenge; the browser finds a
+/// number such that SHA-256(challenge "." number) starts with `difficulty_bits` zero bits
+/// (about 2^bits hashes; 18 bits take a fraction of a second in a browser).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProofOfWork {
+    pub mode: ProofOfWorkMode,
+    pub difficulty_bits: u8,
+}
+
+impl Default for ProofOfWork {
+    fn default() -> Self {
+        ProofOfWork {
+            mode: ProofOfWorkMode::Off,
+            difficulty_bits: 18,
+        }
+    }
 }
 
 // The numbers are finite (checked by `validate`; JSON cannot even carry NaN), so equality is total.
@@ -318,6 +373,9 @@ impl Default for RiskSettings {
             ip_lists: BTreeMap::new(),
             listed_asns: Vec::new(),
             rules: Vec::new(),
+            privileged_groups: Vec::new(),
+            notify_new_sign_in: true,
+            proof_of_work: ProofOfWork::default(),
         }
     }
 }
@@ -384,6 +442,9 @@ impl RiskSettings {
             ("subnet_accounts", v.subnet_accounts),
             ("asn_failures", v.asn_failures),
             ("spray_accounts", v.spray_accounts),
+            ("signups_per_ip", v.signups_per_ip),
+            ("signups_per_subnet", v.signups_per_subnet),
+            ("signups_per_asn", v.signups_per_asn),
         ] {
             if !(r.from.is_finite() && r.to.is_finite() && r.from >= 0.0 && r.to > r.from)
                 || r.to > 1_000_000.0
@@ -460,6 +521,25 @@ impl RiskSettings {
         }
         for r in &self.rules {
             validate_rule(r)?;
+        }
+        if !(8..=28).contains(&self.proof_of_work.difficulty_bits) {
+            return Err(err(
+                "settings.risk.proof_of_work.difficulty_bits",
+                "must be between 8 and 28 (each bit doubles the work; 18 is a fraction of a second)",
+            ));
+        }
+        if self.privileged_groups.len() > MAX_RULES
+            || self
+                .privileged_groups
+                .iter()
+                .any(|g| g.trim().is_empty() || g.len() > 200)
+        {
+            return Err(err(
+                "settings.risk.privileged_groups",
+                format!(
+                    "at most {MAX_RULES} group names, none empty or longer than 200 characters"
+                ),
+            ));
         }
         Ok(())
     }

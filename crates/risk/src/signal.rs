@@ -43,10 +43,13 @@ pub enum Signal {
     ImpossibleTravel,
     /// The account was not used for a long time.
     DormantAccount,
+    /// Many sign-ups from this IP, its /24 (or /48) or its autonomous system in the velocity
+    /// window (fake-account creation). Registration only.
+    SignupVelocity,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 18] = [
+    pub const ALL: [Signal; 19] = [
         Signal::IpListed,
         Signal::AsnListed,
         Signal::AutomatedClient,
@@ -65,6 +68,7 @@ impl Signal {
         Signal::UnusualHour,
         Signal::ImpossibleTravel,
         Signal::DormantAccount,
+        Signal::SignupVelocity,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +91,7 @@ impl Signal {
             Signal::UnusualHour => "unusual_hour",
             Signal::ImpossibleTravel => "impossible_travel",
             Signal::DormantAccount => "dormant_account",
+            Signal::SignupVelocity => "signup_velocity",
         }
     }
 

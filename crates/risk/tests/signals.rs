@@ -697,3 +697,76 @@ fn the_profile_alone_never_blocks() {
     assert!(r.score >= 0.97, "{r:?}");
     assert_eq!(r.decision, Decision::Challenge, "{r:?}");
 }
+
+#[test]
+fn signup_velocity_per_ip_subnet_and_network() {
+    let e = engine(RiskSettings::default());
+    let mut st = RiskState::default();
+    // A farm on one address: the first few sign-ups pass, then the address is refused.
+    let mut blocked_at = None;
+    for i in 0..20 {
+        let a = attempt(
+            T0 + Duration::seconds(i * 30),
+            &format!("fake{i}@example.com"),
+            "45.0.0.77",
+            None,
+            FIREFOX,
+        );
+        let o = e.observe(&a);
+        let r = e.registration(&mut st, &o);
+        e.record_registration(&mut st, &o);
+        assert_eq!(r.stage, Stage::BeforePassword);
+        if r.decision == Decision::Block {
+            assert!(r.has(Signal::SignupVelocity), "{r:?}");
+            blocked_at = Some(i);
+            break;
+        }
+    }
+    assert_eq!(
+        blocked_at,
+        Some(10),
+        "blocked once 10 sign-ups came from one address"
+    );
+
+    // Spread over a /24: the subnet's count catches it later; a neighbour network is untouched.
+    let mut st = RiskState::default();
+    let mut blocked_at = None;
+    for i in 0..60 {
+        let a = attempt(
+            T0 + Duration::seconds(i * 30),
+            &format!("fake{i}@example.com"),
+            &format!("85.0.7.{}", i + 1),
+            None,
+            FIREFOX,
+        );
+        let o = e.observe(&a);
+        let r = e.registration(&mut st, &o);
+        e.record_registration(&mut st, &o);
+        if r.decision == Decision::Block {
+            blocked_at = Some(i);
+            break;
+        }
+    }
+    let n = blocked_at.expect("a /24 farm is refused");
+    assert!((25..=30).contains(&n), "refused at {n}");
+    let o_attempt = attempt(
+        T0 + Duration::minutes(40),
+        "real@example.com",
+        "85.0.8.1",
+        None,
+        FIREFOX,
+    );
+    let o = e.observe(&o_attempt);
+    assert_eq!(e.registration(&mut st, &o).decision, Decision::Allow);
+
+    // An hour later the window has moved on.
+    let later = attempt(
+        T0 + Duration::hours(3),
+        "late@example.com",
+        "85.0.7.9",
+        None,
+        FIREFOX,
+    );
+    let o = e.observe(&later);
+    assert_eq!(e.registration(&mut st, &o).decision, Decision::Allow);
+}

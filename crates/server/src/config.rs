@@ -33,6 +33,9 @@ pub struct Config {
     pub bootstrap_admin_email: Option<String>,
     pub bootstrap_admin_password: Option<String>,
     pub geoip_db: Option<PathBuf>,
+    /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` headers name the client (see
+    /// `client_ip`). Empty: the direct peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub log_level: String,
     pub log_format: LogFormat,
     pub argon2_memory_kib: u32,
@@ -73,6 +76,7 @@ struct FileConfig {
     bootstrap_admin_email: Option<String>,
     bootstrap_admin_password: Option<String>,
     geoip_db: Option<String>,
+    trusted_proxies: Option<String>,
     log_level: Option<String>,
     log_format: Option<String>,
     argon2_memory_kib: Option<u32>,
@@ -101,6 +105,7 @@ const KEYS: &[&str] = &[
     "bootstrap_admin_email",
     "bootstrap_admin_password",
     "geoip_db",
+    "trusted_proxies",
     "log_level",
     "log_format",
     "argon2_memory_kib",
@@ -304,6 +309,14 @@ impl Config {
                 Some(p)
             }
         };
+        let trusted_proxies = match get("trusted_proxies", file.trusted_proxies) {
+            None => Vec::new(),
+            Some((src, v)) => crate::client_ip::parse_trusted(&v).map_err(|e| {
+                ConfigError(format!(
+                    "{src}: {e}; expected comma-separated addresses or CIDR blocks of your reverse proxies, such as 10.0.0.0/8,192.0.2.1"
+                ))
+            })?,
+        };
         Ok(Config {
             locales_dir,
             smtp_url,
@@ -317,6 +330,7 @@ impl Config {
             bootstrap_admin_email,
             bootstrap_admin_password,
             geoip_db: get("geoip_db", file.geoip_db).map(|(_, v)| PathBuf::from(v)),
+            trusted_proxies,
             log_level: get("log_level", file.log_level)
                 .map(|(_, v)| v)
                 .unwrap_or_else(|| "info".into()),

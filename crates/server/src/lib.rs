@@ -5,6 +5,7 @@
 pub mod account_portal;
 pub mod api;
 pub mod app;
+pub mod client_ip;
 pub mod config;
 pub mod delivery;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
+pub mod risk;
 pub mod routes;
 pub mod self_service;
 pub mod signin;
@@ -61,6 +63,7 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         )
         .merge(pages::router())
         .merge(mfa::router())
+        .merge(risk::pow::router())
         .merge(federation::router())
         .merge(oidc::router())
         .merge(api)
@@ -69,6 +72,11 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         // Merged after the 405 fallback so CORS preflights reach the CORS layer of these routes.
         .merge(oidc::browser_router())
         .layer(axum::middleware::from_fn(ops::track))
+        // The client's address behind trusted reverse proxies, before any handler reads it.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_ip::middleware,
+        ))
         // The language preferences of requests under /t/{slug}/ (see `i18n`).
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

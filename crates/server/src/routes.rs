@@ -7,6 +7,8 @@ pub const METRICS: &str = "/metrics";
 pub const STYLESHEET: &str = "/static/tessera.css";
 /// The WebAuthn ceremonies of the hosted pages (the only script they load).
 pub const WEBAUTHN_SCRIPT: &str = "/static/webauthn.js";
+/// The proof-of-work script of the sign-in and sign-up forms (see `crate::risk::pow`).
+pub const POW_SCRIPT: &str = "/static/pow.js";
 
 /// Hosted pages, under a tenant's issuer path `/t/{slug}`.
 pub const LOGIN: &str = "/t/{slug}/login";
@@ -39,6 +41,8 @@ pub const REGISTER: &str = "/t/{slug}/register";
 pub const VERIFY_EMAIL: &str = "/t/{slug}/verify-email";
 pub const FORGOT_PASSWORD: &str = "/t/{slug}/forgot-password";
 pub const RESET_PASSWORD: &str = "/t/{slug}/reset-password";
+/// The "this wasn't me" link of a new sign-in notice (see `crate::risk::notify`).
+pub const NOT_ME: &str = "/t/{slug}/not-me";
 /// WebAuthn ceremonies (JSON, called by `static/webauthn.js`): a passkey as first factor, a
 /// passkey or security key as second factor, and registration of a new one.
 pub const WEBAUTHN_LOGIN_START: &str = "/t/{slug}/webauthn/login/start";

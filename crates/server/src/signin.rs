@@ -33,6 +33,10 @@ pub enum SignInError {
         retry_after_secs: u64,
     },
     Overloaded,
+    /// The risk engine refused the attempt before the password was checked (a known-bad network,
+    /// credential stuffing or spraying from this source, a blocking rule). Says nothing about
+    /// the account.
+    RiskBlocked,
     /// The password was right, but a conditional access policy refuses this sign-in.
     PolicyDenied {
         policy: String,
@@ -56,11 +60,13 @@ pub async fn password_sign_in(
     password: Secret,
     ip: Option<IpAddr>,
     user_agent: Option<&str>,
+    device_id: Option<String>,
 ) -> Result<User, SignInError> {
-    let result = sign_in_inner(state, tenant, email, password, ip, user_agent).await;
+    let result = sign_in_inner(state, tenant, email, password, ip, user_agent, device_id).await;
     let refused = match &result {
         Err(SignInError::Throttled { .. }) => Some("throttled"),
         Err(SignInError::Overloaded) => Some("overloaded"),
+        Err(SignInError::RiskBlocked) => Some("risk_blocked"),
         _ => None,
     };
     if let Some(reason) = refused {
@@ -92,6 +98,7 @@ pub async fn password_sign_in(
         Err(SignInError::InvalidCredentials) => "invalid_credentials",
         Err(SignInError::Throttled { .. }) => "throttled",
         Err(SignInError::Overloaded) => "overloaded",
+        Err(SignInError::RiskBlocked) => "risk_blocked",
         Err(SignInError::PolicyDenied { .. }) => "policy_denied",
         Err(SignInError::Internal(_)) => "error",
     };
@@ -107,6 +114,7 @@ async fn sign_in_inner(
     password: Secret,
     ip: Option<IpAddr>,
     user_agent: Option<&str>,
+    device_id: Option<String>,
 ) -> Result<User, SignInError> {
     let svc = &state.services;
     let store = &svc.store;
@@ -129,6 +137,20 @@ async fn sign_in_inner(
     if let Some(k) = &ip_key {
         check(state, tenant.id, k, &state.ip_throttle, now).await?;
     }
+    let risk_info = crate::risk::AttemptInfo {
+        email: &normalized,
+        ip,
+        user_agent,
+        device_id,
+        password: Some(crate::risk::PasswordFacts::of(state, password.expose())),
+        privileged: false,
+    };
+    if crate::risk::before_password(state, tenant, &risk_info, "password")
+        .await
+        .is_some()
+    {
+        return Err(SignInError::RiskBlocked);
+    }
 
     let user = if normalized.is_empty() || normalized.len() > 254 {
         None
@@ -141,6 +163,7 @@ async fn sign_in_inner(
     let verdict = state
         .gate
         .run(move || {
+            metrics::counter!("tessera_password_hash_computations_total", "purpose" => "signin").increment(1);
             if too_long {
                 hasher.verify_dummy("");
                 return (false, None);
@@ -196,6 +219,7 @@ async fn sign_in_inner(
                 ),
             };
             svc.emit(ev).await;
+            crate::risk::first_factor_failed(state, tenant, &risk_info);
             store
                 .record_failure(tenant.id, &account_key, &state.account_throttle, now)
                 .await?;

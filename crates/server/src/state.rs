@@ -32,6 +32,10 @@ pub struct Inner {
     pub csrf_key: [u8; 32],
     /// The operator's geo-IP database (`TESSERA_GEOIP_DB`), when configured.
     pub geo: Option<Arc<tessera_risk::geo::MmdbGeo>>,
+    /// Each tenant's risk engine and what it remembers on this node (see `crate::risk`).
+    pub risk: crate::risk::RiskService,
+    /// Proof-of-work nonces already accepted on this node.
+    pub pow_nonces: crate::risk::pow::UsedNonces,
     pub account_throttle: ThrottlePolicy,
     pub ip_throttle: ThrottlePolicy,
 }
@@ -75,6 +79,8 @@ impl AppState {
             metrics,
             csrf_key,
             geo,
+            risk: Default::default(),
+            pow_nonces: Default::default(),
             account_throttle,
             ip_throttle,
             services,

@@ -46,6 +46,7 @@ mod logos;
 mod mail;
 mod mfa;
 mod permission_usage;
+mod risk_profiles;
 mod sessions;
 mod signing_keys;
 mod tenants;

@@ -274,19 +274,65 @@ fn client(cookies: bool) -> reqwest::Client {
         .expect("an HTTP client can be built")
 }
 
+fn client_with(jar: std::sync::Arc<reqwest::cookie::Jar>, headers: HeaderMap) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .cookie_provider(jar)
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .expect("an HTTP client can be built")
+}
+
 /// A browser-like client: it keeps cookies (by domain and path, as browsers do) and does not
 /// follow redirects, so each hop is visible.
+/// The user agent [`Browser`] sends unless told otherwise.
+pub const BROWSER_USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
 #[derive(Clone)]
 pub struct Browser {
     http: reqwest::Client,
     base: String,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 impl Browser {
     pub fn new(server: &Server) -> Browser {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        // Like a person's browser, it names itself (the risk engine treats clients without a
+        // user agent as scripts).
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::USER_AGENT,
+            reqwest::header::HeaderValue::from_static(BROWSER_USER_AGENT),
+        );
         Browser {
-            http: client(true),
+            http: client_with(jar.clone(), headers),
             base: server.base.clone(),
+            jar,
+        }
+    }
+
+    /// The same browser (same cookies) sending `headers` with every request: a user agent, or
+    /// the `X-Forwarded-For` a reverse proxy in front of the server would add.
+    pub fn with_headers(&self, headers: &[(&str, &str)]) -> Browser {
+        let mut map = HeaderMap::new();
+        map.insert(
+            reqwest::header::USER_AGENT,
+            reqwest::header::HeaderValue::from_static(BROWSER_USER_AGENT),
+        );
+        for (k, v) in headers {
+            map.insert(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).expect("a header name"),
+                v.parse().expect("a header value"),
+            );
+        }
+        Browser {
+            http: client_with(self.jar.clone(), map),
+            base: self.base.clone(),
+            jar: self.jar.clone(),
         }
     }
 
@@ -296,6 +342,7 @@ impl Browser {
         Browser {
             http: self.http.clone(),
             base: server.base.clone(),
+            jar: self.jar.clone(),
         }
     }
 
@@ -304,6 +351,7 @@ impl Browser {
         Browser {
             http: client(false),
             base: server.base.clone(),
+            jar: Default::default(),
         }
     }
 

@@ -31,6 +31,11 @@ use super::tools::{interop_dir, python_venv, require};
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A "new sign-in" notice of the risk engine.
+fn is_notice(m: &ReceivedMail) -> bool {
+    m.subject.starts_with("New sign-in to your")
+}
+
 /// One message as the sink received it, decoded.
 #[derive(Clone, Debug)]
 pub struct ReceivedMail {
@@ -163,7 +168,25 @@ impl SmtpSink {
     /// Waits for the next message to `to` (envelope recipient or `To` header, case-insensitive)
     /// that no earlier `wait_for` returned, and returns it; panics after `timeout` with what did
     /// arrive.
+    ///
+    /// "New sign-in" notices of the risk engine are passed over (a scenario that signs in from
+    /// a second browser gets one besides the mail it waits for); [`SmtpSink::wait_for_notice`]
+    /// waits for those.
     pub async fn wait_for(&self, to: &str, timeout: Duration) -> ReceivedMail {
+        self.wait_for_where(to, timeout, |m| !is_notice(m)).await
+    }
+
+    /// Waits for the next "new sign-in" notice to `to`.
+    pub async fn wait_for_notice(&self, to: &str, timeout: Duration) -> ReceivedMail {
+        self.wait_for_where(to, timeout, is_notice).await
+    }
+
+    async fn wait_for_where(
+        &self,
+        to: &str,
+        timeout: Duration,
+        wanted: impl Fn(&ReceivedMail) -> bool,
+    ) -> ReceivedMail {
         let want = to.to_lowercase();
         let deadline = Instant::now() + timeout;
         loop {
@@ -171,6 +194,7 @@ impl SmtpSink {
                 let matches = mail.rcpt_tos.iter().any(|r| r.to_lowercase() == want)
                     || mail.to.to_lowercase().contains(&want);
                 if matches
+                    && wanted(&mail)
                     && self
                         .taken
                         .lock()

@@ -84,6 +84,16 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Measures the engine's cost per sign-in attempt: each event of the synthetic traffic
+    /// goes through the whole live sequence (geo-IP lookup, the checks before the password,
+    /// the profile checks, the state update), timed one by one; prints percentiles. Build with
+    /// `--release`.
+    Latency {
+        #[command(flatten)]
+        gen_args: Gen,
+        #[arg(long)]
+        json: bool,
+    },
     /// Like `run`, but with the engine in this process (no database; for quick tuning).
     Replay {
         #[command(flatten)]
@@ -192,6 +202,59 @@ fn run(cmd: Cmd) -> Result<(), String> {
         } => {
             let report = score(&read_events(&events)?, &read_verdicts(&verdicts)?)?;
             print(&report, json, "");
+            Ok(())
+        }
+        Cmd::Latency { gen_args, json } => {
+            let cfg = gen_args.config();
+            let (world, events) = generate(&cfg);
+            let geo = MmdbGeo::from_bytes(world.mmdb())?;
+            let engine = RiskEngine::new(RiskSettings::default(), Some(Arc::new(geo)))
+                .map_err(|e| e.to_string())?;
+            let text: String = events
+                .iter()
+                .map(|e| serde_json::to_string(e).unwrap_or_default() + "\n")
+                .collect();
+            let mut parsed = parse_events(text.as_bytes()).map_err(|e| e.to_string())?;
+            parsed.sort_by_key(|e| e.attempt.at);
+            let mut state = RiskState::default();
+            let mut nanos: Vec<u64> = Vec::with_capacity(parsed.len());
+            for e in &parsed {
+                let started = std::time::Instant::now();
+                let a = engine.evaluate(&mut state, &e.attempt, e.outcome, e.second_factor);
+                nanos.push(started.elapsed().as_nanos() as u64);
+                std::hint::black_box(a);
+            }
+            nanos.sort_unstable();
+            let pct = |p: f64| {
+                let i = ((nanos.len() as f64 - 1.0) * p).round() as usize;
+                nanos[i.min(nanos.len() - 1)] as f64 / 1000.0
+            };
+            let mean = nanos.iter().sum::<u64>() as f64 / nanos.len().max(1) as f64 / 1000.0;
+            let report = serde_json::json!({
+                "events": nanos.len(),
+                "profiles": state.profiles(),
+                "mean_us": mean,
+                "p50_us": pct(0.50),
+                "p90_us": pct(0.90),
+                "p99_us": pct(0.99),
+                "p999_us": pct(0.999),
+                "max_us": pct(1.0),
+            });
+            if json {
+                println!("{report}");
+            } else {
+                println!(
+                    "{} attempts, {} profiles: mean {:.1} µs, p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
+                    nanos.len(),
+                    state.profiles(),
+                    mean,
+                    pct(0.50),
+                    pct(0.90),
+                    pct(0.99),
+                    pct(0.999),
+                    pct(1.0)
+                );
+            }
             Ok(())
         }
         Cmd::Replay {

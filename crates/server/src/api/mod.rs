@@ -13,6 +13,7 @@ pub mod extract;
 pub mod groups;
 pub mod identity_providers;
 pub mod mfa;
+pub mod risk;
 pub mod roles;
 pub mod self_service;
 pub mod sessions;
@@ -50,6 +51,7 @@ Errors are JSON objects `{\"error\": \"<code>\", \"message\": \"...\"}`.",
         (name = "sessions", description = "Browser sessions"),
         (name = "authorization", description = "Roles, permissions, assignments and the authorization check"),
         (name = "audit", description = "The audit trail: search, export, verification"),
+        (name = "risk", description = "The risk engine: challenged and refused sign-in attempts"),
         (name = "webhooks", description = "Event subscriptions: webhooks, JSON Lines and syslog streams"),
         (name = "email", description = "Email: test messages and the mail outbox"),
         (name = "identity providers", description = "Upstream identity providers (social and enterprise sign-in) and the identities linked to accounts")
@@ -134,6 +136,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::export_audit))
         .routes(routes!(audit::verify_audit))
+        .routes(routes!(risk::list_attempts))
         .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
         .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
         .routes(routes!(webhooks::list_deliveries))

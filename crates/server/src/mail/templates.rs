@@ -62,6 +62,14 @@ pub const EMAIL_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../../templates/email/verify_email.html"),
     ),
     (
+        "email/new_sign_in.txt",
+        include_str!("../../../../templates/email/new_sign_in.txt"),
+    ),
+    (
+        "email/new_sign_in.html",
+        include_str!("../../../../templates/email/new_sign_in.html"),
+    ),
+    (
         "email/password_reset.txt",
         include_str!("../../../../templates/email/password_reset.txt"),
     ),
@@ -269,6 +277,9 @@ mod tests {
             expires_in_minutes => 10,
             new_email => "new@example.com",
             due_date => "2026-06-18",
+            when => "2026-06-02 10:00 UTC",
+            place => "DE",
+            browser => "firefox/linux",
         }
     }
 

@@ -27,6 +27,9 @@ use crate::pages::{current_session, issuer_path, session_cookie};
 use crate::signin::{SignInError, start_session};
 use crate::state::AppState;
 
+/// The policy name of refusals by the risk engine (in `access.denied` events and errors).
+pub const RISK_POLICY: &str = "risk";
+
 /// The cookie that binds a sign-in in progress to its browser.
 pub const FLOW_COOKIE: &str = "tessera_login";
 
@@ -255,9 +258,50 @@ pub async fn after_first_factor(
         }
         PolicyDecision::MfaRequired { .. } => Some(MfaReason::Application),
     };
+    // The risk engine: this sign-in compared with the account's usual ones and its source's
+    // recent behaviour. `block` ends here; `challenge` asks for a second factor.
+    let risk_info = crate::risk::AttemptInfo {
+        email: &user.email,
+        ip: info.ip,
+        user_agent: info.user_agent.as_deref(),
+        device_id: crate::risk::device_id(state, tenant, &jar),
+        password: None,
+        privileged: crate::risk::privileged(state, tenant, user).await?,
+    };
+    let risk = crate::risk::after_first_factor(state, tenant, user, &risk_info, method_label)
+        .await
+        .map(|v| v.effective());
+    if risk == Some(tessera_risk::Decision::Block) {
+        return Err(FlowError::Denied {
+            policy: RISK_POLICY.into(),
+        });
+    }
     let mut facts = mfa_facts(state, tenant, user, &methods, &jar).await?;
     facts.step_up = step_up;
+    if risk == Some(tessera_risk::Decision::Challenge) && facts.step_up.is_none() {
+        facts.step_up = Some(MfaReason::Risk);
+        // Without a factor of their own, a person proves the sign-in with a code sent to their
+        // verified address, whatever factors the tenant offers otherwise.
+        let first_was_email = methods.iter().any(|m| m == tessera_core::mfa::AMR_OTP);
+        facts.can_use_email_code |= user.email_verified && !first_was_email;
+    }
     let requirement = tessera_core::mfa::second_factor_requirement(&facts);
+    if requirement == SecondFactorRequirement::Enroll(MfaReason::Risk) {
+        // Nothing to verify the person with: enrolling a factor now would hand the account to
+        // whoever holds the password.
+        deny_event(
+            state,
+            tenant,
+            user,
+            RISK_POLICY,
+            "the risk engine asked for a second factor and the account has none",
+            info,
+        )
+        .await;
+        return Err(FlowError::Denied {
+            policy: RISK_POLICY.into(),
+        });
+    }
     let (jar, mut flow) = match flow {
         Some(f) => (jar, f),
         None => start(state, tenant, jar, return_to.clone()).await?,
@@ -436,6 +480,17 @@ pub async fn complete(
         signed_in.token.expose().to_string(),
         tenant.settings.session_absolute_timeout_secs as i64,
     );
+    // The risk profile learns this sign-in, with this browser's device id (a new one if none).
+    let (jar, device) = crate::risk::device::ensure(state, tenant, jar);
+    let risk_info = crate::risk::AttemptInfo {
+        email: &user.email,
+        ip: info.ip,
+        user_agent: info.user_agent.as_deref(),
+        device_id: Some(device),
+        password: None,
+        privileged: false,
+    };
+    crate::risk::learn(state, tenant, user, &risk_info).await;
     let location = default_target(tenant, &flow);
     Ok(Outcome {
         jar: jar.add(cookie).add(flow_removal(tenant)),

@@ -134,8 +134,9 @@ async fn options(
     Ok(Options {
         totp: !only_webauthn && s.allows(SecondFactor::Totp) && has(FactorKind::Totp),
         webauthn: s.allows(SecondFactor::Webauthn) && has(FactorKind::Webauthn),
+        // A step-up of the risk engine may always use the verified address (see `flow`).
         email: !only_webauthn
-            && s.allows(SecondFactor::EmailCode)
+            && (s.allows(SecondFactor::EmailCode) || flow.reason.as_deref() == Some("risk"))
             && user.email_verified
             && !first_was_email,
         recovery: !only_webauthn

@@ -44,6 +44,10 @@ struct LoginForm {
     csrf_token: String,
     #[serde(default)]
     return_to: String,
+    #[serde(default)]
+    pow_challenge: String,
+    #[serde(default)]
+    pow_solution: String,
 }
 
 pub async fn show(
@@ -107,13 +111,14 @@ fn form(
     let secure = state.services.config.secure_cookies();
     let (jar, csrf_token) =
         csrf::token_for(jar, &state.csrf_key, &issuer_path(&tenant.slug), secure);
+    let (pow_challenge, _) = crate::risk::pow::challenge(state, tenant).unzip();
     let page = render(
         state,
         tenant,
         status,
         "login.html",
         minijinja::context! {
-            email, return_to, error, csrf_token,
+            email, return_to, error, csrf_token, pow_challenge,
             passkey_sign_in => tenant.settings.mfa.passkey_sign_in,
             email_sign_in => tenant.settings.mfa.email_code_sign_in || tenant.settings.mfa.magic_link_sign_in,
             email_code_sign_in => tenant.settings.mfa.email_code_sign_in,
@@ -178,6 +183,28 @@ pub async fn submit(
             Some(&tr("login-error-missing")),
         );
     }
+    // A proof of work, when the tenant asks for one (always, or from suspicious sources).
+    let risk_info = crate::risk::AttemptInfo {
+        email: &email,
+        ip: Some(peer.ip()),
+        user_agent: user_agent(&headers),
+        device_id: None,
+        password: None,
+        privileged: false,
+    };
+    if crate::risk::pow::required(&state, &tenant, &risk_info)
+        && !crate::risk::pow::verify(&state, &tenant, &f.pow_challenge, &f.pow_solution)
+    {
+        return form(
+            &state,
+            &tenant,
+            jar,
+            StatusCode::BAD_REQUEST,
+            &email,
+            &return_field,
+            Some(&tr("msg-pow-needed")),
+        );
+    }
     match password_sign_in(
         &state,
         &tenant,
@@ -185,6 +212,7 @@ pub async fn submit(
         Secret::new(f.password),
         Some(peer.ip()),
         user_agent(&headers),
+        crate::risk::device_id(&state, &tenant, &jar),
     )
     .await
     {
@@ -218,14 +246,18 @@ pub async fn submit(
                     &return_field,
                     Some(&tr("login-error-unverified")),
                 ),
-                Err(crate::mfa::flow::FlowError::Denied { .. }) => form(
+                Err(crate::mfa::flow::FlowError::Denied { policy }) => form(
                     &state,
                     &tenant,
                     jar,
                     StatusCode::FORBIDDEN,
                     &email,
                     &return_field,
-                    Some(&tr("msg-policy-denied")),
+                    Some(&tr(if policy == crate::mfa::flow::RISK_POLICY {
+                        "login-error-refused"
+                    } else {
+                        "msg-policy-denied"
+                    })),
                 ),
                 Err(e) => {
                     tracing::error!(error = ?e, "sign-in failed with an internal error");
@@ -280,6 +312,15 @@ pub async fn submit(
             set_retry_after(&mut r, 2);
             r
         }
+        Err(SignInError::RiskBlocked) => form(
+            &state,
+            &tenant,
+            jar,
+            StatusCode::FORBIDDEN,
+            &email,
+            &return_field,
+            Some(&tr("login-error-refused")),
+        ),
         Err(SignInError::PolicyDenied { .. }) => form(
             &state,
             &tenant,

@@ -6,6 +6,7 @@ pub mod branding;
 pub mod csrf;
 pub mod login;
 pub mod logout;
+pub mod not_me;
 pub mod recovery;
 pub mod register;
 pub mod security;

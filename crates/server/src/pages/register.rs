@@ -46,6 +46,10 @@ pub fn router() -> Router<AppState> {
             routes::RESET_PASSWORD,
             get(super::recovery::show_reset).post(super::recovery::submit_reset),
         )
+        .route(
+            routes::NOT_ME,
+            get(super::not_me::show).post(super::not_me::submit),
+        )
 }
 
 #[derive(Deserialize, Default)]
@@ -234,6 +238,7 @@ fn form(
             honeypot => HONEYPOT_FIELD,
             min_length => tenant.settings.password_policy.min_length,
             passwordless => crate::self_service::passwordless_allowed(tenant),
+            pow_challenge => crate::risk::pow::challenge(state, tenant).map(|(c, _)| c),
         },
     );
     (jar, page).into_response()
@@ -335,6 +340,48 @@ pub async fn submit(
         metrics::counter!("tessera_registrations_total", "outcome" => "honeypot").increment(1);
         return check_email(&state, &tenant, jar, "register", &email, &return_to);
     }
+    // The risk engine: known-bad networks, scripts, blocking rules, and sign-up velocity from
+    // this address, its subnet and its network. Nothing is created when it refuses.
+    let risk_info = crate::risk::AttemptInfo {
+        email: &email,
+        ip: Some(peer.ip()),
+        user_agent: super::user_agent(&headers),
+        device_id: crate::risk::device_id(&state, &tenant, &jar),
+        password: None,
+        privileged: false,
+    };
+    if crate::risk::pow::required(&state, &tenant, &risk_info)
+        && !crate::risk::pow::verify(
+            &state,
+            &tenant,
+            field(&pairs, crate::risk::pow::CHALLENGE_FIELD),
+            field(&pairs, crate::risk::pow::SOLUTION_FIELD),
+        )
+    {
+        return form(
+            &state,
+            &tenant,
+            jar,
+            StatusCode::BAD_REQUEST,
+            &values,
+            &return_to,
+            Some(&tr("msg-pow-needed")),
+            &[],
+        );
+    }
+    if crate::risk::registration(&state, &tenant, &risk_info).await {
+        metrics::counter!("tessera_registrations_total", "outcome" => "risk_blocked").increment(1);
+        return form(
+            &state,
+            &tenant,
+            jar,
+            StatusCode::FORBIDDEN,
+            &values,
+            &return_to,
+            Some(&tr("login-error-refused")),
+            &[],
+        );
+    }
     let attributes = tenant
         .settings
         .registration
@@ -366,6 +413,7 @@ pub async fn submit(
     };
     match register(&state, &tenant, reg).await {
         Ok(()) => {
+            crate::risk::registered(&state, &tenant, &risk_info);
             metrics::counter!("tessera_registrations_total", "outcome" => "accepted").increment(1);
             check_email(&state, &tenant, jar, "register", &email, &return_to)
         }

@@ -80,6 +80,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../../templates/verify_email.html"),
     ),
     (
+        "not_me.html",
+        include_str!("../../../../templates/not_me.html"),
+    ),
+    (
         "forgot_password.html",
         include_str!("../../../../templates/forgot_password.html"),
     ),
