@@ -18,6 +18,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
+pub mod privacy;
 pub mod routes;
 pub mod self_service;
 pub mod signin;
