@@ -438,7 +438,10 @@ async fn consent_data_is_sealed_exported_and_erased(backend: Backend) {
     let page = get(&c, &server, "/t/sealed/register").await;
     assert_eq!(page.status, 200, "{}", page.text());
     let html = page.text();
-    assert!(html.contains("https://sealed.example/terms"), "{html}");
+    assert!(
+        crate::harness::http::unescape(&html).contains("https://sealed.example/terms"),
+        "{html}"
+    );
     let csrf = hidden_input(&html, "csrf_token").expect("a CSRF token");
     let email = "consent.sealed@sealed.test";
     let password = "Quill-Sealed-Ferret-9247";

@@ -176,7 +176,10 @@ async fn reconsent_and_withdrawal(backend: Backend) {
     assert_eq!(page.status, 200, "{}", page.text());
     let html = page.text();
     assert!(html.contains("data-version=\"3\""), "{html}");
-    assert!(html.contains("https://privacy.example/terms/3"), "{html}");
+    assert!(
+        crate::harness::http::unescape(&html).contains("https://privacy.example/terms/3"),
+        "{html}"
+    );
     let csrf = hidden_input(&html, "csrf_token").expect("a CSRF token");
     // The session does not exist yet: the application's request goes back to sign-in.
     let r = b2.get(&return_to).await;
