@@ -122,10 +122,11 @@ pub async fn consent_history_is_append_only_and_queryable(h: &Harness) {
     }
     let outsider = user(s, other.id, "x@other.test").await;
     // Concurrent appends of one person and purpose get distinct places.
-    let (a, b) = tokio::join!(
-        s.append_consent(&record(t.id, users[0].id, "mail", ConsentState::Granted)),
-        s.append_consent(&record(t.id, users[0].id, "mail", ConsentState::Granted)),
+    let (first, second) = (
+        record(t.id, users[0].id, "mail", ConsentState::Granted),
+        record(t.id, users[0].id, "mail", ConsentState::Granted),
     );
+    let (a, b) = tokio::join!(s.append_consent(&first), s.append_consent(&second));
     let mut seqs = [a.unwrap().seq, b.unwrap().seq];
     seqs.sort();
     assert_eq!(seqs, [1, 2]);
