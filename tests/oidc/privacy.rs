@@ -120,7 +120,7 @@ async fn reconsent_and_withdrawal(backend: Backend) {
     );
     assert_eq!(
         consenting(&api, "marketing-email").await,
-        [op.user_id.clone()]
+        std::slice::from_ref(&op.user_id)
     );
 
     // A sign-in under version 1: no interstitial; the claim lists both purposes.
@@ -312,7 +312,7 @@ async fn reconsent_and_withdrawal(backend: Backend) {
     );
     assert_eq!(
         consenting(&api, "marketing-email").await,
-        [op.user_id.clone()]
+        std::slice::from_ref(&op.user_id)
     );
     let withdrawn = b3
         .post_form(
@@ -385,7 +385,7 @@ async fn reconsent_and_withdrawal(backend: Backend) {
     assert!(consenting(&api, "marketing-email").await.is_empty());
     assert_eq!(
         consenting(&api, "terms-of-service").await,
-        [op.user_id.clone()]
+        std::slice::from_ref(&op.user_id)
     );
     assert!(
         op.discovery().await["scopes_supported"]
