@@ -39,6 +39,7 @@ mod journey;
 mod mfa;
 mod ops;
 mod passkeys;
+mod privacy;
 mod recovery;
 mod registration;
 mod risk;

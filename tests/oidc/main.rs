@@ -27,4 +27,5 @@ mod interop;
 mod isolation;
 mod logout;
 mod mfa;
+mod privacy;
 mod signing;

@@ -60,6 +60,8 @@ pub enum AdminResource {
     Authz,
     Audit,
     Webhooks,
+    /// Purposes, policy documents, consent records and communication preferences.
+    Privacy,
 }
 
 impl AdminRole {
@@ -96,11 +98,14 @@ impl AdminRole {
                 Users | Groups | Sessions => true,
                 Tenants | Roles | Assignments | Authz | Clients => !write,
                 Audit | Webhooks => false,
+                // Consent records are proof about people: a user manager reads them, and
+                // records consents given through another channel (a call centre).
+                Privacy => true,
             },
             AdminRole::AppOwner => match resource {
                 Clients | Roles => true,
                 Tenants | Authz => !write,
-                Users | Groups | Sessions | Assignments | Audit | Webhooks => false,
+                Users | Groups | Sessions | Assignments | Audit | Webhooks | Privacy => false,
             },
         }
     }

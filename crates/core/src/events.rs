@@ -245,6 +245,60 @@ pub enum EventKind {
         method: String,
         signals: Vec<String>,
     },
+    /// A purpose of processing was defined (`legal_basis`: `consent`, `contract`, …).
+    #[serde(rename = "privacy.purpose_created")]
+    PrivacyPurposeCreated { key: String, legal_basis: String },
+    #[serde(rename = "privacy.purpose_updated")]
+    PrivacyPurposeUpdated {
+        key: String,
+        changes: BTreeMap<String, FieldChange>,
+    },
+    /// A version of a policy document was published (effective at `effective_at`, RFC 3339).
+    #[serde(rename = "privacy.document_published")]
+    PrivacyDocumentPublished {
+        kind: String,
+        version: String,
+        material: bool,
+        effective_at: String,
+    },
+    /// A person granted consent for a purpose (`channel`: `signup`, `account_portal`, `api`,
+    /// `import`, `reconsent`). IP and user agent only in the personal part.
+    #[serde(rename = "privacy.consent_granted")]
+    PrivacyConsentGranted {
+        purpose: String,
+        policy_version: Option<String>,
+        channel: String,
+        record_id: String,
+    },
+    /// A person withdrew consent for a purpose.
+    #[serde(rename = "privacy.consent_withdrawn")]
+    PrivacyConsentWithdrawn {
+        purpose: String,
+        policy_version: Option<String>,
+        channel: String,
+        record_id: String,
+    },
+    /// A consent was recorded as expired.
+    #[serde(rename = "privacy.consent_expired")]
+    PrivacyConsentExpired {
+        purpose: String,
+        policy_version: Option<String>,
+        channel: String,
+        record_id: String,
+    },
+    /// A person declined a material new policy version at sign-in (the sign-in did not continue).
+    #[serde(rename = "privacy.reconsent_declined")]
+    PrivacyReconsentDeclined { purposes: Vec<String> },
+    /// A person (or an operator) changed their communication preferences.
+    #[serde(rename = "privacy.preferences_updated")]
+    PrivacyPreferencesUpdated {
+        channels: Vec<String>,
+        topics: Vec<String>,
+        frequency: String,
+    },
+    /// The tenant's communication topics were replaced.
+    #[serde(rename = "privacy.topics_updated")]
+    PrivacyTopicsUpdated { topics: Vec<String> },
 }
 
 impl EventKind {

@@ -19,6 +19,7 @@ pub mod mfa;
 pub mod oauth;
 pub mod page;
 pub mod password_policy;
+pub mod privacy;
 pub mod registration;
 pub mod secret;
 pub mod session;

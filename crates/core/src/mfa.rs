@@ -475,6 +475,9 @@ pub enum FlowStage {
     /// A ceremony of a signed-in user (adding a passkey on the security page); bound to the
     /// session rather than to a sign-in cookie.
     Account,
+    /// Every factor passed; the person must accept a material new policy version before the
+    /// session starts (`crate::privacy::reconsent_due`).
+    Reconsent,
 }
 
 impl FlowStage {
@@ -484,6 +487,7 @@ impl FlowStage {
             FlowStage::SecondFactor => "second_factor",
             FlowStage::Enroll => "enroll",
             FlowStage::Account => "account",
+            FlowStage::Reconsent => "reconsent",
         }
     }
     pub fn parse(s: &str) -> Option<FlowStage> {
@@ -492,6 +496,7 @@ impl FlowStage {
             "second_factor" => Some(FlowStage::SecondFactor),
             "enroll" => Some(FlowStage::Enroll),
             "account" => Some(FlowStage::Account),
+            "reconsent" => Some(FlowStage::Reconsent),
             _ => None,
         }
     }

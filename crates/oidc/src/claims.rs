@@ -196,6 +196,8 @@ pub fn is_reserved_claim(name: &str) -> bool {
 }
 
 const RESERVED_CLAIMS: &[&str] = &[
+    // Released by the `consents` scope from the consent records, never mapped.
+    "consents",
     "iss",
     "sub",
     "aud",

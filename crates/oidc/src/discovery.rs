@@ -75,7 +75,8 @@ pub fn provider_metadata(issuer: &str) -> Value {
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash",
             "name", "given_name", "family_name", "updated_at", "email", "email_verified", "phone_number",
-            "phone_number_verified", "locale", "zoneinfo", "picture", "website", "nickname", "preferred_username"
+            "phone_number_verified", "locale", "zoneinfo", "picture", "website", "nickname", "preferred_username",
+            "consents"
         ],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

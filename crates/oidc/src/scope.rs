@@ -5,6 +5,8 @@ use crate::error::OAuthError;
 
 pub const OPENID: &str = "openid";
 pub const OFFLINE_ACCESS: &str = "offline_access";
+/// Releases the `consents` claim: the privacy purposes the person currently consents to.
+pub const CONSENTS: &str = "consents";
 /// Scopes every client may request unless its registration narrows them.
 pub const STANDARD_SCOPES: &[&str] = &[
     OPENID,
@@ -13,6 +15,7 @@ pub const STANDARD_SCOPES: &[&str] = &[
     "phone",
     "address",
     OFFLINE_ACCESS,
+    CONSENTS,
 ];
 
 /// Claims released by each standard scope.
@@ -37,6 +40,7 @@ pub fn claims_for_scope(scope: &str) -> &'static [&'static str] {
         "email" => &["email", "email_verified"],
         "phone" => &["phone_number", "phone_number_verified"],
         "address" => &["address"],
+        CONSENTS => &["consents"],
         _ => &[],
     }
 }

@@ -749,8 +749,9 @@ fn opt_time(t: Option<Timestamp>) -> Option<String> {
 /// Everything Tessera holds about the account, as one JSON document (GDPR Art. 15 and 20): the
 /// profile (decrypted), custom attributes, email verification, terms acceptance, sessions
 /// (without token hashes), factors (kind, name, dates; no secret), how many recovery codes are
-/// left, the applications it consented to, groups, role assignments, and the audit events about
-/// it (with their personal part). Records `user.data_exported`.
+/// left, the applications it consented to, groups, role assignments, the consent history and
+/// communication preferences (`privacy`), and the audit events about it (with their personal
+/// part). Records `user.data_exported`.
 pub async fn export_account(
     state: &AppState,
     tenant: &Tenant,
@@ -846,6 +847,7 @@ pub async fn export_account(
         .get(tessera_core::registration::TERMS_ATTRIBUTE)
         .cloned();
     let deletion = store.get_scheduled_deletion(tenant.id, user.id).await?;
+    let privacy = crate::privacy::export_section(state, tenant, user.id).await?;
     let doc = serde_json::json!({
         "format": "tessera.account-export",
         "version": 1,
@@ -868,6 +870,7 @@ pub async fn export_account(
         },
         "attributes": attributes,
         "terms_acceptance": terms,
+        "privacy": privacy,
         "scheduled_deletion": deletion.map(|d| rfc3339(d.due_at)),
         "sessions": sessions,
         "factors": factors,

@@ -20,6 +20,7 @@ pub mod oidc;
 pub mod ops;
 pub mod pages;
 pub mod risk;
+pub mod privacy;
 pub mod routes;
 pub mod self_service;
 pub mod signin;

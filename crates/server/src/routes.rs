@@ -27,6 +27,12 @@ pub const ACCOUNT_SESSIONS_REVOKE: &str = "/t/{slug}/account/sessions/revoke";
 pub const ACCOUNT_SESSIONS_REVOKE_OTHERS: &str = "/t/{slug}/account/sessions/revoke-others";
 pub const ACCOUNT_EXPORT: &str = "/t/{slug}/account/export";
 pub const ACCOUNT_DELETE: &str = "/t/{slug}/account/delete";
+/// The preference centre: consents, communication preferences, the consent receipt (see
+/// `crate::pages::account::preferences`).
+pub const ACCOUNT_PRIVACY: &str = "/t/{slug}/account/privacy";
+pub const ACCOUNT_PRIVACY_CONSENT: &str = "/t/{slug}/account/privacy/consent";
+pub const ACCOUNT_PRIVACY_PREFERENCES: &str = "/t/{slug}/account/privacy/preferences";
+pub const ACCOUNT_PRIVACY_RECEIPT: &str = "/t/{slug}/account/privacy/receipt";
 /// Multi-factor and passwordless sign-in (see `crate::mfa`).
 pub const LOGIN_MFA: &str = "/t/{slug}/login/mfa";
 pub const LOGIN_MFA_ENROLL: &str = "/t/{slug}/login/mfa/enroll";
@@ -34,6 +40,9 @@ pub const LOGIN_MFA_RECOVERY_CODES: &str = "/t/{slug}/login/mfa/recovery-codes";
 pub const LOGIN_MFA_STEP_UP: &str = "/t/{slug}/login/mfa/step-up";
 pub const LOGIN_EMAIL: &str = "/t/{slug}/login/email";
 pub const LOGIN_EMAIL_LINK: &str = "/t/{slug}/login/email/link";
+/// The re-consent page of a sign-in after a material new policy version (see
+/// `crate::pages::reconsent`).
+pub const LOGIN_POLICY_UPDATE: &str = "/t/{slug}/login/policy-update";
 /// The security page of the account portal: factors, recovery codes.
 pub const ACCOUNT_SECURITY: &str = "/t/{slug}/account/security";
 /// Self-service: sign-up, email verification, password recovery.

@@ -515,9 +515,18 @@ async fn create_registered_account(
     .target(Target::new("user", user.id))
     .subject(user.id)
     .ip(ip.map(|i| i.to_string()))
-    .user_agent(user_agent.map(|ua| ua.chars().take(512).collect()));
+    .user_agent(user_agent.clone().map(|ua| ua.chars().take(512).collect()));
     svc.emit(ev).await;
     tracing::info!(tenant = %tenant.slug, user = %user.id, "account registered");
+    // Privacy: the accepted terms become consent records (channel `signup`) of the purposes
+    // bound to the `terms` document.
+    if tenant.settings.registration.terms.is_some()
+        && let Err(e) =
+            crate::privacy::record_signup_terms(state, tenant, user.id, ip, user_agent.as_deref())
+                .await
+    {
+        tracing::error!(tenant = %tenant.slug, error = %e, "the accepted terms could not be recorded as consent");
+    }
     send_verification_email(
         state,
         tenant,

@@ -22,6 +22,9 @@
 //! per-subject key that erasure destroys; the webhook outbox (`webhooks.rs`) is written in the
 //! same transaction as the audit entry of its event, and webhook secrets are sealed.
 //!
+//! Consent records (`privacy.rs`) are append-only, with their IP address and user agent sealed;
+//! erasing an account clears those and keeps the rest as pseudonymous proof.
+//!
 //! Access control (`authz.rs`) keeps roles, composites, assignments and group nesting behind
 //! `(tenant_id, id)` foreign keys, and raises a per-tenant version in the transaction of every
 //! change to them or to group membership, so nodes know when their cached graph is stale.
@@ -47,6 +50,7 @@ mod mail;
 mod mfa;
 mod permission_usage;
 mod risk_profiles;
+mod privacy;
 mod sessions;
 mod signing_keys;
 mod tenants;

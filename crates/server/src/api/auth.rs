@@ -217,5 +217,6 @@ fn resource_name(r: AdminResource) -> &'static str {
         AdminResource::Authz => "authorization decisions",
         AdminResource::Audit => "the audit trail",
         AdminResource::Webhooks => "webhooks",
+        AdminResource::Privacy => "privacy",
     }
 }

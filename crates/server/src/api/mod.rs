@@ -14,6 +14,7 @@ pub mod groups;
 pub mod identity_providers;
 pub mod mfa;
 pub mod risk;
+pub mod privacy;
 pub mod roles;
 pub mod self_service;
 pub mod sessions;
@@ -54,7 +55,8 @@ Errors are JSON objects `{\"error\": \"<code>\", \"message\": \"...\"}`.",
         (name = "risk", description = "The risk engine: challenged and refused sign-in attempts"),
         (name = "webhooks", description = "Event subscriptions: webhooks, JSON Lines and syslog streams"),
         (name = "email", description = "Email: test messages and the mail outbox"),
-        (name = "identity providers", description = "Upstream identity providers (social and enterprise sign-in) and the identities linked to accounts")
+        (name = "identity providers", description = "Upstream identity providers (social and enterprise sign-in) and the identities linked to accounts"),
+        (name = "privacy", description = "Privacy compliance: purposes, policy documents, consent records and receipts, communication preferences")
     )
 )]
 struct ApiDoc;
@@ -153,7 +155,18 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             identity_providers::delete_provider
         ))
         .routes(routes!(identity_providers::list_user_identities))
-        .routes(routes!(identity_providers::delete_user_identity));
+        .routes(routes!(identity_providers::delete_user_identity))
+        .routes(routes!(privacy::list_purposes, privacy::create_purpose))
+        .routes(routes!(privacy::get_purpose, privacy::update_purpose))
+        .routes(routes!(privacy::consenting_users))
+        .routes(routes!(privacy::list_documents, privacy::create_document))
+        .routes(routes!(
+            privacy::user_consents,
+            privacy::record_user_consent
+        ))
+        .routes(routes!(privacy::user_receipt))
+        .routes(routes!(privacy::get_topics, privacy::put_topics))
+        .routes(routes!(privacy::get_preferences, privacy::put_preferences));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(API_PREFIX, api)
         .split_for_parts();

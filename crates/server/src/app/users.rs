@@ -208,6 +208,8 @@ impl Services {
                 tracing::error!(tenant = %tenant, user = %id, error = %e, "could not erase the user's personal data from the audit trail")
             }
         }
+        // Consent records stay as pseudonymous proof; their sealed IP and user agent go.
+        crate::privacy::erase(self, tenant, id).await;
         Ok(())
     }
 }

@@ -89,6 +89,16 @@ pub const EMBEDDED: &[(&str, &str, &str)] = &[
         "account.ftl",
         include_str!("../../../../locales/de/account.ftl"),
     ),
+    (
+        "en",
+        "privacy.ftl",
+        include_str!("../../../../locales/en/privacy.ftl"),
+    ),
+    (
+        "de",
+        "privacy.ftl",
+        include_str!("../../../../locales/de/privacy.ftl"),
+    ),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

@@ -441,6 +441,14 @@ pub async fn complete(
     info: &RequestInfo,
 ) -> Result<Outcome, FlowError> {
     let svc = &state.services;
+    // Privacy (issue 10): a material new policy version the person accepted an earlier version
+    // of is accepted first, on the re-consent page, before any session starts.
+    let mut flow = flow;
+    if let Some(location) =
+        crate::pages::reconsent::hold(state, tenant, &mut flow, user, method_label).await?
+    {
+        return Ok(Outcome { jar, location });
+    }
     // A flow completes once: a second request with the same cookie finds it gone.
     if !svc.store.delete_login_flow(tenant.id, flow.id).await? {
         return Err(FlowError::NoFlow);

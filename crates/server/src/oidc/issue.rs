@@ -245,6 +245,12 @@ pub async fn released_claims(
     scopes: &[String],
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut claims = user_claims(user, scopes);
+    // Privacy: the purposes the person consents to now (read at issue time, so a withdrawal is
+    // missing from the next token).
+    if scopes.iter().any(|s| s == tessera_oidc::scope::CONSENTS) {
+        let granted = crate::privacy::consents_claim(state, tenant.id, user.id).await;
+        claims.insert("consents".into(), serde_json::Value::from(granted));
+    }
     let mapping = client.metadata.get("claims");
     let groups: Vec<String> = if mapping_needs_groups(mapping) {
         match state

@@ -7,6 +7,7 @@ pub mod csrf;
 pub mod login;
 pub mod logout;
 pub mod not_me;
+pub mod reconsent;
 pub mod recovery;
 pub mod register;
 pub mod security;
@@ -37,6 +38,10 @@ pub fn router() -> Router<AppState> {
         .route(
             routes::ACCOUNT_SECURITY,
             get(security::show).post(security::submit),
+        )
+        .route(
+            routes::LOGIN_POLICY_UPDATE,
+            get(reconsent::show).post(reconsent::submit),
         )
         .route(routes::STYLESHEET, get(stylesheet))
         .route(routes::BRANDING_CSS, get(branding::stylesheet))

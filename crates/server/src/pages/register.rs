@@ -99,12 +99,17 @@ pub async fn show(
     RawQuery(query): RawQuery,
     jar: CookieJar,
 ) -> Response {
-    let tenant = match load_tenant(&state, &slug).await {
+    let mut tenant = match load_tenant(&state, &slug).await {
         Ok(t) => t,
         Err(r) => return r,
     };
     if !tenant.settings.self_registration {
         return closed(&state, &tenant);
+    }
+    // Privacy: a published `terms` policy document takes the place of the registration
+    // settings' terms (the checkbox names its current version; see `crate::privacy`).
+    if let Some(terms) = crate::privacy::current_terms(&state, &tenant).await {
+        tenant.settings.registration.terms = Some(terms);
     }
     let q: RegisterQuery = query
         .and_then(|q| serde_urlencoded::from_str(&q).ok())
@@ -280,12 +285,17 @@ pub async fn submit(
     jar: CookieJar,
     body: Bytes,
 ) -> Response {
-    let tenant = match load_tenant(&state, &slug).await {
+    let mut tenant = match load_tenant(&state, &slug).await {
         Ok(t) => t,
         Err(r) => return r,
     };
     if !tenant.settings.self_registration {
         return closed(&state, &tenant);
+    }
+    // Privacy: a published `terms` policy document takes the place of the registration
+    // settings' terms (the checkbox names its current version; see `crate::privacy`).
+    if let Some(terms) = crate::privacy::current_terms(&state, &tenant).await {
+        tenant.settings.registration.terms = Some(terms);
     }
     let Some(pairs) = form_pairs(&body) else {
         return form(

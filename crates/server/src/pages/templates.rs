@@ -91,6 +91,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "reset_password.html",
         include_str!("../../../../templates/reset_password.html"),
     ),
+    (
+        "reconsent.html",
+        include_str!("../../../../templates/reconsent.html"),
+    ),
+    (
+        "account_privacy.html",
+        include_str!("../../../../templates/account_privacy.html"),
+    ),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../../../static/tessera.css");

@@ -17,6 +17,7 @@ mod groups;
 mod isolation;
 mod mail;
 mod mfa;
+mod privacy;
 mod sessions;
 mod signing_keys;
 mod tenants;
@@ -100,4 +101,6 @@ on_both_backends!(
     verification::verification_tokens_seal_and_go_with_their_user,
     account_portal::scheduled_deletions_lease_and_cascade,
     account_portal::audit_lists_a_subjects_events,
+    privacy::purposes_and_documents_are_unique_per_tenant,
+    privacy::consent_history_is_append_only_and_queryable,
 );

@@ -12,6 +12,7 @@ mod apps;
 mod data;
 mod email;
 mod password;
+mod preferences;
 mod profile;
 mod sessions;
 
@@ -38,6 +39,7 @@ use crate::routes;
 use crate::state::AppState;
 
 pub use apps::revoke_app;
+pub use preferences::save_preferences;
 
 /// The portal's forms (the page itself and application revocation are routed in `pages`).
 pub fn router() -> Router<AppState> {
@@ -56,6 +58,16 @@ pub fn router() -> Router<AppState> {
         )
         .route(routes::ACCOUNT_EXPORT, get(data::export))
         .route(routes::ACCOUNT_DELETE, post(data::delete))
+        .route(routes::ACCOUNT_PRIVACY, get(preferences::show))
+        .route(routes::ACCOUNT_PRIVACY_CONSENT, post(preferences::consent))
+        .route(
+            routes::ACCOUNT_PRIVACY_PREFERENCES,
+            post(preferences::preferences),
+        )
+        .route(
+            routes::ACCOUNT_PRIVACY_RECEIPT,
+            get(preferences::download_receipt),
+        )
 }
 
 /// Longest value echoed back into a form after a refusal.
