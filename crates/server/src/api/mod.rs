@@ -153,6 +153,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             identity_providers::delete_provider
         ))
         .routes(routes!(identity_providers::list_user_identities))
+        .routes(routes!(identity_providers::user_identity_token))
         .routes(routes!(identity_providers::delete_user_identity));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(API_PREFIX, api)
