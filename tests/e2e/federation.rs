@@ -1547,7 +1547,191 @@ async fn the_cli_manages_providers(backend: Backend) {
     );
 }
 
+/// An access token of `client` for the person signed in in `b` (authorization code flow).
+async fn app_token(server: &Server, b: &Browser, client: &Value, scope: &str) -> String {
+    let id = client["client_id"].as_str().unwrap();
+    let r = b
+        .get(&format!(
+            "/t/shop/authorize?response_type=code&client_id={id}&redirect_uri=http%3A%2F%2Flocalhost%3A9%2Fcb&scope={}&state=s",
+            scope.replace(' ', "%20")
+        ))
+        .await;
+    let done = r.expect_see_other();
+    let code = query_param(&done, "code").unwrap_or_else(|| panic!("a code: {done}"));
+    let tokens: Value = outside()
+        .post(server.url("/t/shop/token"))
+        .basic_auth(id, client["client_secret"].as_str())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "http://localhost:9/cb"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an access token: {tokens}"))
+        .to_string()
+}
+
+/// Kept upstream tokens (`store_tokens`): operators (admin API) and the account's own
+/// application (an access token of scope `federated_tokens`) get the provider's access token;
+/// one that expires within 30 s is renewed with the refresh token first (the provider rotates
+/// refresh tokens; every renewal uses the newest); a revoked refresh token is a clear 409; other
+/// scopes, other tokens and accounts without the identity get nothing; every hand-out is audited.
+async fn kept_tokens_are_renewed_and_handed_out(backend: Backend) {
+    let (_dep, server, api) = crate::harness::start(backend).await;
+    api.create_tenant("shop", "customer").await;
+    let idp = fake::Fake::start(
+        fake::Kind::Oidc,
+        "shop-client",
+        "shop-secret",
+        json!({"sub": "u-7", "email": "tom@idp.test", "email_verified": true, "name": "Tom"}),
+    )
+    .await;
+    fake_provider(
+        &api,
+        "idp",
+        None,
+        "shop-secret",
+        json!({"issuer": idp.base, "client_id": "shop-client", "client_auth": "client_secret_post", "store_tokens": true}),
+    )
+    .await;
+    let b = server.browser();
+    assert_eq!(
+        through_fake(&server, &b, "/t/shop/login/idp/idp")
+            .await
+            .expect_see_other(),
+        "/t/shop/account"
+    );
+    let user = shop_user(&api, "tom@idp.test").await.expect("the account");
+    let uid = user["id"].as_str().unwrap().to_string();
+    let path = format!("/tenants/shop/users/{uid}/identities/idp/token");
+
+    // A fresh token is handed out as kept.
+    let t1 = api.get(&path).await.expect(200);
+    assert_eq!(t1["refreshed"], false, "{t1}");
+    assert_eq!(t1["provider"], "idp");
+    assert!(idp.issued(t1["access_token"].as_str().unwrap()), "{t1}");
+    let token_posts = || {
+        idp.requests()
+            .iter()
+            .filter(|r| r.starts_with("POST /token"))
+            .count()
+    };
+
+    // Tokens about to expire are renewed first, each time with the newest refresh token.
+    idp.set_expires_in(10);
+    let b2 = server.browser();
+    through_fake(&server, &b2, "/t/shop/login/idp/idp")
+        .await
+        .expect_see_other();
+    let before = token_posts();
+    let t2 = api.get(&path).await.expect(200);
+    assert_eq!(t2["refreshed"], true, "{t2}");
+    assert_ne!(t2["access_token"], t1["access_token"]);
+    assert!(idp.issued(t2["access_token"].as_str().unwrap()));
+    let t3 = api.get(&path).await.expect(200);
+    assert_eq!(t3["refreshed"], true, "rotation followed: {t3}");
+    assert_eq!(token_posts(), before + 2);
+    idp.set_expires_in(3600);
+    let t4 = api.get(&path).await.expect(200);
+    assert_eq!(t4["refreshed"], true);
+    let t5 = api.get(&path).await.expect(200);
+    assert_eq!(t5["refreshed"], false, "{t5}");
+    assert_eq!(t5["access_token"], t4["access_token"]);
+
+    // The account's application reads it with a token of scope federated_tokens.
+    let app = api
+        .post(
+            "/tenants/shop/clients",
+            &json!({"name": "App", "redirect_uris": ["http://localhost:9/cb"], "first_party": true,
+                    "allowed_scopes": ["openid", "federated_tokens"]}),
+        )
+        .await
+        .expect(201);
+    let at = app_token(&server, &b2, &app, "openid federated_tokens").await;
+    let read = |bearer: String| {
+        let url = server.url("/t/shop/federation/idp/token");
+        async move {
+            outside()
+                .get(url)
+                .bearer_auth(bearer)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = read(at.clone()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["access_token"], t5["access_token"], "{body}");
+    // Without the scope, or with a bad token, nothing.
+    let narrow = app_token(&server, &b2, &app, "openid").await;
+    let r = read(narrow).await;
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+    let r = read("not-a-token".into()).await;
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    let r = outside()
+        .get(server.url("/t/shop/federation/idp/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = read(at.clone()).await;
+    assert_eq!(r.status(), 200);
+    let r = outside()
+        .get(server.url("/t/shop/federation/other/token"))
+        .bearer_auth(&at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // The person revoked the app at the provider: an expired token cannot be renewed.
+    idp.set_expires_in(10);
+    through_fake(&server, &server.browser(), "/t/shop/login/idp/idp")
+        .await
+        .expect_see_other();
+    idp.revoke_refresh_tokens();
+    let msg = api.get(&path).await.expect_error(409, "conflict");
+    assert!(msg.contains("signs in with the provider again"), "{msg}");
+    // An account without the identity, and a provider that keeps nothing.
+    let other = api
+        .create_user("shop", "ann@shop.test", Some("ann-password-1"))
+        .await;
+    let other_path = format!(
+        "/tenants/shop/users/{}/identities/idp/token",
+        other["id"].as_str().unwrap()
+    );
+    api.get(&other_path).await.expect_error(404, "not_found");
+
+    let reads = audit(&api, "shop", "federation.token_read").await;
+    assert_eq!(reads.len(), 7, "{reads:?}");
+    assert!(reads.iter().any(|d| d["to"] == app["client_id"]), "{reads:?}");
+    assert!(reads.iter().any(|d| d["to"] == "operator"));
+    assert!(!server.log().contains(t5["access_token"].as_str().unwrap()), "tokens never logged");
+}
+
 on_both_backends!(
+    kept_tokens_are_renewed_and_handed_out,
     first_sign_in_creates_the_account_and_links_it,
     hints_and_domains_route_to_the_provider,
     existing_accounts_are_never_joined_without_proof,

@@ -174,6 +174,15 @@ pub enum EventKind {
     /// A linked identity was removed (by its owner or an operator).
     #[serde(rename = "federation.unlinked")]
     FederationUnlinked { provider: String },
+    /// The kept tokens of a linked identity were handed out (`to`: `operator` through the admin
+    /// API, or the `client_id` of the account's application); `refreshed` when they were renewed
+    /// at the provider first.
+    #[serde(rename = "federation.token_read")]
+    FederationTokenRead {
+        provider: String,
+        to: String,
+        refreshed: bool,
+    },
     #[serde(rename = "identity_provider.created")]
     IdentityProviderCreated { alias: String },
     #[serde(rename = "identity_provider.updated")]

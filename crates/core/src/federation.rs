@@ -360,6 +360,13 @@ pub trait FederationStore {
         user: UserId,
         id: LinkedIdentityId,
     ) -> StoreResult<bool>;
+    /// Replaces the kept tokens (after a refresh at the provider), without counting a sign-in.
+    async fn update_linked_identity_tokens(
+        &self,
+        tenant: TenantId,
+        id: LinkedIdentityId,
+        tokens: &serde_json::Value,
+    ) -> StoreResult<()>;
     /// Records a sign-in with the identity, with the provider's latest tokens when kept.
     async fn touch_linked_identity(
         &self,

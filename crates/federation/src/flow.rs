@@ -125,6 +125,16 @@ fn token_request<T: Transport>(
     if config.pkce {
         form.push(("code_verifier".into(), cb.pkce_verifier.to_string()));
     }
+    authenticated(up, endpoints, form)
+}
+
+/// A POST of `form` to the token endpoint with the client's authentication (RFC 6749 §2.3).
+fn authenticated<T: Transport>(
+    up: &Upstream<'_, T>,
+    endpoints: &Endpoints,
+    mut form: Vec<(String, String)>,
+) -> Result<HttpRequest> {
+    let config = up.config;
     let secret = match &up.credentials {
         Credentials::Secret(s) => Some(*s),
         Credentials::None => None,
@@ -196,7 +206,7 @@ pub fn parse_token_response(resp: &HttpResponse) -> Result<TokenResponse> {
     };
     if let Some(error) = text("error") {
         return Err(FederationError::BadResponse(format!(
-            "the token endpoint refused the code: {error}{}",
+            "the token endpoint refused the request: {error}{}",
             text("error_description")
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default()
@@ -331,6 +341,26 @@ fn apple_names(user: &str) -> Map<String, Value> {
         out.insert("name".into(), Value::String(full.join(" ")));
     }
     out
+}
+
+/// Renews kept tokens with a refresh token (RFC 6749 §6). The provider may rotate the refresh
+/// token; when it returns none, the one sent stays valid.
+pub async fn refresh<T: Transport>(
+    up: &Upstream<'_, T>,
+    endpoints: &Endpoints,
+    refresh_token: &str,
+) -> Result<TokenResponse> {
+    let form = vec![
+        ("grant_type".to_string(), "refresh_token".to_string()),
+        ("refresh_token".to_string(), refresh_token.to_string()),
+    ];
+    let req = authenticated(up, endpoints, form)?;
+    let resp = up
+        .transport
+        .send(req)
+        .await
+        .map_err(|e| FederationError::Transport(format!("the token endpoint: {e}")))?;
+    parse_token_response(&resp)
 }
 
 /// Exchanges the code and works out who signed in.

@@ -60,6 +60,8 @@ pub const WEBAUTHN_MFA_START: &str = "/t/{slug}/webauthn/mfa/start";
 pub const WEBAUTHN_MFA_FINISH: &str = "/t/{slug}/webauthn/mfa/finish";
 pub const WEBAUTHN_REGISTER_START: &str = "/t/{slug}/webauthn/register/start";
 pub const WEBAUTHN_REGISTER_FINISH: &str = "/t/{slug}/webauthn/register/finish";
+/// An application reads its user's kept upstream token (scope `federated_tokens`).
+pub const FEDERATED_TOKEN: &str = "/t/{slug}/federation/{alias}/token";
 /// Sign-in with upstream identity providers (see `crate::federation`): the start, the provider's
 /// answer, and the proofs an identity may need before it joins an account.
 pub const LOGIN_IDP: &str = "/t/{slug}/login/idp/{alias}";

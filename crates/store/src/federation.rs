@@ -459,6 +459,23 @@ impl FederationStore for Store {
         Ok(())
     }
 
+    async fn update_linked_identity_tokens(
+        &self,
+        tenant: TenantId,
+        id: LinkedIdentityId,
+        tokens: &serde_json::Value,
+    ) -> StoreResult<()> {
+        let tokens = sealed_tokens(&self.crypto, tenant, id, Some(tokens))?;
+        execute!(
+            self,
+            sqlx::query("UPDATE linked_identities SET tokens = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.to_string())
+                .bind(id.to_string())
+                .bind(&tokens)
+        )?;
+        Ok(())
+    }
+
     async fn create_federation_state(&self, s: &FederationState) -> StoreResult<()> {
         let sealer = Sealer::new(&self.crypto, "federation_state", s.tenant_id, s.id);
         let verifier = sealer.seal("pkce_verifier", s.pkce_verifier.expose())?;

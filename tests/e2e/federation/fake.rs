@@ -57,6 +57,10 @@ struct Inner {
     /// Microsoft: the directory of the person.
     tid: String,
     requests: Vec<String>,
+    /// Refresh tokens still valid (each is used once: rotation).
+    refresh_tokens: Vec<String>,
+    /// `expires_in` of the access tokens it issues.
+    expires_in: i64,
 }
 
 pub struct Fake {
@@ -135,6 +139,8 @@ impl Fake {
             forge: false,
             tid: "9b2a7c43-0000-4000-8000-00000000c0de".into(),
             requests: Vec::new(),
+            refresh_tokens: Vec::new(),
+            expires_in: 3600,
         }));
         let shared = inner.clone();
         let b = base.clone();
@@ -206,6 +212,21 @@ impl Fake {
 
     pub fn requests(&self) -> Vec<String> {
         self.inner.lock().unwrap().requests.clone()
+    }
+
+    /// The lifetime (`expires_in`) of the access tokens issued from now on.
+    pub fn set_expires_in(&self, secs: i64) {
+        self.inner.lock().unwrap().expires_in = secs;
+    }
+
+    /// Every refresh token issued so far stops working (the person revoked the app upstream).
+    pub fn revoke_refresh_tokens(&self) {
+        self.inner.lock().unwrap().refresh_tokens.clear();
+    }
+
+    /// Whether `token` is an access token this provider issued.
+    pub fn issued(&self, token: &str) -> bool {
+        self.inner.lock().unwrap().tokens.iter().any(|t| t == token)
     }
 }
 
@@ -448,6 +469,22 @@ impl Inner {
             return json_answer(401, json!({"error": "invalid_client"}));
         }
         let f = &req.form;
+        if f.get("grant_type").map(String::as_str) == Some("refresh_token") {
+            let presented = f.get("refresh_token").cloned().unwrap_or_default();
+            let Some(i) = self.refresh_tokens.iter().position(|t| *t == presented) else {
+                return json_answer(400, json!({"error": "invalid_grant"}));
+            };
+            self.refresh_tokens.remove(i);
+            let access = format!("at-{}", tessera_crypto::random_token(12));
+            let refresh = format!("rt-{}", tessera_crypto::random_token(12));
+            self.tokens.push(access.clone());
+            self.refresh_tokens.push(refresh.clone());
+            return json_answer(
+                200,
+                json!({"access_token": access, "token_type": "Bearer", "expires_in": self.expires_in,
+                       "refresh_token": refresh, "scope": "openid email profile"}),
+            );
+        }
         let Some(p) = f.get("code").and_then(|c| self.codes.remove(c)) else {
             return json_answer(400, json!({"error": "invalid_grant"}));
         };
@@ -466,8 +503,11 @@ impl Inner {
             );
         }
         let access = format!("at-{}", tessera_crypto::random_token(12));
+        let refresh = format!("rt-{}", tessera_crypto::random_token(12));
         self.tokens.push(access.clone());
-        let mut body = json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600});
+        self.refresh_tokens.push(refresh.clone());
+        let mut body = json!({"access_token": access, "token_type": "Bearer",
+                              "expires_in": self.expires_in, "refresh_token": refresh});
         if matches!(self.kind, Kind::Oidc | Kind::Microsoft | Kind::Apple) {
             let mut claims = self.person.clone();
             claims["iss"] = json!(self.issuer(base));

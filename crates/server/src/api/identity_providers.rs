@@ -366,3 +366,24 @@ pub async fn delete_user_identity(
     state.services.emit(ev).await;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The kept upstream access token of a user's linked identity (providers with `store_tokens`),
+/// renewed at the provider first when it has expired. Recorded as `federation.token_read`.
+/// Needs write access to users: the token acts as the person at the provider.
+#[utoipa::path(get, path = "/tenants/{slug}/users/{id}/identities/{alias}/token", tag = "identity providers", security(("api_key" = [])),
+    params(("slug" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "User id"), ("alias" = String, Path, description = "Provider alias")),
+    responses((status = 200, body = crate::federation::tokens::UpstreamToken), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn user_identity_token(
+    State(state): State<AppState>,
+    op: Operator,
+    Path((slug, id, alias)): Path<(String, String, String)>,
+) -> ApiResult<Json<crate::federation::tokens::UpstreamToken>> {
+    let tenant = op
+        .tenant(&state, &slug, AdminResource::Users, ApiScope::Write)
+        .await?;
+    let user = state.services.user(tenant.id, user_id(&id)?).await?;
+    crate::federation::tokens::current(&state, &tenant, user.id, &alias, "operator")
+        .await
+        .map(Json)
+        .map_err(crate::federation::tokens::api_error)
+}

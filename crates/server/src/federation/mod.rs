@@ -20,6 +20,7 @@ mod callback;
 mod portal;
 mod proof;
 mod start;
+pub mod tokens;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -63,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route(routes::LOGIN_IDP_LINK_CONFIRM, get(proof::confirm))
         .route(routes::ACCOUNT_IDENTITIES, get(portal::show))
         .route(routes::ACCOUNT_IDENTITIES_REMOVE, post(portal::remove))
+        .route(routes::FEDERATED_TOKEN, get(tokens::for_application))
 }
 
 /// What the sign-in page shows of a provider.
