@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail, ensure};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hyper::HeaderMap;
-use hyper::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use hyper::header::{AUTHORIZATION, COOKIE, SET_COOKIE, USER_AGENT};
 use serde_json::Value;
 use tessera_crypto::jws::decode_unverified;
 use url::form_urlencoded;
@@ -251,10 +251,29 @@ async fn signin_request(deployment: &Deployment, server: &Server) -> Result<Requ
         .append_pair("password", SIGNIN_PASSWORD)
         .append_pair("csrf_token", &token)
         .finish();
-    Ok(RequestTemplate::post_form(&login, form)
+    // One person in one browser, as the risk engine sees people: a browser user agent, and the
+    // device cookie the first sign-in sets (without them every sign-in is a script on a new
+    // device, which the engine rightly challenges).
+    let first = RequestTemplate::post_form(&login, form.clone())
         .header(COOKIE, &cookie)?
+        .header(USER_AGENT, BROWSER_USER_AGENT)?;
+    let answer = load::once(server.addr(), &first).await?;
+    ensure!(
+        answer.status.as_u16() == 303,
+        "the first sign-in answered {}",
+        answer.status
+    );
+    let device = cookie_pair(&answer.headers, "tessera_device_id")
+        .context("the first sign-in set no tessera_device_id cookie")?;
+    Ok(RequestTemplate::post_form(&login, form)
+        .header(COOKIE, &format!("{cookie}; {device}"))?
+        .header(USER_AGENT, BROWSER_USER_AGENT)?
         .expecting(Expect::SeeOther))
 }
+
+/// The user agent of the sign-in scenario's requests.
+const BROWSER_USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
 /// `name=value` of the `Set-Cookie` header that sets `name`, ready for a `Cookie` header.
 fn cookie_pair(headers: &HeaderMap, name: &str) -> Option<String> {

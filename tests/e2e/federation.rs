@@ -1556,7 +1556,7 @@ async fn app_token(server: &Server, b: &Browser, client: &Value, scope: &str) ->
             scope.replace(' ', "%20")
         ))
         .await;
-    let done = r.expect_see_other();
+    let done = redirect(&r);
     let code = query_param(&done, "code").unwrap_or_else(|| panic!("a code: {done}"));
     let tokens: Value = outside()
         .post(server.url("/t/shop/token"))
@@ -1657,14 +1657,7 @@ async fn kept_tokens_are_renewed_and_handed_out(backend: Backend) {
     let at = app_token(&server, &b2, &app, "openid federated_tokens").await;
     let read = |bearer: String| {
         let url = server.url("/t/shop/federation/idp/token");
-        async move {
-            outside()
-                .get(url)
-                .bearer_auth(bearer)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { outside().get(url).bearer_auth(bearer).send().await.unwrap() }
     };
     let r = read(at.clone()).await;
     assert_eq!(r.status(), 200);
@@ -1725,9 +1718,15 @@ async fn kept_tokens_are_renewed_and_handed_out(backend: Backend) {
 
     let reads = audit(&api, "shop", "federation.token_read").await;
     assert_eq!(reads.len(), 7, "{reads:?}");
-    assert!(reads.iter().any(|d| d["to"] == app["client_id"]), "{reads:?}");
+    assert!(
+        reads.iter().any(|d| d["to"] == app["client_id"]),
+        "{reads:?}"
+    );
     assert!(reads.iter().any(|d| d["to"] == "operator"));
-    assert!(!server.log().contains(t5["access_token"].as_str().unwrap()), "tokens never logged");
+    assert!(
+        !server.log().contains(t5["access_token"].as_str().unwrap()),
+        "tokens never logged"
+    );
 }
 
 on_both_backends!(

@@ -848,6 +848,12 @@ pub async fn export_account(
         .cloned();
     let deletion = store.get_scheduled_deletion(tenant.id, user.id).await?;
     let privacy = crate::privacy::export_section(state, tenant, user.id).await?;
+    // What the risk engine learned of the account's sign-ins (countries, networks, devices,
+    // browsers, hours, the last place), as stored.
+    let risk_profile =
+        tessera_core::store::RiskProfileStore::risk_profile(store, tenant.id, user.id)
+            .await?
+            .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok());
     let doc = serde_json::json!({
         "format": "tessera.account-export",
         "version": 1,
@@ -871,6 +877,7 @@ pub async fn export_account(
         "attributes": attributes,
         "terms_acceptance": terms,
         "privacy": privacy,
+        "risk_profile": risk_profile,
         "scheduled_deletion": deletion.map(|d| rfc3339(d.due_at)),
         "sessions": sessions,
         "factors": factors,

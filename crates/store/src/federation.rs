@@ -468,10 +468,12 @@ impl FederationStore for Store {
         let tokens = sealed_tokens(&self.crypto, tenant, id, Some(tokens))?;
         execute!(
             self,
-            sqlx::query("UPDATE linked_identities SET tokens = $3 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.to_string())
-                .bind(id.to_string())
-                .bind(&tokens)
+            sqlx::query(
+                "UPDATE linked_identities SET tokens = $3 WHERE tenant_id = $1 AND id = $2"
+            )
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .bind(&tokens)
         )?;
         Ok(())
     }

@@ -13,8 +13,8 @@ pub mod extract;
 pub mod groups;
 pub mod identity_providers;
 pub mod mfa;
-pub mod risk;
 pub mod privacy;
+pub mod risk;
 pub mod roles;
 pub mod self_service;
 pub mod sessions;
@@ -155,7 +155,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             identity_providers::delete_provider
         ))
         .routes(routes!(identity_providers::list_user_identities))
-<<<<<<< HEAD
+        .routes(routes!(identity_providers::user_identity_token))
         .routes(routes!(identity_providers::delete_user_identity))
         .routes(routes!(privacy::list_purposes, privacy::create_purpose))
         .routes(routes!(privacy::get_purpose, privacy::update_purpose))
@@ -168,10 +168,6 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(privacy::user_receipt))
         .routes(routes!(privacy::get_topics, privacy::put_topics))
         .routes(routes!(privacy::get_preferences, privacy::put_preferences));
-=======
-        .routes(routes!(identity_providers::user_identity_token))
-        .routes(routes!(identity_providers::delete_user_identity));
->>>>>>> fedtokens
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(API_PREFIX, api)
         .split_for_parts();

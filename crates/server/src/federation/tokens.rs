@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tessera_core::events::{Actor, Event, EventKind, Target};
 use tessera_core::federation::{FederationStore, IdentityProvider, LinkedIdentity};
+use tessera_core::store::TenantStore;
 use tessera_core::tenant::Tenant;
 use tessera_core::{StoreError, UserId};
 use tessera_federation::flow::{Credentials, Upstream, refresh};
@@ -254,7 +255,10 @@ pub async fn for_application(
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     let Some(token) = presented else {
         let mut r = StatusCode::UNAUTHORIZED.into_response();
