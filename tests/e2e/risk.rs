@@ -14,7 +14,6 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tessera_risk::mmdb::{GeoRecord, build};
 
 use crate::harness::smtp::SmtpSink;
 use crate::harness::{Api, Backend, Browser, Deployment, Server, hidden_input};
@@ -28,38 +27,9 @@ const HOME_IP: &str = "85.0.1.10"; // DE
 const AWAY_IP: &str = "177.0.3.3"; // BR
 const STUFFER_IP: &str = "45.0.0.66"; // US
 
-fn geo_db(dep: &Deployment) -> String {
-    let rec = |c: &str, asn: u32, loc: (f64, f64)| GeoRecord {
-        country: Some(c.into()),
-        location: Some(loc),
-        asn: Some(asn),
-        asn_org: None,
-    };
-    let bytes = build(
-        "Tessera-Test-City-ASN",
-        &[
-            (
-                "85.0.0.0/16".parse().unwrap(),
-                rec("DE", 3320, (52.52, 13.40)),
-            ),
-            (
-                "177.0.0.0/16".parse().unwrap(),
-                rec("BR", 28573, (-23.55, -46.63)),
-            ),
-            (
-                "45.0.0.0/16".parse().unwrap(),
-                rec("US", 14061, (40.7, -74.0)),
-            ),
-        ],
-    );
-    let path = dep.dir().join("geo.mmdb");
-    std::fs::write(&path, bytes).expect("the test database can be written");
-    path.display().to_string()
-}
-
 async fn start(backend: Backend, sink: Option<&SmtpSink>) -> (Deployment, Server, Api) {
     let dep = Deployment::new(backend);
-    let geo = geo_db(&dep);
+    let geo = crate::risk_cli::geo_db(&dep);
     let mut env: Vec<(&str, String)> = vec![
         ("TESSERA_GEOIP_DB", geo),
         ("TESSERA_TRUSTED_PROXIES", "127.0.0.1,::1".into()),

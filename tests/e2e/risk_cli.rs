@@ -10,7 +10,9 @@ use crate::harness::{Backend, Deployment};
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const SAFARI_IOS: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
 
-fn geo_db(dep: &Deployment) -> String {
+/// A small geo-IP database in the deployment's folder: 85.0/16 Berlin (DE, AS3320), 177.0/16 São
+/// Paulo (BR, AS28573), 45.0/16 New York (US, AS14061). Shared with the live-path tests.
+pub fn geo_db(dep: &Deployment) -> String {
     let rec = |c: &str, asn: u32, loc: (f64, f64)| GeoRecord {
         country: Some(c.into()),
         location: Some(loc),

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use tessera_core::events::{Actor, Event, EventKind, Target};
 use tessera_core::password_policy::{PasswordRejection, personal_inputs};
 use tessera_core::registration::{FieldProblem, RegistrationInput, validate_registration};
-use tessera_core::store::{GrantStore, SessionStore, ThrottleStore, UserStore};
+use tessera_core::store::{GrantStore, ThrottleStore, UserStore};
 use tessera_core::tenant::Tenant;
 use tessera_core::throttle::{ThrottleDecision, ThrottlePolicy};
 use tessera_core::user::{User, UserPatch, normalize_email};
@@ -779,23 +779,14 @@ pub async fn reset_password(
     user.updated_at = now;
     svc.store.update_user(&user).await?;
     // Every way into the account that did not know the new password ends.
-    let ended = svc
-        .store
-        .list_sessions(tenant.id, Some(user.id), now)
-        .await?;
-    svc.store
-        .revoke_user_sessions(tenant.id, user.id, now)
-        .await?;
-    for s in &ended {
-        crate::oidc::backchannel::session_ended(
-            state,
-            tenant,
-            s,
-            "password_reset",
-            Actor::user(user.id),
-        )
-        .await;
-    }
+    let ended = crate::oidc::backchannel::end_user_sessions(
+        state,
+        tenant,
+        user.id,
+        "password_reset",
+        Actor::user(user.id),
+    )
+    .await?;
     svc.store
         .revoke_user_client_tokens(tenant.id, user.id, None, now)
         .await?;
@@ -825,7 +816,7 @@ pub async fn reset_password(
     .ip(ip.map(|i| i.to_string()))
     .user_agent(user_agent.map(|ua| ua.chars().take(512).collect()));
     svc.emit(ev).await;
-    tracing::info!(tenant = %tenant.slug, user = %user.id, sessions_ended = ended.len(), "password reset");
+    tracing::info!(tenant = %tenant.slug, user = %user.id, sessions_ended = ended, "password reset");
     let link = page_link(state, tenant, "forgot-password", &[]);
     let requested_at = now
         .format(&time::format_description::well_known::Rfc3339)

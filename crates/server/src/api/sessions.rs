@@ -170,26 +170,13 @@ pub async fn revoke_user_sessions(
         .await?;
     let id = UserId::parse(&id).ok_or_else(|| ApiError::not_found("user"))?;
     state.services.user(tenant.id, id).await?;
-    let now = Services::now();
-    let active = state
-        .services
-        .store
-        .list_sessions(tenant.id, Some(id), now)
-        .await?;
-    let revoked = state
-        .services
-        .store
-        .revoke_user_sessions(tenant.id, id, now)
-        .await?;
-    for s in &active {
-        crate::oidc::backchannel::session_ended(
-            &state,
-            &tenant,
-            s,
-            "revoked_by_operator",
-            op.actor(),
-        )
-        .await;
-    }
+    let revoked = crate::oidc::backchannel::end_user_sessions(
+        &state,
+        &tenant,
+        id,
+        "revoked_by_operator",
+        op.actor(),
+    )
+    .await?;
     Ok(Json(Revoked { revoked }))
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use tessera_core::SessionId;
 use tessera_core::events::{Actor, Event, EventKind, Target};
 use tessera_core::session::Session;
-use tessera_core::store::{ClientStore, GrantStore};
+use tessera_core::store::{ClientStore, GrantStore, SessionStore};
 use tessera_core::tenant::Tenant;
 use tessera_crypto::jws::SigningAlg;
 use tessera_crypto::random_token;
@@ -26,6 +26,25 @@ const BACKOFF: [Duration; 3] = [
 const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// Records that a session ended and notifies its clients in the background.
+/// Ends every active session of `user` now (each `session.revoked` with `reason`, and a
+/// back-channel logout to the applications that were signed in with it); returns how many.
+pub async fn end_user_sessions(
+    state: &AppState,
+    tenant: &Tenant,
+    user: tessera_core::UserId,
+    reason: &str,
+    actor: Actor,
+) -> Result<u64, tessera_core::StoreError> {
+    let store = &state.services.store;
+    let now = Services::now();
+    let active = store.list_sessions(tenant.id, Some(user), now).await?;
+    let revoked = store.revoke_user_sessions(tenant.id, user, now).await?;
+    for s in &active {
+        session_ended(state, tenant, s, reason, actor.clone()).await;
+    }
+    Ok(revoked)
+}
+
 pub async fn session_ended(
     state: &AppState,
     tenant: &Tenant,

@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 
 use tessera_core::events::{Actor, Event, EventKind, Target};
-use tessera_core::store::{GrantStore, SessionStore, UserStore};
+use tessera_core::store::{GrantStore, UserStore};
 use tessera_core::tenant::Tenant;
 use tessera_core::user::User;
 use tessera_core::verification::{VerificationPurpose, VerificationStore, VerificationToken};
@@ -112,23 +112,14 @@ pub async fn report(
     user.password_hash = None;
     user.updated_at = now;
     svc.store.update_user(&user).await?;
-    let ended = svc
-        .store
-        .list_sessions(tenant.id, Some(user.id), now)
-        .await?;
-    svc.store
-        .revoke_user_sessions(tenant.id, user.id, now)
-        .await?;
-    for s in &ended {
-        crate::oidc::backchannel::session_ended(
-            state,
-            tenant,
-            s,
-            "sign_in_reported",
-            Actor::user(user.id),
-        )
-        .await;
-    }
+    let ended = crate::oidc::backchannel::end_user_sessions(
+        state,
+        tenant,
+        user.id,
+        "sign_in_reported",
+        Actor::user(user.id),
+    )
+    .await?;
     svc.store
         .revoke_user_client_tokens(tenant.id, user.id, None, now)
         .await?;
@@ -141,9 +132,9 @@ pub async fn report(
     .target(Target::new("user", user.id))
     .subject(user.id)
     .ip(ip.map(|i| i.to_string()))
-    .detail("sessions_ended", (ended.len() as u64).into());
+    .detail("sessions_ended", ended.into());
     svc.emit(ev).await;
-    tracing::info!(tenant = %tenant.slug, user = %user.id, sessions = ended.len(), "a sign-in was reported by the account's owner; sessions ended and password disabled");
+    tracing::info!(tenant = %tenant.slug, user = %user.id, sessions = ended, "a sign-in was reported by the account's owner; sessions ended and password disabled");
     // The way back in: a reset link to the same (verified) address.
     let token = random_token(32);
     let record = VerificationToken::new(
