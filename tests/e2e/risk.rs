@@ -9,7 +9,11 @@
 //!   (`tessera_password_hash_computations_total` stays put), while others sign in;
 //! - the owner gets a "new sign-in" notice whose "this wasn't me" link (after a confirmation,
 //!   CSRF-protected) ends every session, disables the password and mails a reset link;
-//! - `monitor` mode records without acting; `off` skips the engine.
+//! - `monitor` mode records without acting; `off` skips the engine;
+//! - two nodes on one database share their counts: stuffing refused on one is refused on the
+//!   other;
+//! - a public client's refresh-token grant from a blocked network is refused at the token
+//!   endpoint (`invalid_grant`), the same token still works from home.
 
 use std::time::Duration;
 
@@ -567,7 +571,200 @@ async fn proof_of_work_in_a_real_browser(backend: Backend) {
     drop(server);
 }
 
+/// A counter of `/metrics`, 0 when absent.
+async fn metric(server: &Server, line_start: &str) -> f64 {
+    let text = server.browser().get("/metrics").await.text();
+    text.lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Two nodes on one database, as behind a load balancer: stuffing refused on the first node is
+/// refused on the second too, before any hash, because the nodes share their counts.
+async fn stuffing_is_counted_across_nodes(backend: Backend) {
+    let dep = Deployment::new(backend);
+    let geo = crate::risk_cli::geo_db(&dep);
+    let env = [
+        ("TESSERA_GEOIP_DB", geo.as_str()),
+        ("TESSERA_TRUSTED_PROXIES", "127.0.0.1,::1"),
+    ];
+    let node1 = dep.start_with(&env).await;
+    let node2 = dep.start_with(&env).await;
+    let api = node1.admin_api().await;
+    api.create_tenant("shop", "customer").await;
+    verified_user(&api, "bob@shop.test").await;
+    let bot = |server: &Server| {
+        Browser::new(server).with_headers(&[
+            ("x-forwarded-for", STUFFER_IP),
+            ("user-agent", "python-requests/2.31"),
+        ])
+    };
+    let on1 = bot(&node1);
+    let mut refused = false;
+    for i in 0..20 {
+        let r = on1
+            .sign_in(
+                "shop",
+                &format!("victim{i}@shop.test"),
+                &format!("leaked-password-{i}"),
+            )
+            .await;
+        if r.status == 403 {
+            refused = true;
+            break;
+        }
+        assert_eq!(r.status, 401, "attempt {i}: {}", r.text());
+    }
+    assert!(refused, "stuffing is refused on node 1 within 20 attempts");
+    // Node 1 writes its counts a fraction of a second later.
+    let deadline = std::time::Instant::now() + WAIT;
+    let written = loop {
+        let written = metric(
+            &node1,
+            "tessera_risk_shared_counts_total{direction=\"written\"}",
+        )
+        .await;
+        if written >= 3.0 || std::time::Instant::now() > deadline {
+            break written;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // Node 2 has seen none of it itself; it learns node 1's counts within a second or two.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let applied = metric(
+            &node2,
+            "tessera_risk_shared_counts_total{direction=\"applied\"}",
+        )
+        .await;
+        if applied >= 3.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node 2 applied {applied} of node 1's counts (node 1 wrote {written})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let before = hashes(&node2).await;
+    let r = bot(&node2).sign_in("shop", "bob@shop.test", PASSWORD).await;
+    assert_eq!(r.status, 403, "refused on node 2 as well: {}", r.text());
+    assert_eq!(hashes(&node2).await, before, "without a password hash");
+    // Bob, elsewhere, signs in on node 2.
+    person(&node2, HOME_IP, FIREFOX)
+        .sign_in_ok("shop", "bob@shop.test", PASSWORD)
+        .await;
+    drop(node2);
+    drop(node1);
+}
+
+const VERIFIER: &str = "refresh-test-verifier-0123456789abcdefghijklmnop";
+const CHALLENGE: &str = "47EmGcBfRv2aTHGLt2iou9G-KguYM1GFK8IP8L9o7EE";
+
+/// A refresh-token grant of a public client comes from the person's device: the engine checks
+/// its source like a sign-in's. A rule blocking Brazil refuses a refresh from there, and the
+/// refusal is recorded; the same refresh token still works from home.
+async fn public_client_refresh_is_checked(backend: Backend) {
+    let (_dep, server, api) = start(backend, None).await;
+    let uid = verified_user(&api, "rita@shop.test").await;
+    let client = server
+        .cli_json(&[
+            "client",
+            "create",
+            "--tenant",
+            "shop",
+            "--name",
+            "phone app",
+            "--redirect-uri",
+            "http://localhost:9/cb",
+            "--public",
+            "--first-party",
+        ])
+        .await;
+    let client_id = client["client_id"].as_str().expect("client_id").to_string();
+    let home = person(&server, HOME_IP, FIREFOX);
+    home.sign_in_ok("shop", "rita@shop.test", PASSWORD).await;
+    let r = home
+        .get(&format!(
+            "/t/shop/authorize?response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2Flocalhost%3A9%2Fcb\
+             &scope=openid&state=s1&code_challenge={CHALLENGE}&code_challenge_method=S256"
+        ))
+        .await;
+    assert_eq!(r.status, 302, "back to the application: {}", r.text());
+    let to = r.header("location").expect("a redirect to the application");
+    let code = to
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .unwrap_or_else(|| panic!("a code in {to}"))
+        .to_string();
+    let r = home
+        .post_form(
+            "/t/shop/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "http://localhost:9/cb"),
+                ("client_id", &client_id),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let refresh = r.json()["refresh_token"]
+        .as_str()
+        .expect("a refresh token for a client allowed the grant")
+        .to_string();
+
+    set_risk(&api, |r| {
+        r["rules"] = json!([{"name": "no-br", "all_of": [{"type": "country_in", "countries": ["BR"]}], "action": "block"}]);
+    })
+    .await;
+    let grant = |token: &str| {
+        [
+            ("grant_type", "refresh_token".to_string()),
+            ("refresh_token", token.to_string()),
+            ("client_id", client_id.clone()),
+        ]
+    };
+    let form = grant(&refresh);
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let away = person(&server, AWAY_IP, SAFARI_IOS);
+    let r = away.post_form("/t/shop/token", &fields).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"], "invalid_grant", "{}", r.text());
+    assert_eq!(
+        r.header("cache-control").as_deref(),
+        Some("no-store"),
+        "RFC 6749 §5.2 answers are not cached"
+    );
+
+    // Recorded with its reasons, about Rita.
+    let listed = api
+        .get("/tenants/shop/risk/attempts?decision=block")
+        .await
+        .expect(200);
+    let attempt = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|a| a["stage"] == "refresh")
+        .unwrap_or_else(|| panic!("the refused refresh is listed: {listed}"));
+    assert_eq!(attempt["user_id"], uid.as_str(), "{attempt}");
+    assert_eq!(attempt["method"], "refresh_token", "{attempt}");
+
+    // Refused, not spent: the token still works from home, once (rotation).
+    let r = home.post_form("/t/shop/token", &fields).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["refresh_token"].is_string());
+    drop(server);
+}
+
 on_both_backends!(
+    public_client_refresh_is_checked,
+    stuffing_is_counted_across_nodes,
     proof_of_work_on_forms,
     proof_of_work_in_a_real_browser,
     signup_velocity_is_refused,

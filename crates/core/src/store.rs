@@ -645,3 +645,71 @@ pub trait RiskProfileStore {
         at: Timestamp,
     ) -> StoreResult<()>;
 }
+
+/// What one node's risk engine counted (a failed or refused attempt, a completed sign-in, a
+/// sign-up), shared with the other nodes so their velocity windows see the whole cluster's
+/// traffic. The account is the engine's keyed blind index, never an address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RiskVelocityRecord {
+    /// Assigned by the store; ignored when appending.
+    pub id: i64,
+    pub tenant_id: TenantId,
+    /// The node that counted it (a random id per process).
+    pub node: String,
+    pub at: Timestamp,
+    pub kind: RiskVelocityKind,
+    pub account: String,
+    /// Personal data: sealed at rest.
+    pub ip: Option<String>,
+    /// A keyed hash of an attempted password (spraying), never the password.
+    pub password_fingerprint: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RiskVelocityKind {
+    /// A wrong password, an unknown account, a failed code: counts against account and source.
+    Failure,
+    /// An attempt the engine refused: counts against the source only.
+    Refused,
+    /// A completed sign-in: forgives the account's failures.
+    Success,
+    /// A sign-up: counts toward the sign-up velocity of the source.
+    Registration,
+}
+
+impl RiskVelocityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskVelocityKind::Failure => "failure",
+            RiskVelocityKind::Refused => "refused",
+            RiskVelocityKind::Success => "success",
+            RiskVelocityKind::Registration => "registration",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RiskVelocityKind> {
+        Some(match s {
+            "failure" => RiskVelocityKind::Failure,
+            "refused" => RiskVelocityKind::Refused,
+            "success" => RiskVelocityKind::Success,
+            "registration" => RiskVelocityKind::Registration,
+            _ => return None,
+        })
+    }
+}
+
+/// The risk engine's shared velocity journal (`risk_velocity`).
+pub trait RiskVelocityStore {
+    /// Appends records (one statement per batch).
+    async fn append_risk_velocity(&self, records: &[RiskVelocityRecord]) -> StoreResult<()>;
+    /// Records of every tenant at or after `since` counted by another node than `except_node`,
+    /// oldest first (by time, then id), at most `limit`.
+    async fn risk_velocity_since(
+        &self,
+        since: Timestamp,
+        except_node: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<RiskVelocityRecord>>;
+    /// Deletes records older than `before`; returns how many.
+    async fn purge_risk_velocity(&self, before: Timestamp) -> StoreResult<u64>;
+}

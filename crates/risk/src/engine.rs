@@ -717,6 +717,12 @@ impl RiskEngine {
         }
     }
 
+    /// Another node completed a sign-in of `account`: its failures are forgiven here too (the
+    /// profile is in the database, not in this state).
+    pub fn forgive(&self, state: &mut RiskState, account: &str) {
+        state.account_failures.remove(&account.to_string());
+    }
+
     /// A completed sign-in (allowed, or challenged and proved with a second factor): the
     /// profile learns it and the account's failures are forgiven.
     pub fn record_success(&self, state: &mut RiskState, o: &Observation) {

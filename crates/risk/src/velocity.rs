@@ -23,8 +23,15 @@ impl Counter {
         }
     }
 
+    /// Adds an event; one older than the newest (counted by another node and learned late) takes
+    /// its place in time order, so the window still slides correctly.
     pub fn add(&mut self, at: Timestamp) {
-        self.times.push_back(at);
+        if self.times.back().is_some_and(|t| *t > at) {
+            let pos = self.times.partition_point(|t| *t <= at);
+            self.times.insert(pos, at);
+        } else {
+            self.times.push_back(at);
+        }
         if self.times.len() > MAX_ENTRIES {
             self.times.pop_front();
         }
@@ -66,8 +73,14 @@ impl Distinct {
         }
     }
 
+    /// Adds an event (in time order, like [`Counter::add`]).
     pub fn add(&mut self, at: Timestamp, member: u64) {
-        self.entries.push_back((at, member));
+        if self.entries.back().is_some_and(|(t, _)| *t > at) {
+            let pos = self.entries.partition_point(|(t, _)| *t <= at);
+            self.entries.insert(pos, (at, member));
+        } else {
+            self.entries.push_back((at, member));
+        }
         *self.counts.entry(member).or_default() += 1;
         if self.entries.len() > MAX_ENTRIES {
             self.pop();
@@ -195,6 +208,21 @@ mod tests {
         assert_eq!(d.count(t0 - Duration::minutes(1), Some(9)), 3);
         // After 0:01:30 only accounts 1 (again at 0:02) and 3 remain.
         assert_eq!(d.count(t0 + Duration::seconds(90), None), 2);
+    }
+
+    #[test]
+    fn late_events_take_their_place_in_time() {
+        let t0 = datetime!(2026-01-01 0:00 UTC);
+        let mut c = Counter::default();
+        c.add(t0 + Duration::minutes(10));
+        c.add(t0);
+        c.add(t0 + Duration::minutes(5));
+        assert_eq!(c.count(t0 + Duration::minutes(1)), 2);
+        assert_eq!(c.count(t0 + Duration::minutes(6)), 1);
+        let mut d = Distinct::default();
+        d.add(t0 + Duration::minutes(10), 1);
+        d.add(t0, 2);
+        assert_eq!(d.count(t0 + Duration::minutes(1), None), 1);
     }
 
     #[test]

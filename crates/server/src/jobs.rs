@@ -94,6 +94,13 @@ pub async fn run_once(state: &AppState) {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "maintenance: purge of email links failed"),
     }
+    // The risk engine's shared counts older than the longest velocity window.
+    let cutoff = Services::now() - crate::risk::shared::KEEP;
+    match tessera_core::store::RiskVelocityStore::purge_risk_velocity(&svc.store, cutoff).await {
+        Ok(n) if n > 0 => tracing::info!(rows = n, "purged old shared risk counts"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "maintenance: purge of shared risk counts failed"),
+    }
     // Accounts whose deletion grace period is over (each under a lease: one node deletes it).
     let deleted = crate::account_portal::run_due_deletions(state).await;
     if deleted > 0 {

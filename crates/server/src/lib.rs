@@ -138,9 +138,10 @@ pub async fn serve(services: Services) -> Result<(), String> {
     let config = services.config.clone();
     let state = AppState::new(services, ops::install_recorder())?;
     jobs::spawn(state.clone());
+    risk::shared::spawn(state.clone());
     delivery::spawn(state.clone());
     mail::spawn(state.clone())?;
-    let app = build_router(state)?;
+    let app = build_router(state.clone())?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {} (TESSERA_LISTEN): {e}", config.listen))?;
@@ -165,7 +166,11 @@ pub async fn serve(services: Services) -> Result<(), String> {
         "shutting down: no new connections, finishing in-flight requests"
     );
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(Duration::from_secs(config.shutdown_grace_secs), server).await {
+    let finished =
+        tokio::time::timeout(Duration::from_secs(config.shutdown_grace_secs), server).await;
+    // What this node counted last reaches the other nodes.
+    risk::shared::flush(&state).await;
+    match finished {
         Ok(Ok(Ok(()))) => {
             tracing::info!("shutdown complete");
             Ok(())

@@ -157,6 +157,11 @@ async fn sign_in_inner(
     } else {
         store.find_user_by_email(tenant.id, &normalized).await?
     };
+    // The risk check after a right password needs the account's profile: read it while the
+    // hash is computed, so the check adds no database wait to the sign-in.
+    if let Some(u) = &user {
+        crate::risk::prefetch_profile(state, tenant, u);
+    }
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let hasher = svc.hasher.clone();
     let too_long = password.expose().chars().count() > MAX_PASSWORD_CHARS;

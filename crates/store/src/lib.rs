@@ -51,6 +51,7 @@ mod mfa;
 mod permission_usage;
 mod privacy;
 mod risk_profiles;
+mod risk_velocity;
 mod sessions;
 mod signing_keys;
 mod tenants;

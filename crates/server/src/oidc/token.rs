@@ -2,7 +2,7 @@
 //! client_credentials grants.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tessera_core::client::{
@@ -87,6 +87,7 @@ pub async fn tenant_or_404(state: &AppState, slug: &str) -> Result<Tenant, Respo
 pub async fn token(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -115,7 +116,15 @@ pub async fn token(
         }
         match grant_type {
             GRANT_AUTHORIZATION_CODE => authorization_code(&state, &tenant, &client, &params).await,
-            GRANT_REFRESH_TOKEN => refresh(&state, &tenant, &client, &params).await,
+            GRANT_REFRESH_TOKEN => {
+                let source = Source {
+                    ip: peer.ip(),
+                    user_agent: headers
+                        .get(header::USER_AGENT)
+                        .and_then(|v| v.to_str().ok()),
+                };
+                refresh(&state, &tenant, &client, &params, &source).await
+            }
             GRANT_CLIENT_CREDENTIALS => client_credentials(&state, &tenant, &client, &params).await,
             GRANT_DEVICE_CODE => super::device::grant(&state, &tenant, &client, &params).await,
             other => Err(OAuthError::new(
@@ -263,11 +272,18 @@ async fn authorization_code(
     Ok(resp)
 }
 
+/// Where a token request came from (the client address after trusted proxies).
+struct Source<'a> {
+    ip: std::net::IpAddr,
+    user_agent: Option<&'a str>,
+}
+
 async fn refresh(
     state: &AppState,
     tenant: &Tenant,
     client: &Client,
     params: &Params,
+    source: &Source<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let store = &state.services.store;
     let now = Services::now();
@@ -357,6 +373,17 @@ async fn refresh(
         .map_err(|_| OAuthError::invalid_grant("the user no longer exists"))?;
     if !user.can_sign_in() {
         return Err(OAuthError::invalid_grant("the user account is disabled"));
+    }
+    // A public client refreshes from the person's device: the risk engine checks that source
+    // (a confidential client's server is not the person's network, so it is not judged).
+    if client.is_public()
+        && crate::risk::refresh(state, tenant, &user, Some(source.ip), source.user_agent)
+            .await
+            .is_some()
+    {
+        return Err(OAuthError::invalid_grant(
+            "the refresh was refused for this network; sign in again",
+        ));
     }
     if !store
         .mark_refresh_rotated(tenant.id, &hash, now)

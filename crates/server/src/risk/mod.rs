@@ -9,10 +9,13 @@
 //!    unusual hour, impossible travel). `challenge` becomes a step-up with a second factor
 //!    (`MfaReason::Risk`), `block` refuses.
 //!
+//! A refresh-token grant of a public client (the request comes from the person's own device)
+//! passes the source checks too ([`refresh`]); a `block` refuses the grant.
+//!
 //! A completed sign-in teaches the profile ([`learn`]), which is stored sealed in the database
-//! (`risk_profiles`), so every node sees it. Velocity windows live in each node's memory: behind
-//! a load balancer each node counts what it sees (the per-account and per-IP throttles of the
-//! sign-in are shared through the database).
+//! (`risk_profiles`), so every node sees it. Velocity windows live in each node's memory, where
+//! the checks read them at once, and every count is shared with the other nodes through the
+//! database ([`shared`]), so a campaign spread over the nodes is counted whole.
 //!
 //! Decisions that are not `allow` become `risk.assessed` events (audit, webhooks); every decision
 //! is counted in `tessera_risk_decisions_total` and every signal in `tessera_risk_signals_total`.
@@ -20,6 +23,7 @@
 pub mod device;
 pub mod notify;
 pub mod pow;
+pub mod shared;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,10 +31,10 @@ use std::sync::{Arc, Mutex};
 
 use axum_extra::extract::cookie::CookieJar;
 use tessera_core::events::{Actor, Event, EventKind, Target};
-use tessera_core::store::RiskProfileStore;
+use tessera_core::store::{RiskProfileStore, RiskVelocityKind};
 use tessera_core::tenant::Tenant;
 use tessera_core::user::{User, normalize_email};
-use tessera_core::{TenantId, Timestamp};
+use tessera_core::{TenantId, Timestamp, UserId};
 use tessera_risk::profile::Profile;
 use tessera_risk::{
     Assessment, Attempt, Decision, RiskEngine, RiskMode, RiskSettings, RiskState, Signal,
@@ -43,6 +47,28 @@ use crate::state::AppState;
 #[derive(Default)]
 pub struct RiskService {
     tenants: Mutex<HashMap<TenantId, Arc<TenantRisk>>>,
+    /// What this node counted, shared with the others through the database (see [`shared`]).
+    pub journal: shared::Journal,
+    /// Profiles read ahead for sign-ins in progress on this node (see [`prefetch_profile`]).
+    prefetched: Mutex<HashMap<(TenantId, UserId), Prefetched>>,
+}
+
+/// How long a profile read ahead may be used: the span of one request (a password sign-in, or
+/// a first factor and the sign-in it completes). Older entries are read again.
+const PREFETCH_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Above this many entries, stale ones are dropped when a new one is added.
+const PREFETCH_SWEEP_AT: usize = 256;
+
+struct Prefetched {
+    at: std::time::Instant,
+    profile: PrefetchedProfile,
+}
+
+enum PrefetchedProfile {
+    /// The read is running (started before the password hash).
+    Reading(tokio::task::JoinHandle<Option<Profile>>),
+    /// What the check after the first factor used, for [`learn`] in the same request.
+    Read(Option<Box<Profile>>),
 }
 
 struct TenantRisk {
@@ -139,6 +165,42 @@ impl RiskService {
         map.insert(tenant.id, t.clone());
         Some(t)
     }
+
+    fn keep(&self, tenant: TenantId, user: UserId, profile: PrefetchedProfile) {
+        let mut map = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= PREFETCH_SWEEP_AT {
+            map.retain(|_, p| p.at.elapsed() < PREFETCH_TTL);
+        }
+        map.insert(
+            (tenant, user),
+            Prefetched {
+                at: std::time::Instant::now(),
+                profile,
+            },
+        );
+    }
+
+    fn take(&self, tenant: TenantId, user: UserId) -> Option<PrefetchedProfile> {
+        let mut map = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&(tenant, user))
+            .filter(|p| p.at.elapsed() < PREFETCH_TTL)
+            .map(|p| p.profile)
+    }
+}
+
+/// Starts reading `user`'s risk profile now, so the check after the first factor finds it
+/// without waiting for the database. The password sign-in calls this before the password hash:
+/// the read runs while argon2 does, and adds nothing to the sign-in's time. A read nobody takes
+/// (a wrong password) is dropped after a few seconds.
+pub fn prefetch_profile(state: &AppState, tenant: &Tenant, user: &User) {
+    if tenant.settings.risk.mode == RiskMode::Off {
+        return;
+    }
+    let (st, tenant_id, user_id) = (state.clone(), tenant.id, user.id);
+    let handle = tokio::spawn(async move { read_profile(&st, tenant_id, user_id).await });
+    state
+        .risk
+        .keep(tenant.id, user.id, PrefetchedProfile::Reading(handle));
 }
 
 /// The engine's key for an account: a keyed blind index of the normalized address, so the
@@ -252,6 +314,10 @@ pub async fn before_password(
         };
         if v.effective() == Decision::Block {
             t.engine.record_refused(&mut s, &o);
+            state
+                .risk
+                .journal
+                .share(tenant.id, RiskVelocityKind::Refused, &a);
         }
         v
     };
@@ -315,6 +381,10 @@ pub fn registered(state: &AppState, tenant: &Tenant, info: &AttemptInfo<'_>) {
     let o = t.engine.observe(&a);
     let mut s = t.state.lock().unwrap_or_else(|e| e.into_inner());
     t.engine.record_registration(&mut s, &o);
+    state
+        .risk
+        .journal
+        .share(tenant.id, RiskVelocityKind::Registration, &a);
 }
 
 /// Whether the source of this attempt already looks suspicious (its checks before the password
@@ -339,6 +409,10 @@ pub fn first_factor_failed(state: &AppState, tenant: &Tenant, info: &AttemptInfo
     let o = t.engine.observe(&a);
     let mut s = t.state.lock().unwrap_or_else(|e| e.into_inner());
     t.engine.record_failure(&mut s, &o);
+    state
+        .risk
+        .journal
+        .share(tenant.id, RiskVelocityKind::Failure, &a);
 }
 
 /// Stage 2, after a right first factor: the source checks again plus the account's profile
@@ -361,14 +435,23 @@ pub async fn after_first_factor(
             s.set_profile(&a.account, p);
         }
         let assessment = t.engine.after_password(&mut s, &o);
-        // The database holds the profile; memory keeps only the velocity windows.
-        s.forget_profile(&a.account);
+        // The database holds the profile; memory keeps only the velocity windows (and, for a
+        // few seconds, what `learn` will start from when this sign-in completes).
+        state.risk.keep(
+            tenant.id,
+            user.id,
+            PrefetchedProfile::Read(s.forget_profile(&a.account).map(Box::new)),
+        );
         let v = Verdict {
             assessment,
             enforced: t.engine.settings().mode == RiskMode::Enforce,
         };
         if v.effective() == Decision::Block {
             t.engine.record_refused(&mut s, &o);
+            state
+                .risk
+                .journal
+                .share(tenant.id, RiskVelocityKind::Refused, &a);
         }
         v
     };
@@ -387,10 +470,79 @@ pub async fn after_first_factor(
     Some(verdict)
 }
 
-/// The profile stored for `user` (the database is the truth: another node may have learned the
+/// A refresh-token grant of a public client, whose requests come from the person's own device:
+/// the checks on the source (listed networks, velocity, stuffing from that address) and the
+/// tenant's rules that run before a password (such as a blocked country). `Some` when the
+/// engine refuses the grant. Only `block` acts: nobody is there to answer a second factor, so a
+/// `challenge` is recorded and the grant goes on. The account's own failure count is left out,
+/// so someone guessing the password cannot cut the owner's applications off.
+pub async fn refresh(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &User,
+    ip: Option<IpAddr>,
+    user_agent: Option<&str>,
+) -> Option<Verdict> {
+    let t = state.risk.tenant(state, tenant)?;
+    let started = std::time::Instant::now();
+    let info = AttemptInfo {
+        email: &user.email,
+        ip,
+        user_agent,
+        device_id: None,
+        password: None,
+        privileged: false,
+    };
+    // An account key of its own: the account's failed sign-ins do not count here.
+    let mut a = attempt(state, &info, Services::now());
+    a.account = format!("refresh:{}", user.id);
+    let o = t.engine.observe(&a);
+    let verdict = {
+        let mut s = t.state.lock().unwrap_or_else(|e| e.into_inner());
+        let v = Verdict {
+            assessment: t.engine.before_password(&mut s, &o),
+            enforced: t.engine.settings().mode == RiskMode::Enforce,
+        };
+        if v.effective() == Decision::Block {
+            t.engine.record_refused(&mut s, &o);
+            state
+                .risk
+                .journal
+                .share(tenant.id, RiskVelocityKind::Refused, &a);
+        }
+        v
+    };
+    metrics::histogram!("tessera_risk_evaluation_seconds", "stage" => "refresh")
+        .record(started.elapsed().as_secs_f64());
+    record(
+        state,
+        tenant,
+        &verdict,
+        "refresh",
+        "refresh_token",
+        Some(user),
+        &info,
+    )
+    .await;
+    (verdict.effective() == Decision::Block).then_some(verdict)
+}
+
+/// The profile stored for `user`: read ahead by this request if it was (see
+/// [`prefetch_profile`]), else from the database (the truth: another node may have learned the
 /// last sign-in).
 async fn stored_profile(state: &AppState, tenant: &Tenant, user: &User) -> Option<Profile> {
-    match state.services.store.risk_profile(tenant.id, user.id).await {
+    match state.risk.take(tenant.id, user.id) {
+        Some(PrefetchedProfile::Read(p)) => p.map(|p| *p),
+        Some(PrefetchedProfile::Reading(handle)) => match handle.await {
+            Ok(p) => p,
+            Err(_) => read_profile(state, tenant.id, user.id).await,
+        },
+        None => read_profile(state, tenant.id, user.id).await,
+    }
+}
+
+async fn read_profile(state: &AppState, tenant: TenantId, user: UserId) -> Option<Profile> {
+    match state.services.store.risk_profile(tenant, user).await {
         Ok(p) => p.and_then(|json| serde_json::from_str::<Profile>(&json).ok()),
         Err(e) => {
             tracing::warn!(error = %e, "the risk profile could not be read; the sign-in is compared with what this node remembers");
@@ -420,6 +572,10 @@ pub async fn learn(state: &AppState, tenant: &Tenant, user: &User, info: &Attemp
             seen.has(Signal::NewCountry) || seen.has(Signal::NewDevice)
         };
         t.engine.record_success(&mut s, &o);
+        state
+            .risk
+            .journal
+            .share(tenant.id, RiskVelocityKind::Success, &a);
         (
             s.forget_profile(&a.account)
                 .and_then(|p| serde_json::to_string(&p).ok()),

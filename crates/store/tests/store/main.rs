@@ -18,6 +18,7 @@ mod isolation;
 mod mail;
 mod mfa;
 mod privacy;
+mod risk_velocity;
 mod sessions;
 mod signing_keys;
 mod tenants;
@@ -103,4 +104,5 @@ on_both_backends!(
     account_portal::audit_lists_a_subjects_events,
     privacy::purposes_and_documents_are_unique_per_tenant,
     privacy::consent_history_is_append_only_and_queryable,
+    risk_velocity::risk_velocity_journal_is_shared_and_purged,
 );
