@@ -30,6 +30,8 @@ pub struct Inner {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Key for CSRF tokens (derived from the master key, so every node agrees).
     pub csrf_key: [u8; 32],
+    /// Keys derived once from the master key for the MACs and keyed hashes of the sign-in path.
+    pub derived: DerivedKeys,
     /// The operator's geo-IP database (`TESSERA_GEOIP_DB`), when configured.
     pub geo: Option<Arc<tessera_risk::geo::MmdbGeo>>,
     /// Each tenant's risk engine and what it remembers on this node (see `crate::risk`).
@@ -38,6 +40,19 @@ pub struct Inner {
     pub pow_nonces: crate::risk::pow::UsedNonces,
     pub account_throttle: ThrottlePolicy,
     pub ip_throttle: ThrottlePolicy,
+}
+
+/// Keys derived from the master key at start-up (every node derives the same), so no request
+/// pays for a key derivation.
+pub struct DerivedKeys {
+    /// The keyed fingerprint of attempted passwords (`crate::risk::PasswordFacts`).
+    pub risk_password: [u8; 32],
+    /// The device cookie's MAC (`crate::risk::device`).
+    pub risk_device: [u8; 32],
+    /// Proof-of-work challenges' MAC (`crate::risk::pow`).
+    pub risk_pow: [u8; 32],
+    /// The "remember this device" cookie of MFA (`crate::mfa::device`).
+    pub remember_device: [u8; 32],
 }
 
 impl std::ops::Deref for AppState {
@@ -58,6 +73,12 @@ impl AppState {
         account_throttle.lockout_secs = config.lockout_secs;
         let ip_throttle = ThrottlePolicy::per_ip();
         let csrf_key = services.crypto.derive_key("csrf");
+        let derived = DerivedKeys {
+            risk_password: services.crypto.derive_key("risk.password"),
+            risk_device: services.crypto.derive_key("risk.device"),
+            risk_pow: services.crypto.derive_key("risk.pow"),
+            remember_device: services.crypto.derive_key("remember-device"),
+        };
         let geo = match &config.geoip_db {
             Some(path) => Some(Arc::new(tessera_risk::geo::MmdbGeo::open(path).map_err(
                 |e| format!("TESSERA_GEOIP_DB: {e}; give a MaxMind-format .mmdb file (GeoLite2-Country, -City or -ASN) or unset it"),
@@ -78,6 +99,7 @@ impl AppState {
             templates: Templates::new()?,
             metrics,
             csrf_key,
+            derived,
             geo,
             risk: Default::default(),
             pow_nonces: Default::default(),

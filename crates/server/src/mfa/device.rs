@@ -14,9 +14,9 @@ use crate::state::AppState;
 pub const DEVICE_COOKIE: &str = "tessera_device";
 
 fn mac(state: &AppState, tenant: &Tenant, user: UserId, expires: i64) -> String {
-    let key = state.services.crypto.derive_key("remember-device");
+    let key = &state.derived.remember_device;
     let msg = format!("{}|{}|{}", tenant.id, user, expires);
-    hex::encode(tessera_crypto::hmac_sha256(&key, msg.as_bytes()))
+    hex::encode(tessera_crypto::hmac_sha256(key, msg.as_bytes()))
 }
 
 /// A cookie remembering this device for `user`.

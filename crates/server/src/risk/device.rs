@@ -13,9 +13,9 @@ pub const DEVICE_ID_COOKIE: &str = "tessera_device_id";
 const MAX_AGE_DAYS: i64 = 400;
 
 fn mac(state: &AppState, tenant: &Tenant, id: &str) -> String {
-    let key = state.services.crypto.derive_key("risk.device");
+    let key = &state.derived.risk_device;
     let msg = format!("{}|{id}", tenant.id);
-    hex::encode(&tessera_crypto::hmac_sha256(&key, msg.as_bytes())[..16])
+    hex::encode(&tessera_crypto::hmac_sha256(key, msg.as_bytes())[..16])
 }
 
 /// The id in this browser's cookie, when the cookie is genuine.

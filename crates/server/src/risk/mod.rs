@@ -119,9 +119,9 @@ pub struct PasswordFacts {
 
 impl PasswordFacts {
     pub fn of(state: &AppState, password: &str) -> PasswordFacts {
-        let key = state.services.crypto.derive_key("risk.password");
+        let key = &state.derived.risk_password;
         PasswordFacts {
-            fingerprint: hex::encode(&tessera_crypto::hmac_sha256(&key, password.as_bytes())[..16]),
+            fingerprint: hex::encode(&tessera_crypto::hmac_sha256(key, password.as_bytes())[..16]),
             breached: tessera_core::password_policy::is_common_password(password),
         }
     }

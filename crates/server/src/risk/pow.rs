@@ -65,9 +65,9 @@ impl UsedNonces {
 }
 
 fn mac(state: &AppState, tenant: &Tenant, body: &str) -> String {
-    let key = state.services.crypto.derive_key("risk.pow");
+    let key = &state.derived.risk_pow;
     let msg = format!("{}|{body}", tenant.id);
-    hex::encode(&tessera_crypto::hmac_sha256(&key, msg.as_bytes())[..16])
+    hex::encode(&tessera_crypto::hmac_sha256(key, msg.as_bytes())[..16])
 }
 
 /// A fresh challenge and its difficulty for the tenant's forms, when proof of work is on.
