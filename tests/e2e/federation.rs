@@ -1697,6 +1697,15 @@ async fn kept_tokens_are_renewed_and_handed_out(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+    let r = outside()
+        .get(server.url("/t/nowhere/federation/idp/token"))
+        .bearer_auth(&at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "an unknown tenant");
+    let body: serde_json::Value = r.json().await.expect("a JSON error body");
+    assert_eq!(body["error"], "not_found", "{body}");
 
     // The person revoked the app at the provider: an expired token cannot be renewed.
     idp.set_expires_in(10);

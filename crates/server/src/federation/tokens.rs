@@ -244,12 +244,27 @@ pub async fn for_application(
     Path((slug, alias)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let tenant = match state.services.store.get_tenant_by_slug(&slug).await {
+    let found = if tessera_core::tenant::validate_slug(&slug).is_ok() {
+        state.services.store.get_tenant_by_slug(&slug).await
+    } else {
+        Ok(None)
+    };
+    let tenant = match found {
         Ok(Some(t)) => t,
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Ok(None) => {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": "not_found", "error_description": "unknown tenant"})),
+            )
+                .into_response();
+        }
         Err(e) => {
             tracing::error!(error = %e, "tenant lookup failed");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "temporarily_unavailable", "error_description": "the database did not answer; try again"})),
+            )
+                .into_response();
         }
     };
     let presented = headers
@@ -308,7 +323,11 @@ pub async fn for_application(
         }
         Err(TokenError::Store(e)) => {
             tracing::error!(error = %e, "kept upstream tokens could not be read");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "temporarily_unavailable", "error_description": "the database did not answer; try again"})),
+            )
+                .into_response()
         }
         Err(e) => {
             let status = if matches!(e, TokenError::NotLinked) {
