@@ -49,26 +49,23 @@ pub struct RiskService {
     tenants: Mutex<HashMap<TenantId, Arc<TenantRisk>>>,
     /// What this node counted, shared with the others through the database (see [`shared`]).
     pub journal: shared::Journal,
-    /// Profiles read ahead for sign-ins in progress on this node (see [`prefetch_profile`]).
-    prefetched: Mutex<HashMap<(TenantId, UserId), Prefetched>>,
+    /// Profiles read recently on this node, for the sign-ins in progress (see
+    /// [`prefetch_profile`]).
+    profiles: Mutex<HashMap<(TenantId, UserId), CachedProfile>>,
 }
 
-/// How long a profile read ahead may be used: the span of one request (a password sign-in, or
-/// a first factor and the sign-in it completes). Older entries are read again.
-const PREFETCH_TTL: std::time::Duration = std::time::Duration::from_secs(5);
-/// Above this many entries, stale ones are dropped when a new one is added.
-const PREFETCH_SWEEP_AT: usize = 256;
+/// How long a profile read from the database is used without reading it again: the span of a
+/// sign-in (the read starts before the password hash; the check after the first factor and the
+/// learning at the end use it). Another node's learning within this span is not seen here.
+const PROFILE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Above this many cached profiles, stale ones are dropped when one is added.
+const PROFILE_SWEEP_AT: usize = 256;
 
-struct Prefetched {
+/// One account's profile as read (or being read) from the database; every request that needs
+/// it within [`PROFILE_TTL`] waits for the same read.
+struct CachedProfile {
     at: std::time::Instant,
-    profile: PrefetchedProfile,
-}
-
-enum PrefetchedProfile {
-    /// The read is running (started before the password hash).
-    Reading(tokio::task::JoinHandle<Option<Profile>>),
-    /// What the check after the first factor used, for [`learn`] in the same request.
-    Read(Option<Box<Profile>>),
+    profile: Arc<tokio::sync::OnceCell<Option<Profile>>>,
 }
 
 struct TenantRisk {
@@ -166,25 +163,43 @@ impl RiskService {
         Some(t)
     }
 
-    fn keep(&self, tenant: TenantId, user: UserId, profile: PrefetchedProfile) {
-        let mut map = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= PREFETCH_SWEEP_AT {
-            map.retain(|_, p| p.at.elapsed() < PREFETCH_TTL);
+    /// The cell of `user`'s profile: the cached one while fresh, else a new, empty one (the
+    /// caller fills it). `fresh` tells which.
+    fn profile_cell(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> (Arc<tokio::sync::OnceCell<Option<Profile>>>, bool) {
+        let mut map = self.profiles.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = map.get(&(tenant, user))
+            && c.at.elapsed() < PROFILE_TTL
+        {
+            return (c.profile.clone(), false);
         }
+        if map.len() >= PROFILE_SWEEP_AT {
+            map.retain(|_, c| c.at.elapsed() < PROFILE_TTL);
+        }
+        let cell = Arc::new(tokio::sync::OnceCell::new());
         map.insert(
             (tenant, user),
-            Prefetched {
+            CachedProfile {
                 at: std::time::Instant::now(),
-                profile,
+                profile: cell.clone(),
             },
         );
+        (cell, true)
     }
 
-    fn take(&self, tenant: TenantId, user: UserId) -> Option<PrefetchedProfile> {
-        let mut map = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&(tenant, user))
-            .filter(|p| p.at.elapsed() < PREFETCH_TTL)
-            .map(|p| p.profile)
+    /// After learning: the next sign-in on this node starts from what was just saved.
+    fn remember_profile(&self, tenant: TenantId, user: UserId, profile: Profile) {
+        let mut map = self.profiles.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(
+            (tenant, user),
+            CachedProfile {
+                at: std::time::Instant::now(),
+                profile: Arc::new(tokio::sync::OnceCell::new_with(Some(Some(profile)))),
+            },
+        );
     }
 }
 
@@ -196,11 +211,15 @@ pub fn prefetch_profile(state: &AppState, tenant: &Tenant, user: &User) {
     if tenant.settings.risk.mode == RiskMode::Off {
         return;
     }
+    let (cell, new) = state.risk.profile_cell(tenant.id, user.id);
+    if !new {
+        return;
+    }
     let (st, tenant_id, user_id) = (state.clone(), tenant.id, user.id);
-    let handle = tokio::spawn(async move { read_profile(&st, tenant_id, user_id).await });
-    state
-        .risk
-        .keep(tenant.id, user.id, PrefetchedProfile::Reading(handle));
+    tokio::spawn(async move {
+        cell.get_or_init(|| read_profile(&st, tenant_id, user_id))
+            .await;
+    });
 }
 
 /// The engine's key for an account: a keyed blind index of the normalized address, so the
@@ -435,13 +454,8 @@ pub async fn after_first_factor(
             s.set_profile(&a.account, p);
         }
         let assessment = t.engine.after_password(&mut s, &o);
-        // The database holds the profile; memory keeps only the velocity windows (and, for a
-        // few seconds, what `learn` will start from when this sign-in completes).
-        state.risk.keep(
-            tenant.id,
-            user.id,
-            PrefetchedProfile::Read(s.forget_profile(&a.account).map(Box::new)),
-        );
+        // The database holds the profile; memory keeps only the velocity windows.
+        s.forget_profile(&a.account);
         let v = Verdict {
             assessment,
             enforced: t.engine.settings().mode == RiskMode::Enforce,
@@ -527,18 +541,14 @@ pub async fn refresh(
     (verdict.effective() == Decision::Block).then_some(verdict)
 }
 
-/// The profile stored for `user`: read ahead by this request if it was (see
-/// [`prefetch_profile`]), else from the database (the truth: another node may have learned the
-/// last sign-in).
+/// The profile stored for `user`: read from the database (the truth: another node may have
+/// learned the last sign-in), or from this node's cache when the same sign-in read it moments ago
+/// (see [`prefetch_profile`]).
 async fn stored_profile(state: &AppState, tenant: &Tenant, user: &User) -> Option<Profile> {
-    match state.risk.take(tenant.id, user.id) {
-        Some(PrefetchedProfile::Read(p)) => p.map(|p| *p),
-        Some(PrefetchedProfile::Reading(handle)) => match handle.await {
-            Ok(p) => p,
-            Err(_) => read_profile(state, tenant.id, user.id).await,
-        },
-        None => read_profile(state, tenant.id, user.id).await,
-    }
+    let (cell, _) = state.risk.profile_cell(tenant.id, user.id);
+    cell.get_or_init(|| read_profile(state, tenant.id, user.id))
+        .await
+        .clone()
 }
 
 async fn read_profile(state: &AppState, tenant: TenantId, user: UserId) -> Option<Profile> {
@@ -562,7 +572,7 @@ pub async fn learn(state: &AppState, tenant: &Tenant, user: &User, info: &Attemp
     let stored = stored_profile(state, tenant, user).await;
     let a = attempt(state, info, Services::now());
     let o = t.engine.observe(&a);
-    let (json, news) = {
+    let (profile, news) = {
         let mut s = t.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(p) = stored {
             s.set_profile(&a.account, p);
@@ -576,31 +586,38 @@ pub async fn learn(state: &AppState, tenant: &Tenant, user: &User, info: &Attemp
             .risk
             .journal
             .share(tenant.id, RiskVelocityKind::Success, &a);
-        (
-            s.forget_profile(&a.account)
-                .and_then(|p| serde_json::to_string(&p).ok()),
-            news,
-        )
+        (s.forget_profile(&a.account), news)
     };
-    if let Some(json) = json
-        && let Err(e) = state
-            .services
-            .store
-            .save_risk_profile(tenant.id, user.id, &json, a.at)
-            .await
-    {
-        tracing::warn!(error = %e, "the risk profile could not be saved");
-    }
     metrics::histogram!("tessera_risk_evaluation_seconds", "stage" => "learn")
         .record(started.elapsed().as_secs_f64());
-    if news {
-        let facts = notify::SignInFacts {
-            at: a.at,
-            country: o.geo.country.as_deref(),
-            browser: &o.agent.label,
-        };
-        notify::notice(state, tenant, user, &facts).await;
-    }
+    // Saving the profile and mailing a notice need not hold up the sign-in: they run on their
+    // own, and the next sign-in on this node starts from the profile just learned.
+    let Some(profile) = profile else {
+        return;
+    };
+    let json = serde_json::to_string(&profile).ok();
+    state.risk.remember_profile(tenant.id, user.id, profile);
+    let (state, tenant, user) = (state.clone(), tenant.clone(), user.clone());
+    let (at, country, browser) = (a.at, o.geo.country.clone(), o.agent.label.clone());
+    tokio::spawn(async move {
+        if let Some(json) = json
+            && let Err(e) = state
+                .services
+                .store
+                .save_risk_profile(tenant.id, user.id, &json, at)
+                .await
+        {
+            tracing::warn!(error = %e, "the risk profile could not be saved");
+        }
+        if news {
+            let facts = notify::SignInFacts {
+                at,
+                country: country.as_deref(),
+                browser: &browser,
+            };
+            notify::notice(&state, &tenant, &user, &facts).await;
+        }
+    });
 }
 
 /// The device id this browser carries for the tenant, if its cookie is genuine.
