@@ -75,6 +75,32 @@ struct TenantRisk {
     state: Arc<Mutex<RiskState>>,
 }
 
+impl TenantRisk {
+    /// What the tenant does with an assessment. A refusal it enforces counts against the
+    /// attempt's source, here and (through the journal) on the other nodes.
+    fn verdict(
+        &self,
+        state: &AppState,
+        tenant: TenantId,
+        s: &mut RiskState,
+        o: &tessera_risk::Observation,
+        assessment: Assessment,
+    ) -> Verdict {
+        let v = Verdict {
+            assessment,
+            enforced: self.engine.settings().mode == RiskMode::Enforce,
+        };
+        if v.effective() == Decision::Block {
+            self.engine.record_refused(s, o);
+            state
+                .risk
+                .journal
+                .share(tenant, RiskVelocityKind::Refused, o.attempt);
+        }
+        v
+    }
+}
+
 /// What the engine said about one attempt, and whether the tenant acts on it.
 #[derive(Clone, Debug)]
 pub struct Verdict {
@@ -327,18 +353,7 @@ pub async fn before_password(
     let verdict = {
         let mut s = t.state.lock().unwrap_or_else(|e| e.into_inner());
         let assessment = t.engine.before_password(&mut s, &o);
-        let v = Verdict {
-            assessment,
-            enforced: t.engine.settings().mode == RiskMode::Enforce,
-        };
-        if v.effective() == Decision::Block {
-            t.engine.record_refused(&mut s, &o);
-            state
-                .risk
-                .journal
-                .share(tenant.id, RiskVelocityKind::Refused, &a);
-        }
-        v
+        t.verdict(state, tenant.id, &mut s, &o, assessment)
     };
     metrics::histogram!("tessera_risk_evaluation_seconds", "stage" => "before_password")
         .record(started.elapsed().as_secs_f64());
@@ -456,18 +471,7 @@ pub async fn after_first_factor(
         let assessment = t.engine.after_password(&mut s, &o);
         // The database holds the profile; memory keeps only the velocity windows.
         s.forget_profile(&a.account);
-        let v = Verdict {
-            assessment,
-            enforced: t.engine.settings().mode == RiskMode::Enforce,
-        };
-        if v.effective() == Decision::Block {
-            t.engine.record_refused(&mut s, &o);
-            state
-                .risk
-                .journal
-                .share(tenant.id, RiskVelocityKind::Refused, &a);
-        }
-        v
+        t.verdict(state, tenant.id, &mut s, &o, assessment)
     };
     metrics::histogram!("tessera_risk_evaluation_seconds", "stage" => "first_factor")
         .record(started.elapsed().as_secs_f64());
@@ -513,18 +517,8 @@ pub async fn refresh(
     let o = t.engine.observe(&a);
     let verdict = {
         let mut s = t.state.lock().unwrap_or_else(|e| e.into_inner());
-        let v = Verdict {
-            assessment: t.engine.before_password(&mut s, &o),
-            enforced: t.engine.settings().mode == RiskMode::Enforce,
-        };
-        if v.effective() == Decision::Block {
-            t.engine.record_refused(&mut s, &o);
-            state
-                .risk
-                .journal
-                .share(tenant.id, RiskVelocityKind::Refused, &a);
-        }
-        v
+        let assessment = t.engine.before_password(&mut s, &o);
+        t.verdict(state, tenant.id, &mut s, &o, assessment)
     };
     metrics::histogram!("tessera_risk_evaluation_seconds", "stage" => "refresh")
         .record(started.elapsed().as_secs_f64());
