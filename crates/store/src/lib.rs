@@ -36,6 +36,7 @@ mod macros;
 mod dialect;
 
 mod account_deletions;
+mod analytics;
 mod api_keys;
 mod audit;
 mod authz;
@@ -51,6 +52,7 @@ mod mfa;
 mod permission_usage;
 mod privacy;
 mod risk_profiles;
+pub mod schema;
 mod sessions;
 mod signing_keys;
 mod tenants;

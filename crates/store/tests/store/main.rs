@@ -5,6 +5,7 @@
 mod common;
 
 mod account_portal;
+mod analytics;
 mod api_keys;
 mod at_rest;
 mod audit;
@@ -18,6 +19,7 @@ mod isolation;
 mod mail;
 mod mfa;
 mod privacy;
+mod schema;
 mod sessions;
 mod signing_keys;
 mod tenants;
@@ -103,4 +105,6 @@ on_both_backends!(
     account_portal::audit_lists_a_subjects_events,
     privacy::purposes_and_documents_are_unique_per_tenant,
     privacy::consent_history_is_append_only_and_queryable,
+    analytics::analytics_aggregate_by_day,
+    schema::every_table_is_exported_or_listed,
 );
