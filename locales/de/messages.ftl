@@ -135,6 +135,7 @@ device-msg-used = Dieser Code wurde bereits verwendet.
 
 reg-accept-terms = Akzeptieren Sie die Nutzungsbedingungen, um ein Konto zu erstellen.
 reg-birthdate-format = Geben Sie Ihr Geburtsdatum als JJJJ-MM-TT ein (zum Beispiel 1990-04-23).
+reg-too-young = Sie sind nicht alt genug, um hier ein Konto zu erstellen.
 reg-domain-refused = Adressen bei { $domain } können hier nicht für eine Registrierung verwendet werden. Verwenden Sie eine andere E-Mail-Adresse.
 reg-domain-disposable = Adressen bei { $domain } sind Wegwerfadressen und können nicht für eine Registrierung verwendet werden. Verwenden Sie eine dauerhafte E-Mail-Adresse.
 reg-enter-name = Geben Sie Ihren Namen ein.

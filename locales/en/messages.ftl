@@ -135,6 +135,7 @@ device-msg-used = That code was already used.
 
 reg-accept-terms = Accept the terms of service to create an account.
 reg-birthdate-format = Enter your date of birth as YYYY-MM-DD (for example 1990-04-23).
+reg-too-young = You are not old enough to create an account here.
 reg-domain-refused = Addresses at { $domain } cannot be used to register here. Use another email address.
 reg-domain-disposable = Addresses at { $domain } are disposable (temporary) addresses and cannot be used to register. Use a permanent email address.
 reg-enter-name = Enter your name.

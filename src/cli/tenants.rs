@@ -18,6 +18,10 @@ pub enum TenantCmd {
         preset: String,
         #[arg(long)]
         name: Option<String>,
+        /// Data residency: the region the tenant's data lives in (e.g. eu, us-east). Defaults to
+        /// TESSERA_REGION; another region than TESSERA_REGION is refused.
+        #[arg(long)]
+        region: Option<String>,
     },
     /// List tenants.
     List,
@@ -30,12 +34,18 @@ pub enum TenantCmd {
 pub async fn run(cmd: TenantCmd, svc: &Services, out: &Out) -> Result<(), CliError> {
     let url = svc.config.public_url.clone();
     match cmd {
-        TenantCmd::Create { slug, preset, name } => {
+        TenantCmd::Create {
+            slug,
+            preset,
+            name,
+            region,
+        } => {
             let t = svc
                 .create_tenant(
                     &slug,
                     name.as_deref(),
                     Preset::parse(&preset)?,
+                    region.as_deref(),
                     Actor::cli(),
                 )
                 .await?;

@@ -13,6 +13,12 @@ fn routes(ids: &Value) -> Vec<(Method, String, Option<Value>, &'static str)> {
         (s("user"), s("group"), s("client"), s("role"), s("webhook"));
     let t = "/tenants/org";
     vec![
+        (
+            Method::GET,
+            format!("{t}/analytics?from=2026-01-01&to=2026-01-02"),
+            None,
+            "analytics",
+        ),
         (Method::GET, format!("{t}/users"), None, "users"),
         (
             Method::POST,

@@ -19,6 +19,7 @@ mod accessibility;
 mod account_portal;
 mod admin_roles;
 mod admission;
+mod analytics;
 mod api_clients;
 mod api_groups;
 mod api_sessions;

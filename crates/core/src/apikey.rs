@@ -62,6 +62,8 @@ pub enum AdminResource {
     Webhooks,
     /// Purposes, policy documents, consent records and communication preferences.
     Privacy,
+    /// Anonymized, aggregated statistics of the tenant (k-anonymous counts, no personal data).
+    Analytics,
 }
 
 impl AdminRole {
@@ -97,7 +99,7 @@ impl AdminRole {
             AdminRole::UserManager => match resource {
                 Users | Groups | Sessions => true,
                 Tenants | Roles | Assignments | Authz | Clients => !write,
-                Audit | Webhooks => false,
+                Audit | Webhooks | Analytics => false,
                 // Consent records are proof about people: a user manager reads them, and
                 // records consents given through another channel (a call centre).
                 Privacy => true,
@@ -105,7 +107,8 @@ impl AdminRole {
             AdminRole::AppOwner => match resource {
                 Clients | Roles => true,
                 Tenants | Authz => !write,
-                Users | Groups | Sessions | Assignments | Audit | Webhooks | Privacy => false,
+                Users | Groups | Sessions | Assignments | Audit | Webhooks | Privacy
+                | Analytics => false,
             },
         }
     }
@@ -186,6 +189,16 @@ mod tests {
             AdminRole::AppOwner.allows(Clients, true) && !AdminRole::AppOwner.allows(Users, false)
         );
         assert!(!AdminRole::AppOwner.allows(Assignments, true));
+        // Analytics: the operator, the tenant administrator and the auditor read them.
+        for (role, reads) in [
+            (AdminRole::Operator, true),
+            (AdminRole::TenantAdmin, true),
+            (AdminRole::Auditor, true),
+            (AdminRole::UserManager, false),
+            (AdminRole::AppOwner, false),
+        ] {
+            assert_eq!(role.allows(Analytics, false), reads, "{role:?}");
+        }
         for r in [
             "operator",
             "tenant_admin",

@@ -92,7 +92,13 @@ pub enum EventKind {
     #[serde(rename = "client.secret_rotated")]
     ClientSecretRotated,
     #[serde(rename = "tenant.created")]
-    TenantCreated { slug: String, preset: String },
+    TenantCreated {
+        slug: String,
+        preset: String,
+        /// The declared region (data residency), when there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        region: Option<String>,
+    },
     #[serde(rename = "tenant.updated")]
     TenantUpdated {
         changes: BTreeMap<String, FieldChange>,

@@ -5,6 +5,7 @@
 //! through expiry and lockout windows without sleeping.
 
 pub mod account;
+pub mod analytics;
 pub mod apikey;
 pub mod authz;
 pub mod branding;

@@ -18,6 +18,14 @@ use crate::{CoreError, TenantId, Timestamp};
 pub const TERMS_ATTRIBUTE: &str = "terms_accepted";
 /// The attribute that holds the birthdate (`YYYY-MM-DD`) when the form asks for it.
 pub const BIRTHDATE_ATTRIBUTE: &str = "birthdate";
+/// The attribute set to `true` on an account registered below
+/// `settings.registration.parental_consent_below`: it cannot sign in until an operator records
+/// the parental consent (which replaces it with [`PARENTAL_CONSENT_ATTRIBUTE`]).
+pub const PARENTAL_CONSENT_REQUIRED_ATTRIBUTE: &str = "parental_consent_required";
+/// The attribute recording when and by whom a parental consent was recorded.
+pub const PARENTAL_CONSENT_ATTRIBUTE: &str = "parental_consent";
+/// The oldest minimum age a tenant may set.
+const MAX_AGE_SETTING: u32 = 120;
 
 const MAX_CUSTOM_ATTRIBUTES: usize = 20;
 const MAX_ALLOWED_VALUES: usize = 100;
@@ -146,6 +154,15 @@ pub struct RegistrationSettings {
     pub unverified_grace_days: u32,
     /// Sign-up attempts accepted per client IP address and hour.
     pub max_attempts_per_ip_per_hour: u32,
+    /// Age gate: people younger than this (in whole years, from the birthdate the form then
+    /// asks for) cannot register. `None`: no minimum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_age: Option<u32>,
+    /// People younger than this (and at least `minimum_age`) may register, but their account
+    /// carries `parental_consent_required` and cannot sign in until an operator records the
+    /// parental consent. `None`: never asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parental_consent_below: Option<u32>,
 }
 
 impl Default for RegistrationSettings {
@@ -160,6 +177,8 @@ impl Default for RegistrationSettings {
             require_verified_email_to_sign_in: false,
             unverified_grace_days: 7,
             max_attempts_per_ip_per_hour: 20,
+            minimum_age: None,
+            parental_consent_below: None,
         }
     }
 }
@@ -218,7 +237,14 @@ impl RegistrationSettings {
                     ),
                 ));
             }
-            if [TERMS_ATTRIBUTE, BIRTHDATE_ATTRIBUTE].contains(&a.name.as_str()) {
+            if [
+                TERMS_ATTRIBUTE,
+                BIRTHDATE_ATTRIBUTE,
+                PARENTAL_CONSENT_REQUIRED_ATTRIBUTE,
+                PARENTAL_CONSENT_ATTRIBUTE,
+            ]
+            .contains(&a.name.as_str())
+            {
                 return Err(invalid(
                     field,
                     format!("name {:?} is reserved by Tessera", a.name),
@@ -334,6 +360,28 @@ impl RegistrationSettings {
                 "must be between 0 and 365",
             ));
         }
+        for (field, age) in [
+            ("settings.registration.minimum_age", self.minimum_age),
+            (
+                "settings.registration.parental_consent_below",
+                self.parental_consent_below,
+            ),
+        ] {
+            if age.is_some_and(|a| !(1..=MAX_AGE_SETTING).contains(&a)) {
+                return Err(invalid(
+                    field,
+                    format!("must be between 1 and {MAX_AGE_SETTING} (years)"),
+                ));
+            }
+        }
+        if let (Some(min), Some(parental)) = (self.minimum_age, self.parental_consent_below)
+            && parental <= min
+        {
+            return Err(invalid(
+                "settings.registration.parental_consent_below",
+                "must be above minimum_age (people from minimum_age up to this age need a parent's consent)",
+            ));
+        }
         if !(1..=10_000).contains(&self.max_attempts_per_ip_per_hour) {
             return Err(invalid(
                 "settings.registration.max_attempts_per_ip_per_hour",
@@ -341,6 +389,16 @@ impl RegistrationSettings {
             ));
         }
         Ok(())
+    }
+
+    /// Whether the sign-up form asks for the birthdate: always required when an age gate
+    /// (`minimum_age` or `parental_consent_below`) is set, else as `fields.birthdate` says.
+    pub fn birthdate_requirement(&self) -> FieldRequirement {
+        if self.minimum_age.is_some() || self.parental_consent_below.is_some() {
+            FieldRequirement::Required
+        } else {
+            self.fields.birthdate
+        }
     }
 
     /// Whether an address may register here: the allow-list, the deny-list and the built-in list
@@ -479,12 +537,27 @@ pub fn validate_registration(
         &input.family_name,
     );
     let phone = text("phone", "phone number", f.phone, &input.phone);
-    let birthdate = text("birthdate", "date of birth", f.birthdate, &input.birthdate);
+    let birthdate = text(
+        "birthdate",
+        "date of birth",
+        settings.birthdate_requirement(),
+        &input.birthdate,
+    );
 
     let mut attributes = serde_json::Map::new();
     if let Some(b) = birthdate {
         match parse_date(&b) {
             Some(d) if d <= now.date() && d.year() >= 1900 => {
+                let age = age_on(d, now.date());
+                if settings.minimum_age.is_some_and(|min| age < min) {
+                    // The same answer for every address: it says nothing about accounts.
+                    problems.push(problem(
+                        "birthdate",
+                        "You are not old enough to create an account here.",
+                    ));
+                } else if settings.parental_consent_below.is_some_and(|p| age < p) {
+                    attributes.insert(PARENTAL_CONSENT_REQUIRED_ATTRIBUTE.into(), true.into());
+                }
                 attributes.insert(BIRTHDATE_ATTRIBUTE.into(), b.into());
             }
             _ => problems.push(problem(
@@ -553,6 +626,24 @@ pub fn validate_registration(
     } else {
         Err(problems)
     }
+}
+
+/// Whole years from `birth` to `today` (the birthday counts from its day; 29 February from
+/// 1 March in other years).
+pub fn age_on(birth: time::Date, today: time::Date) -> u32 {
+    let mut years = today.year() - birth.year();
+    if (today.month() as u8, today.day()) < (birth.month() as u8, birth.day()) {
+        years -= 1;
+    }
+    years.max(0) as u32
+}
+
+/// Whether the account waits for a parental consent (and may not sign in until then).
+pub fn parental_consent_pending(user: &User) -> bool {
+    user.attributes
+        .get(PARENTAL_CONSENT_REQUIRED_ATTRIBUTE)
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
 }
 
 fn parse_date(s: &str) -> Option<time::Date> {
@@ -936,5 +1027,59 @@ mod tests {
         assert!(!unverified_sign_in_allowed(&s, &u, now()));
         u.email_verified = true;
         assert!(unverified_sign_in_allowed(&s, &u, later));
+    }
+    #[test]
+    fn ages_count_whole_years() {
+        use time::macros::date;
+        assert_eq!(age_on(date!(2010 - 06 - 01), date!(2026 - 06 - 01)), 16);
+        assert_eq!(age_on(date!(2010 - 06 - 02), date!(2026 - 06 - 01)), 15);
+        assert_eq!(age_on(date!(2008 - 02 - 29), date!(2026 - 02 - 28)), 17);
+        assert_eq!(age_on(date!(2008 - 02 - 29), date!(2026 - 03 - 01)), 18);
+    }
+
+    #[test]
+    fn the_age_gate_refuses_the_young_and_flags_minors() {
+        let mut s = RegistrationSettings {
+            minimum_age: Some(13),
+            parental_consent_below: Some(16),
+            ..Default::default()
+        };
+        s.validate().unwrap();
+        assert_eq!(s.birthdate_requirement(), FieldRequirement::Required);
+        let tenant = TenantId::new();
+        // now() is 2026-06-01.
+        let with_birthdate = |b: &str| RegistrationInput {
+            birthdate: b.into(),
+            ..input("kid@example.com")
+        };
+        let missing = validate_registration(&s, tenant, &input("kid@example.com"), now());
+        assert!(missing.unwrap_err().iter().any(|p| p.field == "birthdate"));
+        let young = validate_registration(&s, tenant, &with_birthdate("2014-06-02"), now());
+        let problems = young.unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].field, "birthdate");
+        assert!(problems[0].message.contains("not old enough"));
+        let minor =
+            validate_registration(&s, tenant, &with_birthdate("2013-06-01"), now()).unwrap();
+        let attrs = minor.attributes.unwrap();
+        assert_eq!(attrs[PARENTAL_CONSENT_REQUIRED_ATTRIBUTE], true);
+        assert_eq!(attrs[BIRTHDATE_ATTRIBUTE], "2013-06-01");
+        let adult =
+            validate_registration(&s, tenant, &with_birthdate("2010-06-01"), now()).unwrap();
+        assert!(
+            adult
+                .attributes
+                .unwrap()
+                .get(PARENTAL_CONSENT_REQUIRED_ATTRIBUTE)
+                .is_none()
+        );
+        s.parental_consent_below = Some(13);
+        assert!(
+            s.validate().is_err(),
+            "parental_consent_below must be above minimum_age"
+        );
+        s.parental_consent_below = None;
+        s.minimum_age = Some(0);
+        assert!(s.validate().is_err());
     }
 }

@@ -83,6 +83,9 @@ pub struct TenantSettings {
     /// The risk engine's policy: weights, thresholds, velocity windows, profile decay, known-bad
     /// networks and rules (see docs/risk.md).
     pub risk: tessera_risk::RiskSettings,
+    /// Anonymized analytics: the k-anonymity threshold under which counts are suppressed (see
+    /// docs/privacy.md).
+    pub analytics: crate::analytics::AnalyticsSettings,
 }
 
 impl Default for TenantSettings {
@@ -116,6 +119,7 @@ impl TenantSettings {
                 account: Default::default(),
                 branding: Default::default(),
                 risk: Default::default(),
+                analytics: Default::default(),
             },
             Preset::Customer => TenantSettings {
                 self_registration: true,
@@ -139,6 +143,7 @@ impl TenantSettings {
                 account: Default::default(),
                 branding: Default::default(),
                 risk: Default::default(),
+                analytics: Default::default(),
             },
         }
     }
@@ -221,6 +226,7 @@ impl TenantSettings {
             ));
         }
         self.mfa.validate()?;
+        self.analytics.validate()?;
         if self.mfa_required && !self.mfa.enabled {
             return Err(CoreError::invalid(
                 "settings.mfa_required",
@@ -243,6 +249,10 @@ pub struct Tenant {
     pub slug: String,
     pub name: String,
     pub preset: Preset,
+    /// Where the tenant's data lives (data residency), e.g. `eu` or `us-east`; `None`: not
+    /// declared. See [`validate_region`].
+    #[serde(default)]
+    pub region: Option<String>,
     pub settings: TenantSettings,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: Timestamp,
@@ -268,6 +278,7 @@ impl Tenant {
             slug: slug.to_string(),
             name,
             preset,
+            region: None,
             settings: TenantSettings::for_preset(preset),
             created_at: now,
             updated_at: now,
@@ -302,6 +313,55 @@ pub fn validate_slug(slug: &str) -> Result<(), CoreError> {
             "slug",
             "use 2-63 characters: lowercase letters, digits and inner hyphens (e.g. \"acme-corp\")",
         ))
+    }
+}
+
+/// A region token (data residency): 2-32 characters, lowercase letters and digits in parts
+/// joined by single hyphens, such as `eu`, `us-east` or `ap-southeast-2`. Tessera does not keep a
+/// list of regions: the token names the deployment's own (one database per region).
+pub fn validate_region(field: &'static str, region: &str) -> Result<String, CoreError> {
+    let ok_len = (2..=32).contains(&region.len());
+    let ok_parts = region.split('-').all(|part| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    });
+    let starts_with_letter = region
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase());
+    if ok_len && ok_parts && starts_with_letter {
+        Ok(region.to_string())
+    } else {
+        Err(CoreError::invalid(
+            field,
+            "use 2-32 characters: lowercase letters and digits in parts joined by single hyphens, starting with a letter (e.g. \"eu\", \"us-east\")",
+        ))
+    }
+}
+
+/// The region a tenant gets on a node whose own region is `node` (`TESSERA_REGION`), when it
+/// asks for `requested`. A node with a region is one database of a "one database per region"
+/// deployment: it gives its region to tenants that name none and refuses any other region, so a
+/// tenant's data never lands in another region's database. A node without a region takes what
+/// is asked (or nothing).
+pub fn resolve_region(
+    requested: Option<&str>,
+    node: Option<&str>,
+) -> Result<Option<String>, CoreError> {
+    let requested = requested
+        .map(|r| validate_region("region", r.trim()))
+        .transpose()?;
+    match (requested, node) {
+        (Some(r), Some(n)) if r != n => Err(CoreError::invalid(
+            "region",
+            format!(
+                "this deployment stores the data of region \"{n}\" only; create a tenant of region \"{r}\" on that region's deployment"
+            ),
+        )),
+        (None, Some(n)) => Ok(Some(n.to_string())),
+        (r, _) => Ok(r),
     }
 }
 
@@ -345,6 +405,43 @@ mod tests {
         ] {
             assert!(validate_slug(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn regions() {
+        for ok in ["eu", "us-east", "ap-southeast-2", "eu1"] {
+            assert_eq!(validate_region("region", ok).unwrap(), ok);
+        }
+        for bad in [
+            "", "e", "EU", "-eu", "eu-", "eu--west", "1eu", "eu west", "eu_west", "é-u",
+        ] {
+            assert!(validate_region("region", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_regional_node_keeps_to_its_region() {
+        assert_eq!(resolve_region(None, None).unwrap(), None);
+        assert_eq!(
+            resolve_region(Some("us-east"), None).unwrap().as_deref(),
+            Some("us-east")
+        );
+        assert_eq!(
+            resolve_region(None, Some("eu")).unwrap().as_deref(),
+            Some("eu")
+        );
+        assert_eq!(
+            resolve_region(Some("eu"), Some("eu")).unwrap().as_deref(),
+            Some("eu")
+        );
+        assert!(matches!(
+            resolve_region(Some("us-east"), Some("eu")),
+            Err(CoreError::Invalid {
+                field: "region",
+                ..
+            })
+        ));
+        assert!(resolve_region(Some("EU"), None).is_err());
     }
 
     #[test]

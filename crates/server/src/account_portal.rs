@@ -847,6 +847,32 @@ pub async fn export_account(
         .get(tessera_core::registration::TERMS_ATTRIBUTE)
         .cloned();
     let deletion = store.get_scheduled_deletion(tenant.id, user.id).await?;
+    // Upstream identities linked to the account (provider, its identifier of the person, the
+    // email it gave); the kept upstream tokens are credentials and stay out.
+    let providers =
+        tessera_core::federation::FederationStore::list_identity_providers(store, tenant.id)
+            .await?;
+    let linked_identities: Vec<serde_json::Value> =
+        tessera_core::federation::FederationStore::list_linked_identities(
+            store, tenant.id, user.id,
+        )
+        .await?
+        .into_iter()
+        .map(|l| {
+            let alias = providers
+                .iter()
+                .find(|p| p.id == l.provider_id)
+                .map(|p| p.alias.clone());
+            serde_json::json!({
+                "id": l.id.to_string(),
+                "provider": alias,
+                "subject": l.subject,
+                "email": l.email,
+                "created_at": rfc3339(l.created_at),
+                "last_used_at": opt_time(l.last_used_at),
+            })
+        })
+        .collect();
     let privacy = crate::privacy::export_section(state, tenant, user.id).await?;
     // What the risk engine learned of the account's sign-ins (countries, networks, devices,
     // browsers, hours, the last place), as stored.
@@ -859,7 +885,9 @@ pub async fn export_account(
         "version": 1,
         "exported_at": rfc3339(now),
         "issuer": tenant.issuer(&state.services.config.public_url),
-        "tenant": { "slug": tenant.slug, "name": tenant.name },
+        "tenant": { "slug": tenant.slug, "name": tenant.name, "region": tenant.region },
+        // Data residency: where the account's data is kept (the tenant's declared region).
+        "region": tenant.region,
         "profile": {
             "id": user.id.to_string(),
             "email": user.email,
@@ -869,6 +897,7 @@ pub async fn export_account(
             "family_name": user.family_name,
             "phone": user.phone,
             "status": user.status.as_str(),
+            "parental_consent_required": tessera_core::registration::parental_consent_pending(user),
             "has_password": user.password_hash.is_some(),
             "created_at": rfc3339(user.created_at),
             "updated_at": rfc3339(user.updated_at),
@@ -879,6 +908,7 @@ pub async fn export_account(
         "privacy": privacy,
         "risk_profile": risk_profile,
         "scheduled_deletion": deletion.map(|d| rfc3339(d.due_at)),
+        "linked_identities": linked_identities,
         "sessions": sessions,
         "factors": factors,
         "recovery_codes_left": recovery_codes_left,

@@ -61,6 +61,10 @@ pub struct Config {
     /// A folder of `<locale>/*.ftl` translations loaded over the embedded ones (see
     /// docs/branding-i18n.md).
     pub locales_dir: Option<PathBuf>,
+    /// Data residency (`TESSERA_REGION`): the region this node's database is in. New tenants
+    /// get it, and tenants of another region are refused (one database per region; see
+    /// docs/privacy.md). `None`: tenants declare any region, or none.
+    pub region: Option<String>,
 }
 
 /// The file form: every key optional, unknown keys refused.
@@ -92,6 +96,7 @@ struct FileConfig {
     mail_from: Option<String>,
     mail_transport: Option<String>,
     locales_dir: Option<String>,
+    region: Option<String>,
 }
 
 /// Every key, as written in the file; the environment name is `TESSERA_` + uppercase.
@@ -121,6 +126,7 @@ const KEYS: &[&str] = &[
     "mail_from",
     "mail_transport",
     "locales_dir",
+    "region",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -317,7 +323,19 @@ impl Config {
                 ))
             })?,
         };
+        let region = match get("region", file.region) {
+            None => None,
+            Some((_, v)) if v.trim().is_empty() => None,
+            Some((src, v)) => Some(
+                tessera_core::tenant::validate_region("region", v.trim()).map_err(|_| {
+                    ConfigError(format!(
+                        "{src} = {v:?}: expected a region token of 2-32 lowercase letters and digits in parts joined by hyphens, such as eu or us-east"
+                    ))
+                })?,
+            ),
+        };
         Ok(Config {
+            region,
             locales_dir,
             smtp_url,
             mail_from,

@@ -330,8 +330,69 @@ macro_rules! for_update_skip_locked {
     };
 }
 
+/// A read-only statement in its two spellings, for the few places where the SQL functions differ
+/// (reading a field of JSON text). Built by `with_json_text!`; [`Spelled::text`] picks the
+/// spelling of the store's backend.
+pub(crate) struct Spelled {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+impl Spelled {
+    pub(crate) const fn new(sqlite: &'static str, postgres: &'static str) -> Spelled {
+        Spelled { sqlite, postgres }
+    }
+
+    pub(crate) fn text(&self, db: &Db) -> &'static str {
+        match db {
+            Db::Sqlite(_) => self.sqlite,
+            Db::Postgres(_) => self.postgres,
+        }
+    }
+}
+
+/// `with_json_text!(head…; "column", "key"; tail…)`: the statement `head <the text of top-level
+/// field key of the JSON text in column> tail`. SQLite: `json_extract(column, '$.key')`;
+/// PostgreSQL: `(column::jsonb ->> 'key')`. Column and key are string literals.
+macro_rules! with_json_text {
+    ($($head:expr),+ ; $col:literal, $key:literal ; $($tail:expr),* $(,)?) => {
+        crate::dialect::Spelled::new(
+            concat!($($head,)+ "json_extract(", $col, ", '$.", $key, "')", $($tail,)*),
+            concat!($($head,)+ "(", $col, "::jsonb ->> '", $key, "')", $($tail,)*),
+        )
+    };
+}
+
+/// The statement listing the schema's tables (one `name` column), migration bookkeeping left out.
+pub(crate) fn list_tables_statement(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name"
+        }
+        Db::Postgres(_) => {
+            "SELECT table_name::text AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+             AND table_name <> '_sqlx_migrations' ORDER BY table_name"
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_fields_are_read_in_each_dialect() {
+        let s = with_json_text!("SELECT "; "body", "method"; " FROM audit_entries");
+        assert_eq!(
+            s.sqlite,
+            "SELECT json_extract(body, '$.method') FROM audit_entries"
+        );
+        assert_eq!(
+            s.postgres,
+            "SELECT (body::jsonb ->> 'method') FROM audit_entries"
+        );
+    }
+
     #[test]
     fn locking_clauses_go_between_head_and_tail_on_postgres_only() {
         let head = for_update!("SELECT seq FROM audit_heads WHERE tenant_id = $1";);

@@ -36,6 +36,7 @@ mod macros;
 mod dialect;
 
 mod account_deletions;
+mod analytics;
 mod api_keys;
 mod audit;
 mod authz;
@@ -52,6 +53,7 @@ mod permission_usage;
 mod privacy;
 mod risk_profiles;
 mod risk_velocity;
+pub mod schema;
 mod sessions;
 mod signing_keys;
 mod tenants;

@@ -11,7 +11,7 @@ use crate::error::corrupt;
 
 macro_rules! tenant_columns {
     () => {
-        "id, slug, name, preset, settings, created_at, updated_at"
+        "id, slug, name, preset, settings, created_at, updated_at, region"
     };
 }
 
@@ -24,6 +24,7 @@ struct TenantRow {
     settings: String,
     created_at: i64,
     updated_at: i64,
+    region: Option<String>,
 }
 
 impl TenantRow {
@@ -34,6 +35,7 @@ impl TenantRow {
             name: self.name,
             preset: Preset::parse(&self.preset)
                 .map_err(|_| corrupt("tenants.preset is not a known preset"))?,
+            region: self.region,
             settings: from_json::<TenantSettings>("tenants.settings", &self.settings)?,
             created_at: from_millis(self.created_at)?,
             updated_at: from_millis(self.updated_at)?,
@@ -49,7 +51,7 @@ impl TenantStore for Store {
             sqlx::query(concat!(
                 "INSERT INTO tenants (",
                 tenant_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             ))
             .bind(tenant.id.to_string())
             .bind(&tenant.slug)
@@ -58,6 +60,7 @@ impl TenantStore for Store {
             .bind(&settings)
             .bind(to_millis(tenant.created_at))
             .bind(to_millis(tenant.updated_at))
+            .bind(tenant.region.as_deref())
         )?;
         Ok(())
     }
@@ -105,7 +108,7 @@ impl TenantStore for Store {
         let updated = execute!(
             self,
             sqlx::query(
-                "UPDATE tenants SET slug = $2, name = $3, preset = $4, settings = $5, updated_at = $6 WHERE id = $1"
+                "UPDATE tenants SET slug = $2, name = $3, preset = $4, settings = $5, updated_at = $6, region = $7 WHERE id = $1"
             )
             .bind(tenant.id.to_string())
             .bind(&tenant.slug)
@@ -113,6 +116,7 @@ impl TenantStore for Store {
             .bind(tenant.preset.as_str())
             .bind(&settings)
             .bind(to_millis(tenant.updated_at))
+            .bind(tenant.region.as_deref())
         )?;
         if updated == 0 {
             return Err(StoreError::NotFound);

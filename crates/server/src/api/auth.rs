@@ -218,5 +218,6 @@ fn resource_name(r: AdminResource) -> &'static str {
         AdminResource::Audit => "the audit trail",
         AdminResource::Webhooks => "webhooks",
         AdminResource::Privacy => "privacy",
+        AdminResource::Analytics => "analytics",
     }
 }

@@ -3,6 +3,7 @@
 //! handlers, and both the router and the document are generated from them.
 
 pub mod access_reviews;
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod branding;
@@ -13,6 +14,7 @@ pub mod extract;
 pub mod groups;
 pub mod identity_providers;
 pub mod mfa;
+pub mod parental_consent;
 pub mod privacy;
 pub mod risk;
 pub mod roles;
@@ -56,7 +58,8 @@ Errors are JSON objects `{\"error\": \"<code>\", \"message\": \"...\"}`.",
         (name = "webhooks", description = "Event subscriptions: webhooks, JSON Lines and syslog streams"),
         (name = "email", description = "Email: test messages and the mail outbox"),
         (name = "identity providers", description = "Upstream identity providers (social and enterprise sign-in) and the identities linked to accounts"),
-        (name = "privacy", description = "Privacy compliance: purposes, policy documents, consent records and receipts, communication preferences")
+        (name = "privacy", description = "Privacy compliance: purposes, policy documents, consent records and receipts, communication preferences"),
+        (name = "analytics", description = "Anonymized, k-anonymous statistics per tenant: sign-ups, sign-ins, active users, registration funnel, consent rates")
     )
 )]
 struct ApiDoc;
@@ -167,7 +170,9 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(privacy::user_receipt))
         .routes(routes!(privacy::get_topics, privacy::put_topics))
-        .routes(routes!(privacy::get_preferences, privacy::put_preferences));
+        .routes(routes!(privacy::get_preferences, privacy::put_preferences))
+        .routes(routes!(analytics::tenant_analytics))
+        .routes(routes!(parental_consent::record_parental_consent));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(API_PREFIX, api)
         .split_for_parts();

@@ -31,6 +31,9 @@ pub struct UserView {
     pub status: String,
     #[schema(value_type = Object)]
     pub attributes: serde_json::Value,
+    /// Age gate: registered below `settings.registration.parental_consent_below`; cannot sign
+    /// in until the parental consent is recorded (`POST …/users/{id}/parental-consent`).
+    pub parental_consent_required: bool,
     /// Whether the account has a password (the hash itself is never returned).
     pub has_password: bool,
     #[serde(with = "time::serde::rfc3339")]
@@ -46,6 +49,7 @@ pub struct UserView {
 
 impl From<User> for UserView {
     fn from(u: User) -> UserView {
+        let parental_consent_required = tessera_core::registration::parental_consent_pending(&u);
         UserView {
             id: u.id.to_string(),
             email: u.email,
@@ -55,6 +59,7 @@ impl From<User> for UserView {
             family_name: u.family_name,
             phone: u.phone,
             status: u.status.as_str().into(),
+            parental_consent_required,
             attributes: u.attributes,
             has_password: u.password_hash.is_some(),
             created_at: u.created_at,

@@ -36,6 +36,7 @@ impl Services {
                 ADMIN_TENANT,
                 Some("Administration"),
                 Preset::Workforce,
+                None,
                 Actor::system(),
             )
             .await

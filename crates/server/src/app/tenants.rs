@@ -15,9 +15,12 @@ impl Services {
         slug: &str,
         name: Option<&str>,
         preset: Preset,
+        region: Option<&str>,
         actor: Actor,
     ) -> Result<Tenant, CoreError> {
-        let tenant = Tenant::new(slug, name, preset, Services::now())?;
+        let mut tenant = Tenant::new(slug, name, preset, Services::now())?;
+        tenant.region =
+            tessera_core::tenant::resolve_region(region, self.config.region.as_deref())?;
         self.store
             .create_tenant(&tenant)
             .await
@@ -31,6 +34,7 @@ impl Services {
         let kind = EventKind::TenantCreated {
             slug: tenant.slug.clone(),
             preset: preset.as_str().into(),
+            region: tenant.region.clone(),
         };
         self.emit(
             Event::new(tenant.id, tenant.created_at, kind, actor)
@@ -52,11 +56,16 @@ impl Services {
         &self,
         slug: &str,
         name: Option<&str>,
+        region: Option<&str>,
         settings: Option<TenantSettings>,
         actor: Actor,
     ) -> Result<Tenant, CoreError> {
         let mut tenant = self.tenant(slug).await?;
         let before = tenant.clone();
+        if let Some(r) = region {
+            tenant.region =
+                tessera_core::tenant::resolve_region(Some(r), self.config.region.as_deref())?;
+        }
         if let Some(n) = name {
             tenant.name = tessera_core::tenant::validate_display_name("name", n)?;
         }
@@ -92,6 +101,12 @@ impl Services {
             changes.insert(
                 "name".to_string(),
                 FieldChange::values(before.name.clone().into(), tenant.name.clone().into()),
+            );
+        }
+        if before.region != tenant.region {
+            changes.insert(
+                "region".to_string(),
+                FieldChange::values(before.region.clone().into(), tenant.region.clone().into()),
             );
         }
         changes.extend(field_changes(

@@ -74,6 +74,9 @@ pub fn field_problem(p: &FieldProblem) -> String {
     if m == "Enter your date of birth as YYYY-MM-DD (for example 1990-04-23)." {
         return tr("reg-birthdate-format");
     }
+    if m == "You are not old enough to create an account here." {
+        return tr("reg-too-young");
+    }
     if let Some(rest) = m.strip_prefix("Addresses at ") {
         let domain = rest.split(' ').next().unwrap_or("");
         if m.ends_with("cannot be used to register here. Use another email address.") {

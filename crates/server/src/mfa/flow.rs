@@ -29,6 +29,8 @@ use crate::state::AppState;
 
 /// The policy name of refusals by the risk engine (in `access.denied` events and errors).
 pub const RISK_POLICY: &str = "risk";
+/// The policy name of a sign-in refused because the account waits for a parental consent.
+pub const PARENTAL_CONSENT_POLICY: &str = "parental_consent";
 
 /// The cookie that binds a sign-in in progress to its browser.
 pub const FLOW_COOKIE: &str = "tessera_login";
@@ -232,6 +234,22 @@ pub async fn after_first_factor(
         )
     {
         return Err(FlowError::EmailUnverified);
+    }
+    // Age gate: an account registered below `parental_consent_below` waits for an operator to
+    // record the parental consent (after the first factor, so a guesser learns nothing).
+    if tessera_core::registration::parental_consent_pending(user) {
+        deny_event(
+            state,
+            tenant,
+            user,
+            PARENTAL_CONSENT_POLICY,
+            "parental consent not yet recorded",
+            info,
+        )
+        .await;
+        return Err(FlowError::Denied {
+            policy: PARENTAL_CONSENT_POLICY.into(),
+        });
     }
     // Tenant-wide conditional access: a deny ends here; require_mfa becomes a step-up.
     let decision = crate::app::authz::policy_decision(

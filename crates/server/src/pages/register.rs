@@ -177,7 +177,8 @@ fn form(
         (
             "birthdate",
             "register-field-birthdate",
-            f.birthdate,
+            // An age gate asks for the birthdate whatever `fields.birthdate` says.
+            settings.birthdate_requirement(),
             "date",
             "bday",
         ),

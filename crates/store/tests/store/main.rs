@@ -5,6 +5,7 @@
 mod common;
 
 mod account_portal;
+mod analytics;
 mod api_keys;
 mod at_rest;
 mod audit;
@@ -19,6 +20,7 @@ mod mail;
 mod mfa;
 mod privacy;
 mod risk_velocity;
+mod schema;
 mod sessions;
 mod signing_keys;
 mod tenants;
@@ -105,4 +107,6 @@ on_both_backends!(
     privacy::purposes_and_documents_are_unique_per_tenant,
     privacy::consent_history_is_append_only_and_queryable,
     risk_velocity::risk_velocity_journal_is_shared_and_purged,
+    analytics::analytics_aggregate_by_day,
+    schema::every_table_is_exported_or_listed,
 );

@@ -48,12 +48,26 @@ pub async fn tenants_crud(h: &Harness) {
     assert!(matches!(s.create_tenant(&dup).await, Err(StoreError::Conflict(w)) if w == "slug"));
 
     acme.name = "Acme Inc".into();
+    // Data residency: the declared region is stored and read back (and cleared again below).
+    acme.region = Some("eu-west".into());
     acme.settings = TenantSettings {
         self_registration: false,
         session_idle_timeout_secs: 600,
         ..acme.settings.clone()
     };
     acme.updated_at = t0() + Duration::minutes(1);
+    s.update_tenant(&acme).await.unwrap();
+    assert_eq!(s.get_tenant(acme.id).await.unwrap(), Some(acme.clone()));
+    assert_eq!(
+        s.get_tenant_by_slug("acme")
+            .await
+            .unwrap()
+            .unwrap()
+            .region
+            .as_deref(),
+        Some("eu-west")
+    );
+    acme.region = None;
     s.update_tenant(&acme).await.unwrap();
     assert_eq!(s.get_tenant(acme.id).await.unwrap(), Some(acme.clone()));
 
