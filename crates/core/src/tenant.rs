@@ -83,6 +83,8 @@ pub struct TenantSettings {
     /// The risk engine's policy: weights, thresholds, velocity windows, profile decay, known-bad
     /// networks and rules (see docs/risk.md).
     pub risk: tessera_risk::RiskSettings,
+    /// What is deleted after how long: unverified and inactive accounts (see docs/privacy.md).
+    pub retention: crate::privacy_requests::RetentionSettings,
 }
 
 impl Default for TenantSettings {
@@ -116,6 +118,7 @@ impl TenantSettings {
                 account: Default::default(),
                 branding: Default::default(),
                 risk: Default::default(),
+                retention: Default::default(),
             },
             Preset::Customer => TenantSettings {
                 self_registration: true,
@@ -139,6 +142,7 @@ impl TenantSettings {
                 account: Default::default(),
                 branding: Default::default(),
                 risk: Default::default(),
+                retention: Default::default(),
             },
         }
     }
@@ -221,6 +225,7 @@ impl TenantSettings {
             ));
         }
         self.mfa.validate()?;
+        self.retention.validate()?;
         if self.mfa_required && !self.mfa.enabled {
             return Err(CoreError::invalid(
                 "settings.mfa_required",

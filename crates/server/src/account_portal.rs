@@ -750,7 +750,8 @@ fn opt_time(t: Option<Timestamp>) -> Option<String> {
 /// profile (decrypted), custom attributes, email verification, terms acceptance, sessions
 /// (without token hashes), factors (kind, name, dates; no secret), how many recovery codes are
 /// left, the applications it consented to, groups, role assignments, the consent history and
-/// communication preferences (`privacy`), and the audit events about it (with their personal
+/// communication preferences (`privacy`), linked upstream identities, the processing
+/// restriction and data-subject requests, and the audit events about it (with their personal
 /// part). Records `user.data_exported`.
 pub async fn export_account(
     state: &AppState,
@@ -759,6 +760,30 @@ pub async fn export_account(
     current: &Session,
     ip: Option<IpAddr>,
     user_agent: Option<&str>,
+) -> Result<serde_json::Value, StoreError> {
+    let doc = export_document(state, tenant, user, Some(current.id)).await?;
+    let ev = Event::new(
+        tenant.id,
+        Services::now(),
+        EventKind::DataExported,
+        Actor::user(user.id),
+    )
+    .target(user_target(user))
+    .subject(user.id)
+    .ip(ip.map(|i| i.to_string()))
+    .user_agent(ua(user_agent));
+    state.services.emit(ev).await;
+    tracing::info!(tenant = %tenant.slug, user = %user.id, "account data exported");
+    Ok(doc)
+}
+
+/// The export document itself (see [`export_account`]), shared with the operator's export in
+/// the admin API; `current` marks the session the person asks from. Emits nothing.
+pub async fn export_document(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &User,
+    current: Option<SessionId>,
 ) -> Result<serde_json::Value, StoreError> {
     let store = &state.services.store;
     let now = Services::now();
@@ -769,7 +794,7 @@ pub async fn export_account(
         .map(|s| {
             serde_json::json!({
                 "id": s.id.to_string(),
-                "current": s.id == current.id,
+                "current": Some(s.id) == current,
                 "created_at": rfc3339(s.created_at),
                 "last_seen_at": rfc3339(s.last_seen_at),
                 "expires_at": rfc3339(s.expires_at),
@@ -848,6 +873,33 @@ pub async fn export_account(
         .cloned();
     let deletion = store.get_scheduled_deletion(tenant.id, user.id).await?;
     let privacy = crate::privacy::export_section(state, tenant, user.id).await?;
+    let (processing_restricted_at, privacy_requests) =
+        crate::privacy_requests::export_section(state, tenant, user.id).await?;
+    // Accounts at upstream providers linked to this one (the kept tokens are secrets: only
+    // whether there are some).
+    let providers =
+        tessera_core::federation::FederationStore::list_identity_providers(store, tenant.id)
+            .await?;
+    let linked_identities: Vec<serde_json::Value> =
+        tessera_core::federation::FederationStore::list_linked_identities(
+            store, tenant.id, user.id,
+        )
+        .await?
+        .into_iter()
+        .map(|l| {
+            let provider = providers.iter().find(|p| p.id == l.provider_id);
+            serde_json::json!({
+                "id": l.id.to_string(),
+                "provider": provider.map(|p| p.alias.clone()),
+                "provider_name": provider.map(|p| p.display_name.clone()),
+                "subject": l.subject,
+                "email": l.email,
+                "has_tokens": l.tokens.is_some(),
+                "created_at": rfc3339(l.created_at),
+                "last_used_at": opt_time(l.last_used_at),
+            })
+        })
+        .collect();
     // What the risk engine learned of the account's sign-ins (countries, networks, devices,
     // browsers, hours, the last place), as stored.
     let risk_profile =
@@ -887,19 +939,10 @@ pub async fn export_account(
         "role_assignments": assignments,
         "audit_events": audit_events,
         "audit_events_truncated": audit_truncated,
+        "processing_restricted_at": processing_restricted_at,
+        "linked_identities": linked_identities,
+        "privacy_requests": privacy_requests,
     });
-    let ev = Event::new(
-        tenant.id,
-        now,
-        EventKind::DataExported,
-        Actor::user(user.id),
-    )
-    .target(user_target(user))
-    .subject(user.id)
-    .ip(ip.map(|i| i.to_string()))
-    .user_agent(ua(user_agent));
-    state.services.emit(ev).await;
-    tracing::info!(tenant = %tenant.slug, user = %user.id, "account data exported");
     Ok(doc)
 }
 
@@ -1068,7 +1111,7 @@ pub async fn delete_account(
 
 /// Mails "your account was deleted" (queued before the account goes; the outbox keeps no link
 /// to the account, so the message survives it).
-async fn notify_deleted(state: &AppState, tenant: &Tenant, user: &User) {
+pub(crate) async fn notify_deleted(state: &AppState, tenant: &Tenant, user: &User) {
     if let Err(e) = crate::mail::send_templated_for(
         state,
         tenant,

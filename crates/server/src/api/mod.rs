@@ -14,6 +14,7 @@ pub mod groups;
 pub mod identity_providers;
 pub mod mfa;
 pub mod privacy;
+pub mod privacy_requests;
 pub mod risk;
 pub mod roles;
 pub mod self_service;
@@ -56,7 +57,7 @@ Errors are JSON objects `{\"error\": \"<code>\", \"message\": \"...\"}`.",
         (name = "webhooks", description = "Event subscriptions: webhooks, JSON Lines and syslog streams"),
         (name = "email", description = "Email: test messages and the mail outbox"),
         (name = "identity providers", description = "Upstream identity providers (social and enterprise sign-in) and the identities linked to accounts"),
-        (name = "privacy", description = "Privacy compliance: purposes, policy documents, consent records and receipts, communication preferences")
+        (name = "privacy", description = "Privacy compliance: purposes, policy documents, consent records and receipts, communication preferences, data-subject requests, restriction, retention")
     )
 )]
 struct ApiDoc;
@@ -167,7 +168,23 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(privacy::user_receipt))
         .routes(routes!(privacy::get_topics, privacy::put_topics))
-        .routes(routes!(privacy::get_preferences, privacy::put_preferences));
+        .routes(routes!(privacy::get_preferences, privacy::put_preferences))
+        .routes(routes!(
+            privacy_requests::list_requests,
+            privacy_requests::create_request
+        ))
+        .routes(routes!(privacy_requests::get_request))
+        .routes(routes!(privacy_requests::complete_request))
+        .routes(routes!(privacy_requests::reject_request))
+        .routes(routes!(privacy_requests::extend_request))
+        .routes(routes!(privacy_requests::export_user))
+        .routes(routes!(
+            privacy_requests::get_restriction,
+            privacy_requests::set_restriction,
+            privacy_requests::clear_restriction
+        ))
+        .routes(routes!(privacy_requests::retention_report))
+        .routes(routes!(privacy_requests::retention_run));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(API_PREFIX, api)
         .split_for_parts();

@@ -18,6 +18,7 @@ mod isolation;
 mod mail;
 mod mfa;
 mod privacy;
+mod privacy_requests;
 mod sessions;
 mod signing_keys;
 mod tenants;
@@ -103,4 +104,7 @@ on_both_backends!(
     account_portal::audit_lists_a_subjects_events,
     privacy::purposes_and_documents_are_unique_per_tenant,
     privacy::consent_history_is_append_only_and_queryable,
+    privacy_requests::one_node_holds_a_job_lease_until_it_expires,
+    privacy_requests::privacy_requests_filter_page_and_transition_once,
+    privacy_requests::restriction_and_retention_candidates,
 );
