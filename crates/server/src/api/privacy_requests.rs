@@ -90,11 +90,6 @@ pub struct ExtendRequest {
     pub reason: String,
 }
 
-/// The account export document (`format` `tessera.account-export`; see docs/privacy.md).
-#[derive(Serialize, ToSchema)]
-#[serde(transparent)]
-pub struct AccountExport(#[schema(value_type = Object)] pub serde_json::Value);
-
 #[derive(Serialize, ToSchema)]
 pub struct Restriction {
     pub restricted: bool,
@@ -291,18 +286,18 @@ pub async fn extend_request(
 /// `user.data_exported` with the operator as the actor).
 #[utoipa::path(get, path = "/tenants/{slug}/privacy/users/{id}/export", tag = "privacy", security(("api_key" = [])),
     params(("slug" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "User id")),
-    responses((status = 200, body = AccountExport), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = serde_json::Value), (status = 404, body = ErrorBody)))]
 pub async fn export_user(
     State(state): State<AppState>,
     op: Operator,
     Path((slug, id)): Path<(String, String)>,
-) -> ApiResult<Json<AccountExport>> {
+) -> ApiResult<Json<serde_json::Value>> {
     let tenant = op
         .tenant(&state, &slug, AdminResource::Privacy, ApiScope::Read)
         .await?;
     let user = state.services.user(tenant.id, uid(&id)?).await?;
     let doc = dsr::operator_export(&state, &tenant, &user, op.actor()).await?;
-    Ok(Json(AccountExport(doc)))
+    Ok(Json(doc))
 }
 
 async fn restriction_of(
