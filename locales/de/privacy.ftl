@@ -69,3 +69,9 @@ privacy-error-expired = Dieses Formular ist abgelaufen. Bitte versuchen Sie es e
 privacy-error-purpose = Diesen Zweck gibt es nicht, oder er kann hier nicht widerrufen werden.
 privacy-error-preferences = Wählen Sie nur die angebotenen Kanäle, Themen und Häufigkeiten.
 privacy-error-unavailable = Das ist gerade nicht möglich. Bitte versuchen Sie es gleich noch einmal.
+
+retention-mail-warning-subject = Ihr Konto bei { $product } wird am { $date } gelöscht
+retention-mail-warning-title = Ihr Konto wird gelöscht
+retention-mail-warning-intro = Sie haben sich lange nicht bei Ihrem Konto bei { $product } angemeldet. Wenn Sie sich nicht vor dem { $date } anmelden, wird es dann mit allen Daten darin gelöscht.
+retention-mail-warning-intro-html = Sie haben sich lange nicht bei Ihrem Konto bei <strong>{ $product }</strong> angemeldet. Wenn Sie sich nicht vor dem <strong>{ $date }</strong> anmelden, wird es dann mit allen Daten darin gelöscht.
+retention-mail-warning-keep = Um es zu behalten, melden Sie sich einfach an:

@@ -69,3 +69,9 @@ privacy-error-expired = This form has expired. Please try again.
 privacy-error-purpose = There is no such purpose, or it cannot be withdrawn here.
 privacy-error-preferences = Choose only the channels, topics and frequency offered.
 privacy-error-unavailable = This could not be done right now. Please try again in a moment.
+
+retention-mail-warning-subject = Your { $product } account will be deleted on { $date }
+retention-mail-warning-title = Your account will be deleted
+retention-mail-warning-intro = You have not signed in to your { $product } account for a long time. Unless you sign in before { $date }, it will be deleted then, with the data in it.
+retention-mail-warning-intro-html = You have not signed in to your <strong>{ $product }</strong> account for a long time. Unless you sign in before <strong>{ $date }</strong>, it will be deleted then, with the data in it.
+retention-mail-warning-keep = To keep it, just sign in:

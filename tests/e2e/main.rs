@@ -41,6 +41,7 @@ mod mfa;
 mod ops;
 mod passkeys;
 mod privacy;
+mod privacy_requests;
 mod recovery;
 mod registration;
 mod risk;

@@ -314,6 +314,50 @@ pub enum EventKind {
     /// The tenant's communication topics were replaced.
     #[serde(rename = "privacy.topics_updated")]
     PrivacyTopicsUpdated { topics: Vec<String> },
+    /// A data-subject request was recorded (`kind`: `access`, `erasure`, `rectification`,
+    /// `restriction`, `objection`), due at `due_at` (RFC 3339). Subject: the person.
+    #[serde(rename = "privacy.request_created")]
+    PrivacyRequestCreated {
+        request_id: String,
+        kind: String,
+        due_at: String,
+    },
+    /// A request's deadline was extended once, by `days`, to `due_at`.
+    #[serde(rename = "privacy.request_extended")]
+    PrivacyRequestExtended {
+        request_id: String,
+        kind: String,
+        days: u32,
+        due_at: String,
+    },
+    /// A request was completed (for `erasure`, `user.deleted` follows; for `restriction`,
+    /// `privacy.restriction_set`).
+    #[serde(rename = "privacy.request_completed")]
+    PrivacyRequestCompleted {
+        request_id: String,
+        kind: String,
+        overdue: bool,
+    },
+    /// A request was rejected (the reason stays with the request).
+    #[serde(rename = "privacy.request_rejected")]
+    PrivacyRequestRejected {
+        request_id: String,
+        kind: String,
+        overdue: bool,
+    },
+    /// Processing of the person's data was restricted (GDPR Art. 18), or the restriction lifted.
+    #[serde(rename = "privacy.restriction_set")]
+    PrivacyRestrictionSet { request_id: Option<String> },
+    #[serde(rename = "privacy.restriction_cleared")]
+    PrivacyRestrictionCleared,
+    /// The retention job warned an inactive account that it will be deleted at `delete_after`
+    /// unless the person signs in.
+    #[serde(rename = "privacy.retention_warning_sent")]
+    PrivacyRetentionWarningSent { delete_after: String },
+    /// The retention job is deleting the account under `rule` (`unverified_accounts` or
+    /// `inactive_accounts`); `user.deleted` follows.
+    #[serde(rename = "privacy.retention_deleted")]
+    PrivacyRetentionDeleted { rule: String },
 }
 
 impl EventKind {

@@ -21,6 +21,7 @@ pub mod oauth;
 pub mod page;
 pub mod password_policy;
 pub mod privacy;
+pub mod privacy_requests;
 pub mod registration;
 pub mod secret;
 pub mod session;

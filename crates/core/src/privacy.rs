@@ -34,6 +34,8 @@ const MAX_TEXT_CHARS: usize = 2000;
 const MAX_LOCALES: usize = 50;
 const MAX_VERSION_CHARS: usize = 64;
 const MAX_URL_CHARS: usize = 2000;
+/// Longest lifetime a purpose may give its consents (100 years).
+pub const MAX_EXPIRY_DAYS: u32 = 36500;
 /// Most topics a tenant may offer in the preference centre.
 pub const MAX_TOPICS: usize = 50;
 
@@ -95,6 +97,9 @@ pub struct Purpose {
     /// The kind of policy document (`terms`, `privacy`…) whose version each record of this
     /// purpose names; a material new version of it asks for re-consent.
     pub document: Option<String>,
+    /// A granted consent older than this many days expires: the retention job appends an
+    /// `expired` record (channel `expiry`). `None`: consents do not expire by time.
+    pub expires_after_days: Option<u32>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -163,6 +168,15 @@ impl Purpose {
         validate_texts("descriptions", &self.descriptions, true)?;
         if let Some(d) = &self.document {
             validate_key("document", d)?;
+        }
+        if self
+            .expires_after_days
+            .is_some_and(|d| d == 0 || d > MAX_EXPIRY_DAYS)
+        {
+            return Err(CoreError::invalid(
+                "expires_after_days",
+                format!("between 1 and {MAX_EXPIRY_DAYS}"),
+            ));
         }
         Ok(())
     }
@@ -303,6 +317,8 @@ pub enum ConsentChannel {
     Import,
     /// The re-consent page shown at sign-in after a material new version.
     Reconsent,
+    /// The retention job: the purpose's `expires_after_days` passed since the grant.
+    Expiry,
 }
 
 impl ConsentChannel {
@@ -313,6 +329,7 @@ impl ConsentChannel {
             ConsentChannel::Api => "api",
             ConsentChannel::Import => "import",
             ConsentChannel::Reconsent => "reconsent",
+            ConsentChannel::Expiry => "expiry",
         }
     }
     pub fn parse(s: &str) -> Result<ConsentChannel, CoreError> {
@@ -322,10 +339,11 @@ impl ConsentChannel {
             "api" => ConsentChannel::Api,
             "import" => ConsentChannel::Import,
             "reconsent" => ConsentChannel::Reconsent,
+            "expiry" => ConsentChannel::Expiry,
             _ => {
                 return Err(CoreError::invalid(
                     "channel",
-                    "must be signup, account_portal, api, import or reconsent",
+                    "must be signup, account_portal, api, import, reconsent or expiry",
                 ));
             }
         })
@@ -671,6 +689,7 @@ mod tests {
             descriptions: [("en".to_string(), "Terms".to_string())].into(),
             required: true,
             document: Some("terms".into()),
+            expires_after_days: None,
             created_at: t("2026-01-01T00:00:00Z"),
             updated_at: t("2026-01-01T00:00:00Z"),
         }

@@ -86,6 +86,8 @@ pub struct TenantSettings {
     /// Anonymized analytics: the k-anonymity threshold under which counts are suppressed (see
     /// docs/privacy.md).
     pub analytics: crate::analytics::AnalyticsSettings,
+    /// What is deleted after how long: unverified and inactive accounts (see docs/privacy.md).
+    pub retention: crate::privacy_requests::RetentionSettings,
 }
 
 impl Default for TenantSettings {
@@ -120,6 +122,7 @@ impl TenantSettings {
                 branding: Default::default(),
                 risk: Default::default(),
                 analytics: Default::default(),
+                retention: Default::default(),
             },
             Preset::Customer => TenantSettings {
                 self_registration: true,
@@ -144,6 +147,7 @@ impl TenantSettings {
                 branding: Default::default(),
                 risk: Default::default(),
                 analytics: Default::default(),
+                retention: Default::default(),
             },
         }
     }
@@ -227,6 +231,7 @@ impl TenantSettings {
         }
         self.mfa.validate()?;
         self.analytics.validate()?;
+        self.retention.validate()?;
         if self.mfa_required && !self.mfa.enabled {
             return Err(CoreError::invalid(
                 "settings.mfa_required",

@@ -750,7 +750,8 @@ fn opt_time(t: Option<Timestamp>) -> Option<String> {
 /// profile (decrypted), custom attributes, email verification, terms acceptance, sessions
 /// (without token hashes), factors (kind, name, dates; no secret), how many recovery codes are
 /// left, the applications it consented to, groups, role assignments, the consent history and
-/// communication preferences (`privacy`), and the audit events about it (with their personal
+/// communication preferences (`privacy`), linked upstream identities, the processing
+/// restriction and data-subject requests, and the audit events about it (with their personal
 /// part). Records `user.data_exported`.
 pub async fn export_account(
     state: &AppState,
@@ -759,6 +760,30 @@ pub async fn export_account(
     current: &Session,
     ip: Option<IpAddr>,
     user_agent: Option<&str>,
+) -> Result<serde_json::Value, StoreError> {
+    let doc = export_document(state, tenant, user, Some(current.id)).await?;
+    let ev = Event::new(
+        tenant.id,
+        Services::now(),
+        EventKind::DataExported,
+        Actor::user(user.id),
+    )
+    .target(user_target(user))
+    .subject(user.id)
+    .ip(ip.map(|i| i.to_string()))
+    .user_agent(ua(user_agent));
+    state.services.emit(ev).await;
+    tracing::info!(tenant = %tenant.slug, user = %user.id, "account data exported");
+    Ok(doc)
+}
+
+/// The export document itself (see [`export_account`]), shared with the operator's export in
+/// the admin API; `current` marks the session the person asks from. Emits nothing.
+pub async fn export_document(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &User,
+    current: Option<SessionId>,
 ) -> Result<serde_json::Value, StoreError> {
     let store = &state.services.store;
     let now = Services::now();
@@ -769,7 +794,7 @@ pub async fn export_account(
         .map(|s| {
             serde_json::json!({
                 "id": s.id.to_string(),
-                "current": s.id == current.id,
+                "current": Some(s.id) == current,
                 "created_at": rfc3339(s.created_at),
                 "last_seen_at": rfc3339(s.last_seen_at),
                 "expires_at": rfc3339(s.expires_at),
@@ -847,8 +872,11 @@ pub async fn export_account(
         .get(tessera_core::registration::TERMS_ATTRIBUTE)
         .cloned();
     let deletion = store.get_scheduled_deletion(tenant.id, user.id).await?;
-    // Upstream identities linked to the account (provider, its identifier of the person, the
-    // email it gave); the kept upstream tokens are credentials and stay out.
+    let privacy = crate::privacy::export_section(state, tenant, user.id).await?;
+    let (processing_restricted_at, privacy_requests) =
+        crate::privacy_requests::export_section(state, tenant, user.id).await?;
+    // Accounts at upstream providers linked to this one (the kept tokens are secrets: only
+    // whether there are some).
     let providers =
         tessera_core::federation::FederationStore::list_identity_providers(store, tenant.id)
             .await?;
@@ -859,21 +887,19 @@ pub async fn export_account(
         .await?
         .into_iter()
         .map(|l| {
-            let alias = providers
-                .iter()
-                .find(|p| p.id == l.provider_id)
-                .map(|p| p.alias.clone());
+            let provider = providers.iter().find(|p| p.id == l.provider_id);
             serde_json::json!({
                 "id": l.id.to_string(),
-                "provider": alias,
+                "provider": provider.map(|p| p.alias.clone()),
+                "provider_name": provider.map(|p| p.display_name.clone()),
                 "subject": l.subject,
                 "email": l.email,
+                "has_tokens": l.tokens.is_some(),
                 "created_at": rfc3339(l.created_at),
                 "last_used_at": opt_time(l.last_used_at),
             })
         })
         .collect();
-    let privacy = crate::privacy::export_section(state, tenant, user.id).await?;
     // What the risk engine learned of the account's sign-ins (countries, networks, devices,
     // browsers, hours, the last place), as stored.
     let risk_profile =
@@ -908,7 +934,6 @@ pub async fn export_account(
         "privacy": privacy,
         "risk_profile": risk_profile,
         "scheduled_deletion": deletion.map(|d| rfc3339(d.due_at)),
-        "linked_identities": linked_identities,
         "sessions": sessions,
         "factors": factors,
         "recovery_codes_left": recovery_codes_left,
@@ -917,19 +942,10 @@ pub async fn export_account(
         "role_assignments": assignments,
         "audit_events": audit_events,
         "audit_events_truncated": audit_truncated,
+        "processing_restricted_at": processing_restricted_at,
+        "linked_identities": linked_identities,
+        "privacy_requests": privacy_requests,
     });
-    let ev = Event::new(
-        tenant.id,
-        now,
-        EventKind::DataExported,
-        Actor::user(user.id),
-    )
-    .target(user_target(user))
-    .subject(user.id)
-    .ip(ip.map(|i| i.to_string()))
-    .user_agent(ua(user_agent));
-    state.services.emit(ev).await;
-    tracing::info!(tenant = %tenant.slug, user = %user.id, "account data exported");
     Ok(doc)
 }
 
@@ -1098,7 +1114,7 @@ pub async fn delete_account(
 
 /// Mails "your account was deleted" (queued before the account goes; the outbox keeps no link
 /// to the account, so the message survives it).
-async fn notify_deleted(state: &AppState, tenant: &Tenant, user: &User) {
+pub(crate) async fn notify_deleted(state: &AppState, tenant: &Tenant, user: &User) {
     if let Err(e) = crate::mail::send_templated_for(
         state,
         tenant,

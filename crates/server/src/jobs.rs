@@ -1,17 +1,19 @@
-//! Background maintenance every node runs: scheduled signing-key rotation and purging of expired
-//! grants. Both are safe to run on several nodes at once (rotation is one transaction and an extra
-//! rotation only adds a key; purges are idempotent), so no lease is taken yet.
+//! Background maintenance every node runs: scheduled signing-key rotation, audit checkpoints and
+//! retention, and purging of expired grants. These are safe to run on several nodes at once
+//! (rotation is one transaction and an extra rotation only adds a key; purges are idempotent).
+//! The retention pass that deletes accounts and expires consents (`crate::retention`) is started
+//! from here too and runs on one node only, under a database lease.
 
 use std::time::Duration;
 
-use tessera_core::store::{GrantStore, TenantStore};
+use tessera_core::store::TenantStore;
 
-use crate::app::Services;
 use crate::state::AppState;
 
 const INTERVAL: Duration = Duration::from_secs(600);
 
 pub fn spawn(state: AppState) {
+    crate::retention::spawn(state.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         loop {
@@ -74,28 +76,11 @@ pub async fn run_once(state: &AppState) {
         }
         Err(e) => tracing::warn!(error = %e, "maintenance: cannot list tenants"),
     }
-    match svc.store.purge_expired_grants(Services::now()).await {
-        Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired codes and tokens"),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "maintenance: purge of expired grants failed"),
-    }
-    // Sign-ins in progress that expired (abandoned at the second factor, unused emailed codes).
-    match tessera_core::store::MfaStore::purge_login_flows(&svc.store, Services::now()).await {
-        Ok(n) if n > 0 => tracing::info!(rows = n, "purged expired sign-ins in progress"),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "maintenance: purge of sign-ins in progress failed"),
-    }
-    // Spent or expired email links are kept a day (a late click still finds "already used").
-    let cutoff = Services::now() - time::Duration::days(1);
-    match tessera_core::verification::VerificationStore::purge_verifications(&svc.store, cutoff)
-        .await
-    {
-        Ok(n) if n > 0 => tracing::info!(rows = n, "purged spent or expired email links"),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "maintenance: purge of email links failed"),
-    }
+    // Expired grants, sign-ins in progress and spent email links (also part of every retention
+    // pass; idempotent, so every node may do it).
+    crate::retention::purge_expired(svc).await;
     // The risk engine's shared counts older than the longest velocity window.
-    let cutoff = Services::now() - crate::risk::shared::KEEP;
+    let cutoff = crate::app::Services::now() - crate::risk::shared::KEEP;
     match tessera_core::store::RiskVelocityStore::purge_risk_velocity(&svc.store, cutoff).await {
         Ok(n) if n > 0 => tracing::info!(rows = n, "purged old shared risk counts"),
         Ok(_) => {}

@@ -20,6 +20,8 @@ pub mod oidc;
 pub mod ops;
 pub mod pages;
 pub mod privacy;
+pub mod privacy_requests;
+pub mod retention;
 pub mod risk;
 pub mod routes;
 pub mod self_service;

@@ -25,7 +25,8 @@ use crate::error::corrupt;
 
 macro_rules! purpose_columns {
     () => {
-        "tenant_id, key, legal_basis, descriptions, required, document, created_at, updated_at"
+        "tenant_id, key, legal_basis, descriptions, required, document, created_at, updated_at, \
+         expires_after_days"
     };
 }
 
@@ -52,6 +53,7 @@ struct PurposeRow {
     document: Option<String>,
     created_at: i64,
     updated_at: i64,
+    expires_after_days: Option<i64>,
 }
 
 impl PurposeRow {
@@ -68,6 +70,11 @@ impl PurposeRow {
             descriptions: from_json("privacy_purposes.descriptions", &self.descriptions)?,
             required: self.required,
             document: self.document,
+            expires_after_days: self
+                .expires_after_days
+                .map(u32::try_from)
+                .transpose()
+                .map_err(|_| corrupt("privacy_purposes.expires_after_days is out of range"))?,
             created_at: from_millis(self.created_at)?,
             updated_at: from_millis(self.updated_at)?,
         })
@@ -173,7 +180,7 @@ impl PrivacyStore for Store {
             sqlx::query(concat!(
                 "INSERT INTO privacy_purposes (",
                 purpose_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
             ))
             .bind(p.tenant_id.to_string())
             .bind(&p.key)
@@ -183,6 +190,7 @@ impl PrivacyStore for Store {
             .bind(&p.document)
             .bind(to_millis(p.created_at))
             .bind(to_millis(p.updated_at))
+            .bind(p.expires_after_days.map(i64::from))
         )
         .map_err(|e| match e {
             StoreError::Conflict(_) => StoreError::Conflict("key".into()),
@@ -197,7 +205,8 @@ impl PrivacyStore for Store {
             self,
             sqlx::query(
                 "UPDATE privacy_purposes SET legal_basis = $3, descriptions = $4, required = $5, \
-                 document = $6, updated_at = $7 WHERE tenant_id = $1 AND key = $2"
+                 document = $6, updated_at = $7, expires_after_days = $8 \
+                 WHERE tenant_id = $1 AND key = $2"
             )
             .bind(p.tenant_id.to_string())
             .bind(&p.key)
@@ -206,6 +215,7 @@ impl PrivacyStore for Store {
             .bind(p.required)
             .bind(&p.document)
             .bind(to_millis(p.updated_at))
+            .bind(p.expires_after_days.map(i64::from))
         )?;
         if n == 0 {
             return Err(StoreError::NotFound);
@@ -385,6 +395,8 @@ impl PrivacyStore for Store {
                                 WHERE m.tenant_id = r.tenant_id AND m.user_id = r.user_id \
                                   AND m.purpose = r.purpose) \
                    AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = r.tenant_id AND u.id = r.user_id) \
+                   AND NOT EXISTS (SELECT 1 FROM privacy_restrictions x \
+                                   WHERE x.tenant_id = r.tenant_id AND x.user_id = r.user_id) \
                  ORDER BY r.user_id LIMIT $4"
             )
             .bind(tenant.to_string())

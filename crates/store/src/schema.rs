@@ -30,6 +30,8 @@ pub const EXPORTED_TABLES: &[(&str, &str)] = &[
         "communication_preferences",
         "privacy.communication_preferences",
     ),
+    ("privacy_requests", "privacy_requests"),
+    ("privacy_restrictions", "processing_restricted_at"),
 ];
 
 /// Tables the export leaves out, and why.
@@ -129,6 +131,11 @@ pub const NOT_EXPORTED_TABLES: &[(&str, &str)] = &[
         "federation_states",
         "upstream sign-ins in progress that live minutes",
     ),
+    (
+        "retention_warnings",
+        "when a deletion warning was mailed, until the account signs in or is deleted; the same fact is in the exported audit trail (privacy.retention_warning_sent)",
+    ),
+    ("job_leases", "which node runs a background job"),
     (
         "risk_velocity",
         "the risk engine's counts shared between nodes: keyed hashes of addresses, sealed IPs, purged after 8 days; no user id",

@@ -16,6 +16,7 @@ pub mod identity_providers;
 pub mod mfa;
 pub mod parental_consent;
 pub mod privacy;
+pub mod privacy_requests;
 pub mod risk;
 pub mod roles;
 pub mod self_service;
@@ -58,7 +59,7 @@ Errors are JSON objects `{\"error\": \"<code>\", \"message\": \"...\"}`.",
         (name = "webhooks", description = "Event subscriptions: webhooks, JSON Lines and syslog streams"),
         (name = "email", description = "Email: test messages and the mail outbox"),
         (name = "identity providers", description = "Upstream identity providers (social and enterprise sign-in) and the identities linked to accounts"),
-        (name = "privacy", description = "Privacy compliance: purposes, policy documents, consent records and receipts, communication preferences"),
+        (name = "privacy", description = "Privacy compliance: purposes, policy documents, consent records and receipts, communication preferences, data-subject requests, restriction, retention"),
         (name = "analytics", description = "Anonymized, k-anonymous statistics per tenant: sign-ups, sign-ins, active users, registration funnel, consent rates")
     )
 )]
@@ -172,7 +173,23 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(privacy::get_topics, privacy::put_topics))
         .routes(routes!(privacy::get_preferences, privacy::put_preferences))
         .routes(routes!(analytics::tenant_analytics))
-        .routes(routes!(parental_consent::record_parental_consent));
+        .routes(routes!(parental_consent::record_parental_consent))
+        .routes(routes!(
+            privacy_requests::list_requests,
+            privacy_requests::create_request
+        ))
+        .routes(routes!(privacy_requests::get_request))
+        .routes(routes!(privacy_requests::complete_request))
+        .routes(routes!(privacy_requests::reject_request))
+        .routes(routes!(privacy_requests::extend_request))
+        .routes(routes!(privacy_requests::export_user))
+        .routes(routes!(
+            privacy_requests::get_restriction,
+            privacy_requests::set_restriction,
+            privacy_requests::clear_restriction
+        ))
+        .routes(routes!(privacy_requests::retention_report))
+        .routes(routes!(privacy_requests::retention_run));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(API_PREFIX, api)
         .split_for_parts();

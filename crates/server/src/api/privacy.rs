@@ -45,6 +45,8 @@ pub struct PurposeView {
     pub required: bool,
     /// The policy document kind whose version each consent names (`terms`, `privacy`…).
     pub document: Option<String>,
+    /// Granted consents older than this many days expire (the retention job records `expired`).
+    pub expires_after_days: Option<u32>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -57,6 +59,7 @@ impl From<&Purpose> for PurposeView {
             descriptions: p.descriptions.clone(),
             required: p.required,
             document: p.document.clone(),
+            expires_after_days: p.expires_after_days,
             created_at: rfc3339(p.created_at),
             updated_at: rfc3339(p.updated_at),
         }
@@ -80,6 +83,8 @@ pub struct CreatePurpose {
     #[serde(default)]
     pub required: bool,
     pub document: Option<String>,
+    /// 1 to 36500: granted consents older than this expire; absent: never.
+    pub expires_after_days: Option<u32>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -90,6 +95,8 @@ pub struct UpdatePurpose {
     #[serde(default)]
     pub required: bool,
     pub document: Option<String>,
+    /// 1 to 36500: granted consents older than this expire; absent: never.
+    pub expires_after_days: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -299,6 +306,7 @@ pub async fn create_purpose(
         descriptions: b.descriptions,
         required: b.required,
         document: b.document,
+        expires_after_days: b.expires_after_days,
         created_at: now,
         updated_at: now,
     };
@@ -362,6 +370,7 @@ pub async fn update_purpose(
         descriptions: b.descriptions,
         required: b.required,
         document: b.document,
+        expires_after_days: b.expires_after_days,
         updated_at: Services::now(),
         ..before.clone()
     };
@@ -385,7 +394,8 @@ pub async fn update_purpose(
 }
 
 /// The users who consent to a purpose now (their newest record of it is `granted`), ordered by
-/// id, with cursor paging. Deleted accounts are never listed.
+/// id, with cursor paging. Deleted accounts, and accounts whose processing is restricted, are
+/// never listed.
 #[utoipa::path(get, path = "/tenants/{slug}/privacy/purposes/{key}/users", tag = "privacy", security(("api_key" = [])),
     params(("slug" = String, Path, description = "Tenant slug"), ("key" = String, Path, description = "Purpose key"), PageQuery),
     responses((status = 200, body = ConsentingUsers), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]

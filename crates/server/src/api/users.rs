@@ -45,6 +45,14 @@ pub struct UserView {
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_login_at: Option<time::OffsetDateTime>,
+    /// Since when processing of the person's data is restricted (GDPR Art. 18; see
+    /// docs/privacy.md). Given by `GET …/users/{id}` only; lists leave it out.
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub processing_restricted_at: Option<time::OffsetDateTime>,
 }
 
 impl From<User> for UserView {
@@ -65,6 +73,7 @@ impl From<User> for UserView {
             created_at: u.created_at,
             updated_at: u.updated_at,
             last_login_at: u.last_login_at,
+            processing_restricted_at: None,
         }
     }
 }
@@ -251,13 +260,16 @@ pub async fn get_user(
     let tenant = op
         .tenant(&state, &slug, AdminResource::Users, ApiScope::Read)
         .await?;
-    Ok(Json(
-        state
-            .services
-            .user(tenant.id, parse_user_id(&id)?)
-            .await?
-            .into(),
-    ))
+    let user = state.services.user(tenant.id, parse_user_id(&id)?).await?;
+    let restricted = tessera_core::privacy_requests::PrivacyRequestStore::processing_restricted(
+        &state.services.store,
+        tenant.id,
+        user.id,
+    )
+    .await?;
+    let mut view = UserView::from(user);
+    view.processing_restricted_at = restricted;
+    Ok(Json(view))
 }
 
 /// Change a user; absent fields stay, `null` clears.

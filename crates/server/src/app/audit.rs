@@ -283,8 +283,24 @@ pub async fn enforce_retention(
     tenant: TenantId,
     retention_days: u64,
 ) -> Result<u64, String> {
-    if retention_days == 0 {
+    let Some((_, seq)) = retention_plan(svc, tenant, retention_days).await? else {
         return Ok(0);
+    };
+    svc.store
+        .prune_audit(tenant, seq)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// What [`enforce_retention`] would prune now: the entries after `anchor` up to and including
+/// `seq` (the newest signed checkpoint older than the retention period). `None`: nothing.
+pub async fn retention_plan(
+    svc: &Services,
+    tenant: TenantId,
+    retention_days: u64,
+) -> Result<Option<(i64, i64)>, String> {
+    if retention_days == 0 {
+        return Ok(None);
     }
     let cutoff = Services::now() - time::Duration::days(retention_days as i64);
     let checkpoints = svc
@@ -297,15 +313,9 @@ pub async fn enforce_retention(
         .audit_anchor(tenant)
         .await
         .map_err(|e| e.to_string())?;
-    let Some(cp) = checkpoints
+    Ok(checkpoints
         .iter()
         .filter(|c| c.created_at <= cutoff && c.seq > anchor)
         .max_by_key(|c| c.seq)
-    else {
-        return Ok(0);
-    };
-    svc.store
-        .prune_audit(tenant, cp.seq)
-        .await
-        .map_err(|e| e.to_string())
+        .map(|cp| (anchor, cp.seq)))
 }

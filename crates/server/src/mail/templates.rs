@@ -157,6 +157,14 @@ pub const EMAIL_TEMPLATES: &[(&str, &str)] = &[
         "email/account_deleted.html",
         include_str!("../../../../templates/email/account_deleted.html"),
     ),
+    (
+        "email/retention_inactive_warning.txt",
+        include_str!("../../../../templates/email/retention_inactive_warning.txt"),
+    ),
+    (
+        "email/retention_inactive_warning.html",
+        include_str!("../../../../templates/email/retention_inactive_warning.html"),
+    ),
 ];
 
 /// A rendered message without its recipient.

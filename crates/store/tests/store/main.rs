@@ -19,6 +19,7 @@ mod isolation;
 mod mail;
 mod mfa;
 mod privacy;
+mod privacy_requests;
 mod risk_velocity;
 mod schema;
 mod sessions;
@@ -109,4 +110,7 @@ on_both_backends!(
     risk_velocity::risk_velocity_journal_is_shared_and_purged,
     analytics::analytics_aggregate_by_day,
     schema::every_table_is_exported_or_listed,
+    privacy_requests::one_node_holds_a_job_lease_until_it_expires,
+    privacy_requests::privacy_requests_filter_page_and_transition_once,
+    privacy_requests::restriction_and_retention_candidates,
 );

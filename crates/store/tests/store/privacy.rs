@@ -24,6 +24,7 @@ fn purpose(tenant: TenantId, key: &str) -> Purpose {
         descriptions: BTreeMap::from([("en".to_string(), key.to_string())]),
         required: false,
         document: None,
+        expires_after_days: None,
         created_at: t0(),
         updated_at: t0(),
     }
