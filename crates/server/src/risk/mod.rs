@@ -584,34 +584,34 @@ pub async fn learn(state: &AppState, tenant: &Tenant, user: &User, info: &Attemp
     };
     metrics::histogram!("tessera_risk_evaluation_seconds", "stage" => "learn")
         .record(started.elapsed().as_secs_f64());
-    // Saving the profile and mailing a notice need not hold up the sign-in: they run on their
-    // own, and the next sign-in on this node starts from the profile just learned.
-    let Some(profile) = profile else {
-        return;
-    };
-    let json = serde_json::to_string(&profile).ok();
-    state.risk.remember_profile(tenant.id, user.id, profile);
-    let (state, tenant, user) = (state.clone(), tenant.clone(), user.clone());
-    let (at, country, browser) = (a.at, o.geo.country.clone(), o.agent.label.clone());
-    tokio::spawn(async move {
-        if let Some(json) = json
-            && let Err(e) = state
-                .services
-                .store
-                .save_risk_profile(tenant.id, user.id, &json, at)
-                .await
-        {
-            tracing::warn!(error = %e, "the risk profile could not be saved");
-        }
-        if news {
-            let facts = notify::SignInFacts {
-                at,
-                country: country.as_deref(),
-                browser: &browser,
-            };
-            notify::notice(&state, &tenant, &user, &facts).await;
-        }
-    });
+    // Saving the profile need not hold up the sign-in: it runs on its own, and the next sign-in
+    // on this node starts from the profile just learned.
+    if let Some(profile) = profile {
+        let json = serde_json::to_string(&profile).ok();
+        state.risk.remember_profile(tenant.id, user.id, profile);
+        let (st, tenant_id, user_id, at) = (state.clone(), tenant.id, user.id, a.at);
+        tokio::spawn(async move {
+            if let Some(json) = json
+                && let Err(e) = st
+                    .services
+                    .store
+                    .save_risk_profile(tenant_id, user_id, &json, at)
+                    .await
+            {
+                tracing::warn!(error = %e, "the risk profile could not be saved");
+            }
+        });
+    }
+    // A notice (rare: a new country or browser) is queued before the sign-in answers, so its
+    // event takes its place in the audit trail.
+    if news {
+        let facts = notify::SignInFacts {
+            at: a.at,
+            country: o.geo.country.as_deref(),
+            browser: &o.agent.label,
+        };
+        notify::notice(state, tenant, user, &facts).await;
+    }
 }
 
 /// The device id this browser carries for the tenant, if its cookie is genuine.
