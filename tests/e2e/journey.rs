@@ -70,7 +70,9 @@ async fn customer_life_cycle_in_chromium(backend: Backend) {
     type_into(&s, "#email", first).await;
     type_into(&s, "#password", STRONG).await;
     click(&s, "#submit").await;
-    let heading = s.wait_for_text("the answer to the sign-up", "h1").await;
+    let heading = s
+        .wait_for_text_containing("the answer to the sign-up", "h1", "Check your email")
+        .await;
     assert!(heading.contains("Check your email"), "{heading}");
     let user = find_user(&api, "shop", first)
         .await
@@ -98,7 +100,9 @@ async fn customer_life_cycle_in_chromium(backend: Backend) {
     // 4. Edit the profile.
     type_into(&s, "#profile-name", "Ann Journey").await;
     click(&s, "#save-profile").await;
-    let name = s.wait_for_text("the saved name", "#account-name").await;
+    let name = s
+        .wait_for_text_containing("the saved name", "#account-name", "Ann Journey")
+        .await;
     assert_eq!(name, "Ann Journey");
 
     // 5. Change the email; the new address confirms it.
@@ -170,7 +174,13 @@ async fn customer_life_cycle_in_chromium(backend: Backend) {
     s.goto(&format!("{origin}/t/shop/account")).await;
     type_into(&s, "#delete-confirm", second).await;
     click(&s, "#delete-account").await;
-    let body = s.wait_for_text("the deletion page", "main, body").await;
+    let body = s
+        .wait_for_text_containing(
+            "the deletion page",
+            "main, body",
+            "Your account was deleted",
+        )
+        .await;
     assert!(body.contains("Your account was deleted"), "{body}");
     assert!(find_user(&api, "shop", second).await.is_none());
 

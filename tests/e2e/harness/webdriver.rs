@@ -260,6 +260,23 @@ impl Session<'_> {
         .await
     }
 
+    /// Like [`Session::wait_for_text`], but waits until the text contains `needle`: after a
+    /// form is sent, the page it replaces may still be showing an element of the same name.
+    pub async fn wait_for_text_containing(&self, what: &str, css: &str, needle: &str) -> String {
+        poll_until(what, Duration::from_secs(20), || async {
+            let t = self
+                .execute(
+                    "var e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : '';",
+                    json!([css]),
+                )
+                .await;
+            t.as_str()
+                .filter(|s| s.contains(needle))
+                .map(str::to_string)
+        })
+        .await
+    }
+
     /// Runs `source` in every document this window opens from now on, before the page's own
     /// scripts (Chromium's DevTools `Page.addScriptToEvaluateOnNewDocument`, through
     /// chromedriver).
