@@ -524,9 +524,17 @@ async fn export_covers_every_personal_table(backend: Backend) {
     .expect(201);
     let b = Browser::new(&server);
     b.sign_in_ok("full", "ida@full.test", PASSWORD).await;
-    let export = b.get("/t/full/account/export").await;
-    assert_eq!(export.status, 200, "{}", export.text());
-    let doc = export.json();
+    // The risk profile is saved off the sign-in's path, so it reaches the export a moment later.
+    let mut doc = Value::Null;
+    for _ in 0..100 {
+        let export = b.get("/t/full/account/export").await;
+        assert_eq!(export.status, 200, "{}", export.text());
+        doc = export.json();
+        if section(&doc, "risk_profile").is_some_and(|v| !v.is_null()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     for (table, path) in tessera_store::schema::EXPORTED_TABLES {
         assert!(
             section(&doc, path).is_some(),
