@@ -33,6 +33,10 @@ pub trait TenantStore {
 pub trait UserStore {
     /// `Conflict("email")` when the tenant already has an account with this email.
     async fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// Bulk creation for imports: every user of `users` in ONE transaction. Returns, in order,
+    /// whether each was created; `false` means the tenant already had an account with its email
+    /// (or its id), and that one alone was skipped. Any other error writes none of them.
+    async fn create_users(&self, users: &[User]) -> StoreResult<Vec<bool>>;
     async fn get_user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>>;
     /// Case-insensitive exact match through the blind index.
     async fn find_user_by_email(&self, tenant: TenantId, email: &str) -> StoreResult<Option<User>>;
@@ -354,6 +358,13 @@ pub trait AuditStore {
         event: &crate::events::Event,
         deliveries: &[crate::webhook::WebhookDelivery],
     ) -> StoreResult<crate::events::AuditEntry>;
+    /// Group commit: appends every event of `batch` (each with its deliveries, as
+    /// [`AuditStore::append_event`] does) in ONE transaction, in order, and returns their entries
+    /// in the same order. All or nothing: any error writes none of them.
+    async fn append_events(
+        &self,
+        batch: &[(&crate::events::Event, &[crate::webhook::WebhookDelivery])],
+    ) -> StoreResult<Vec<crate::events::AuditEntry>>;
     /// Entries newest first, filtered; `page.after` is a seq (exclusive). Personal data decrypted
     /// (None when erased). The IP filter matches on the decrypted IP.
     async fn list_audit(

@@ -182,6 +182,58 @@ fn open_personal(
     Ok(from_json::<PersonalData>("audit_entries.personal_sealed", &json).ok())
 }
 
+/// What an append computes before its transaction: the texts to store and bind.
+struct PreparedAppend<'a> {
+    event: &'a Event,
+    tenant: String,
+    event_id: String,
+    event_type: String,
+    /// The non-personal part as stored, and parsed back as verification will hash it.
+    body_text: String,
+    body: serde_json::Value,
+    occurred_at: i64,
+    subject: Option<String>,
+    personal: Option<String>,
+    /// Stored only when the subject has no key yet.
+    new_salt: Vec<u8>,
+    deliveries: Vec<DeliveryValues>,
+}
+
+impl<'a> PreparedAppend<'a> {
+    fn new(event: &'a Event, deliveries: &[WebhookDelivery]) -> StoreResult<PreparedAppend<'a>> {
+        if deliveries.iter().any(|d| d.tenant_id != event.tenant_id) {
+            return Err(StoreError::Backend(
+                "a webhook delivery belongs to another tenant than its event".to_string(),
+            ));
+        }
+        let body_text = to_json("audit_entries.body", &event.body())?;
+        let body = from_json("audit_entries.body", &body_text)?;
+        let personal = if event.personal.is_empty() {
+            None
+        } else {
+            Some(to_json("audit personal data", &event.personal)?)
+        };
+        Ok(PreparedAppend {
+            event,
+            tenant: event.tenant_id.to_string(),
+            event_id: event.id.to_string(),
+            event_type: event.kind.type_name(),
+            body_text,
+            body,
+            occurred_at: to_millis(event.occurred_at),
+            subject: event.subject.map(|u| u.to_string()),
+            personal,
+            new_salt: random_bytes::<SALT_LEN>().to_vec(),
+            deliveries: deliveries.iter().map(DeliveryValues::new).collect(),
+        })
+    }
+
+    /// The `audit_subject_keys.subject_id` its personal data is sealed under.
+    fn subject_key(&self) -> &str {
+        self.subject.as_deref().unwrap_or(TENANT_SUBJECT)
+    }
+}
+
 impl AuditStore for Store {
     /// `Conflict("event_id")` when the event was appended before (nothing is written). Every
     /// delivery must belong to the event's tenant; a delivery whose subscription no longer exists
@@ -191,146 +243,163 @@ impl AuditStore for Store {
         event: &Event,
         deliveries: &[WebhookDelivery],
     ) -> StoreResult<AuditEntry> {
-        if deliveries.iter().any(|d| d.tenant_id != event.tenant_id) {
-            return Err(StoreError::Backend(
-                "a webhook delivery belongs to another tenant than its event".to_string(),
-            ));
+        let mut entries = self.append_events(&[(event, deliveries)]).await?;
+        entries
+            .pop()
+            .ok_or_else(|| StoreError::Backend("an append wrote no audit entry".to_string()))
+    }
+
+    /// The batch shares one transaction: each tenant's head is created and locked once, the
+    /// events are chained in order, and each head is written once at the end. Any error (a
+    /// repeated event id, say) rolls the whole batch back.
+    async fn append_events(
+        &self,
+        batch: &[(&Event, &[WebhookDelivery])],
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let prepared = batch
+            .iter()
+            .map(|(event, deliveries)| PreparedAppend::new(event, deliveries))
+            .collect::<StoreResult<Vec<_>>>()?;
+        if prepared.is_empty() {
+            return Ok(Vec::new());
         }
-        let tenant = event.tenant_id.to_string();
-        let event_id = event.id.to_string();
-        let body_text = to_json("audit_entries.body", &event.body())?;
-        // Hashed as verification will see it: parsed back from the stored text.
-        let body: serde_json::Value = from_json("audit_entries.body", &body_text)?;
-        let occurred_at = to_millis(event.occurred_at);
-        let event_type = event.kind.type_name();
-        let subject = event.subject.map(|u| u.to_string());
-        let subject_key = subject.as_deref().unwrap_or(TENANT_SUBJECT);
-        let personal = if event.personal.is_empty() {
-            None
-        } else {
-            Some(to_json("audit personal data", &event.personal)?)
-        };
-        // Stored only when the subject has no key yet.
-        let new_salt = random_bytes::<SALT_LEN>().to_vec();
-        let deliveries: Vec<DeliveryValues> = deliveries.iter().map(DeliveryValues::new).collect();
         transaction!(self, tx => {
-            // The first statement writes (see the module comment): it creates the head on first
-            // use and, on SQLite, takes the write lock.
-            tx_execute!(
-                tx,
-                sqlx::query(
-                    "INSERT INTO audit_heads (tenant_id, seq, hash, anchor_seq, anchor_hash) \
-                     VALUES ($1, 0, $2, 0, $2) ON CONFLICT (tenant_id) DO NOTHING"
-                )
-                .bind(&tenant)
-                .bind(GENESIS_HASH)
-            )?;
-            let (head_seq, head_hash): (i64, String) = tx_fetch_one!(
-                tx,
-                sqlx::query_as(LOCK_HEAD.text(&self.db)).bind(&tenant)
-            )?;
-            let (personal_sealed, personal_digest) = match &personal {
-                None => (None, None),
-                Some(json) => {
-                    tx_execute!(
-                        tx,
-                        sqlx::query(
-                            "INSERT INTO audit_subject_keys (tenant_id, subject_id, salt, created_at) \
-                             VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) DO NOTHING"
-                        )
-                        .bind(&tenant)
-                        .bind(subject_key)
-                        .bind(&new_salt)
-                        .bind(occurred_at)
-                    )?;
-                    let salt: Vec<u8> = tx_fetch_one!(
-                        tx,
-                        sqlx::query_scalar(
-                            "SELECT salt FROM audit_subject_keys WHERE tenant_id = $1 AND subject_id = $2"
-                        )
-                        .bind(&tenant)
-                        .bind(subject_key)
-                    )?;
-                    let sealed = self
-                        .crypto
-                        .encrypt_with_subkey(
-                            &subject_purpose(event.tenant_id, subject_key, &salt),
-                            personal_aad(event.tenant_id, event.id).as_bytes(),
-                            json.as_bytes(),
-                        )
-                        .map_err(|e| {
-                            StoreError::Backend(format!(
-                                "could not encrypt the personal data of an audit entry: {e}"
-                            ))
-                        })?;
-                    let digest = sha256_hex(&sealed);
-                    (Some(sealed), Some(digest))
-                }
-            };
-            let mut entry = AuditEntry {
-                tenant_id: event.tenant_id,
-                seq: head_seq + 1,
-                event_id: event.id,
-                occurred_at: from_millis(occurred_at)?,
-                event_type: event_type.clone(),
-                body: body.clone(),
-                personal_sealed,
-                personal_digest,
-                prev_hash: head_hash,
-                hash: String::new(),
-            };
-            entry.hash = sha256_hex(&chain_input(&entry));
-            tx_execute!(
-                tx,
-                sqlx::query(
-                    "INSERT INTO audit_entries (tenant_id, seq, event_id, occurred_at, event_type, \
-                     actor_id, target_id, outcome, body, subject_user_id, personal_sealed, \
-                     personal_digest, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-                )
-                .bind(&tenant)
-                .bind(entry.seq)
-                .bind(&event_id)
-                .bind(occurred_at)
-                .bind(&event_type)
-                .bind(event.actor.id.as_deref())
-                .bind(event.target.as_ref().map(|t| t.id.as_str()))
-                .bind(outcome_str(event.outcome))
-                .bind(&body_text)
-                .bind(subject.as_deref())
-                .bind(entry.personal_sealed.as_deref())
-                .bind(entry.personal_digest.as_deref())
-                .bind(&entry.prev_hash)
-                .bind(&entry.hash)
-            )?;
-            tx_execute!(
-                tx,
-                sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1")
-                    .bind(&tenant)
-                    .bind(entry.seq)
-                    .bind(&entry.hash)
-            )?;
-            for d in &deliveries {
+            // Per tenant: (seq, hash) of the head as this batch has moved it.
+            let mut heads: Vec<(TenantId, i64, String)> = Vec::new();
+            let mut entries = Vec::with_capacity(prepared.len());
+            for p in &prepared {
+                let event = p.event;
+                let head = match heads.iter().position(|(t, _, _)| *t == event.tenant_id) {
+                    Some(i) => i,
+                    None => {
+                        // The first statement writes (see the module comment): it creates the
+                        // head on first use and, on SQLite, takes the write lock.
+                        tx_execute!(
+                            tx,
+                            sqlx::query(
+                                "INSERT INTO audit_heads (tenant_id, seq, hash, anchor_seq, anchor_hash) \
+                                 VALUES ($1, 0, $2, 0, $2) ON CONFLICT (tenant_id) DO NOTHING"
+                            )
+                            .bind(&p.tenant)
+                            .bind(GENESIS_HASH)
+                        )?;
+                        let (seq, hash): (i64, String) = tx_fetch_one!(
+                            tx,
+                            sqlx::query_as(LOCK_HEAD.text(&self.db)).bind(&p.tenant)
+                        )?;
+                        heads.push((event.tenant_id, seq, hash));
+                        heads.len() - 1
+                    }
+                };
+                let (personal_sealed, personal_digest) = match &p.personal {
+                    None => (None, None),
+                    Some(json) => {
+                        tx_execute!(
+                            tx,
+                            sqlx::query(
+                                "INSERT INTO audit_subject_keys (tenant_id, subject_id, salt, created_at) \
+                                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) DO NOTHING"
+                            )
+                            .bind(&p.tenant)
+                            .bind(p.subject_key())
+                            .bind(&p.new_salt)
+                            .bind(p.occurred_at)
+                        )?;
+                        let salt: Vec<u8> = tx_fetch_one!(
+                            tx,
+                            sqlx::query_scalar(
+                                "SELECT salt FROM audit_subject_keys WHERE tenant_id = $1 AND subject_id = $2"
+                            )
+                            .bind(&p.tenant)
+                            .bind(p.subject_key())
+                        )?;
+                        let sealed = self
+                            .crypto
+                            .encrypt_with_subkey(
+                                &subject_purpose(event.tenant_id, p.subject_key(), &salt),
+                                personal_aad(event.tenant_id, event.id).as_bytes(),
+                                json.as_bytes(),
+                            )
+                            .map_err(|e| {
+                                StoreError::Backend(format!(
+                                    "could not encrypt the personal data of an audit entry: {e}"
+                                ))
+                            })?;
+                        let digest = sha256_hex(&sealed);
+                        (Some(sealed), Some(digest))
+                    }
+                };
+                let (_, head_seq, head_hash) = &heads[head];
+                let mut entry = AuditEntry {
+                    tenant_id: event.tenant_id,
+                    seq: head_seq + 1,
+                    event_id: event.id,
+                    occurred_at: from_millis(p.occurred_at)?,
+                    event_type: p.event_type.clone(),
+                    body: p.body.clone(),
+                    personal_sealed,
+                    personal_digest,
+                    prev_hash: head_hash.clone(),
+                    hash: String::new(),
+                };
+                entry.hash = sha256_hex(&chain_input(&entry));
                 tx_execute!(
                     tx,
-                    sqlx::query(INSERT_DELIVERY)
-                        .bind(&d.id)
-                        .bind(&d.tenant_id)
-                        .bind(&d.subscription_id)
-                        .bind(&d.event_id)
-                        .bind(&d.event_type)
-                        .bind(&d.payload)
-                        .bind(d.status)
-                        .bind(d.attempts)
-                        .bind(d.next_attempt_at)
-                        .bind(d.lease_until)
-                        .bind(d.last_error.as_deref())
-                        .bind(d.last_status_code)
-                        .bind(d.created_at)
-                        .bind(d.delivered_at)
+                    sqlx::query(
+                        "INSERT INTO audit_entries (tenant_id, seq, event_id, occurred_at, event_type, \
+                         actor_id, target_id, outcome, body, subject_user_id, personal_sealed, \
+                         personal_digest, prev_hash, hash) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                    )
+                    .bind(&p.tenant)
+                    .bind(entry.seq)
+                    .bind(&p.event_id)
+                    .bind(p.occurred_at)
+                    .bind(&p.event_type)
+                    .bind(event.actor.id.as_deref())
+                    .bind(event.target.as_ref().map(|t| t.id.as_str()))
+                    .bind(outcome_str(event.outcome))
+                    .bind(&p.body_text)
+                    .bind(p.subject.as_deref())
+                    .bind(entry.personal_sealed.as_deref())
+                    .bind(entry.personal_digest.as_deref())
+                    .bind(&entry.prev_hash)
+                    .bind(&entry.hash)
+                )?;
+                heads[head].1 = entry.seq;
+                heads[head].2 = entry.hash.clone();
+                for d in &p.deliveries {
+                    tx_execute!(
+                        tx,
+                        sqlx::query(INSERT_DELIVERY)
+                            .bind(&d.id)
+                            .bind(&d.tenant_id)
+                            .bind(&d.subscription_id)
+                            .bind(&d.event_id)
+                            .bind(&d.event_type)
+                            .bind(&d.payload)
+                            .bind(d.status)
+                            .bind(d.attempts)
+                            .bind(d.next_attempt_at)
+                            .bind(d.lease_until)
+                            .bind(d.last_error.as_deref())
+                            .bind(d.last_status_code)
+                            .bind(d.created_at)
+                            .bind(d.delivered_at)
+                    )?;
+                }
+                entries.push(entry);
+            }
+            for (tenant, seq, hash) in &heads {
+                tx_execute!(
+                    tx,
+                    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1")
+                        .bind(tenant.to_string())
+                        .bind(*seq)
+                        .bind(hash)
                 )?;
             }
-            Ok(entry)
+            Ok(entries)
         })
     }
 

@@ -133,6 +133,47 @@ impl UserStore for Store {
         Ok(())
     }
 
+    async fn create_users(&self, users: &[User]) -> StoreResult<Vec<bool>> {
+        let sealed = users
+            .iter()
+            .map(|u| SealedUser::new(&self.crypto, u))
+            .collect::<StoreResult<Vec<_>>>()?;
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        transaction!(self, tx => {
+            let mut created = Vec::with_capacity(users.len());
+            for (user, sealed) in users.iter().zip(&sealed) {
+                let rows = tx_execute!(
+                    tx,
+                    sqlx::query(concat!(
+                        "INSERT INTO users (email_bidx, ",
+                        user_columns!(),
+                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                        " ON CONFLICT DO NOTHING"
+                    ))
+                    .bind(&sealed.email_bidx)
+                    .bind(user.tenant_id.to_string())
+                    .bind(user.id.to_string())
+                    .bind(&sealed.email)
+                    .bind(user.email_verified)
+                    .bind(&sealed.name)
+                    .bind(&sealed.given_name)
+                    .bind(&sealed.family_name)
+                    .bind(&sealed.phone)
+                    .bind(user.status.as_str())
+                    .bind(&sealed.attributes)
+                    .bind(user.password_hash.as_ref().map(Secret::expose))
+                    .bind(to_millis(user.created_at))
+                    .bind(to_millis(user.updated_at))
+                    .bind(opt_to_millis(user.last_login_at))
+                )?;
+                created.push(rows == 1);
+            }
+            Ok(created)
+        })
+    }
+
     async fn get_user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>> {
         let row: Option<UserRow> = fetch_optional!(
             self,

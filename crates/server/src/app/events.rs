@@ -1,11 +1,17 @@
 //! The event pipeline: every domain event goes through [`Services::emit`], which appends it to the
 //! tenant's audit chain and, in the same transaction, queues it in the outbox for each matching
 //! webhook or SIEM stream. Metrics count events by type. Handlers never write the audit trail.
+//! Appends are group-committed: see [`AuditWriter`].
+
+use std::sync::{Arc, OnceLock};
 
 use serde_json::json;
+use tessera_core::TenantId;
 use tessera_core::events::{AuditEntry, Event};
 use tessera_core::store::{AuditStore, WebhookStore};
-use tessera_core::webhook::{DeliveryStatus, WebhookDelivery};
+use tessera_core::webhook::{DeliveryStatus, WebhookDelivery, WebhookSubscription};
+use tessera_store::Store;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::Services;
@@ -29,14 +35,134 @@ pub fn envelope(event: &Event, entry: Option<&AuditEntry>) -> serde_json::Value 
     v
 }
 
-impl Services {
-    /// Records an event. A failure to record is logged loudly but does not undo the action that
-    /// already happened; the operator sees it in the log and in `tessera_audit_write_failures_total`.
-    pub async fn emit(&self, event: Event) -> Option<AuditEntry> {
+/// Most events one audit transaction carries.
+const MAX_BATCH: usize = 256;
+
+/// Events waiting for the writer before `emit` waits for room.
+const QUEUE: usize = 4096;
+
+/// Group commit for the audit trail. Every `emit` hands its event to one writer task per process,
+/// which appends whatever has queued up meanwhile in one transaction (up to [`MAX_BATCH`]), then
+/// answers each caller with its entry. Under load, one commit carries many events; alone, an
+/// event is written at once, as before. `emit` still returns only once its event is stored, so
+/// the order a caller sees is the order of the trail.
+///
+/// The task starts on first use, in the runtime of the first caller, and ends when the last
+/// [`Services`] clone is dropped. Should it be gone (its runtime shut down), `emit` appends
+/// directly.
+#[derive(Clone, Default)]
+pub struct AuditWriter {
+    queue: Arc<OnceLock<mpsc::Sender<Pending>>>,
+}
+
+/// One event waiting for the writer, and where its entry goes.
+struct Pending {
+    event: Event,
+    reply: oneshot::Sender<Option<AuditEntry>>,
+}
+
+impl AuditWriter {
+    fn queue(&self, store: &Store) -> &mpsc::Sender<Pending> {
+        self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            tokio::spawn(write_loop(store.clone(), rx));
+            tx
+        })
+    }
+}
+
+async fn write_loop(store: Store, mut rx: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let pending = std::mem::take(&mut batch);
+        metrics::histogram!("tessera_audit_batch_events").record(pending.len() as f64);
+        let (events, replies): (Vec<Event>, Vec<_>) =
+            pending.into_iter().map(|p| (p.event, p.reply)).unzip();
+        let entries = append(&store, &events).await;
+        for (reply, entry) in replies.into_iter().zip(entries) {
+            // A caller that stopped waiting (its request was dropped) needs no answer.
+            let _ = reply.send(entry);
+        }
+    }
+}
+
+/// Appends `events` with their webhook deliveries, in one transaction when it can. Should the
+/// batch fail as a whole (one event repeated, say), each event is tried on its own, so one bad
+/// event loses no other. One entry (or `None`, logged) per event, in order.
+async fn append(store: &Store, events: &[Event]) -> Vec<Option<AuditEntry>> {
+    let deliveries = deliveries_of(store, events).await;
+    if events.len() > 1 {
+        let batch: Vec<(&Event, &[WebhookDelivery])> = events
+            .iter()
+            .zip(&deliveries)
+            .map(|(e, d)| (e, d.as_slice()))
+            .collect();
+        match store.append_events(&batch).await {
+            Ok(entries) => {
+                for e in events {
+                    metrics::counter!("tessera_events_total", "type" => e.kind.type_name())
+                        .increment(1);
+                }
+                return entries.into_iter().map(Some).collect();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, events = events.len(), "a batch of audit events could not be written together; writing them one by one");
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(events.len());
+    for (event, deliveries) in events.iter().zip(&deliveries) {
+        out.push(append_one(store, event, deliveries).await);
+    }
+    out
+}
+
+async fn append_one(
+    store: &Store,
+    event: &Event,
+    deliveries: &[WebhookDelivery],
+) -> Option<AuditEntry> {
+    let type_name = event.kind.type_name();
+    match store.append_event(event, deliveries).await {
+        Ok(entry) => {
+            metrics::counter!("tessera_events_total", "type" => type_name).increment(1);
+            Some(entry)
+        }
+        Err(e) => {
+            metrics::counter!("tessera_audit_write_failures_total").increment(1);
+            tracing::error!(error = %e, event_type = %type_name, "AUDIT WRITE FAILED: an event could not be recorded");
+            None
+        }
+    }
+}
+
+/// The webhook deliveries of each event: the tenant's subscriptions are read once per batch.
+async fn deliveries_of(store: &Store, events: &[Event]) -> Vec<Vec<WebhookDelivery>> {
+    let mut subscriptions: Vec<(TenantId, Vec<WebhookSubscription>)> = Vec::new();
+    let mut out = Vec::with_capacity(events.len());
+    for event in events {
+        let i = match subscriptions
+            .iter()
+            .position(|(t, _)| *t == event.tenant_id)
+        {
+            Some(i) => i,
+            None => {
+                let subs = match store.list_webhooks(event.tenant_id).await {
+                    Ok(subs) => subs,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read webhook subscriptions; the event is audited but not delivered");
+                        Vec::new()
+                    }
+                };
+                subscriptions.push((event.tenant_id, subs));
+                subscriptions.len() - 1
+            }
+        };
         let type_name = event.kind.type_name();
-        let deliveries = match self.store.list_webhooks(event.tenant_id).await {
-            Ok(subs) => subs
-                .into_iter()
+        out.push(
+            subscriptions[i]
+                .1
+                .iter()
                 .filter(|s| s.wants(&type_name))
                 .map(|s| WebhookDelivery {
                     id: Uuid::now_v7(),
@@ -44,7 +170,7 @@ impl Services {
                     subscription_id: s.id,
                     event_id: event.id,
                     event_type: type_name.clone(),
-                    payload: envelope(&event, None).to_string(),
+                    payload: envelope(event, None).to_string(),
                     status: DeliveryStatus::Pending,
                     attempts: 0,
                     next_attempt_at: event.occurred_at,
@@ -55,20 +181,35 @@ impl Services {
                     delivered_at: None,
                 })
                 .collect(),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read webhook subscriptions; the event is audited but not delivered");
-                Vec::new()
-            }
-        };
-        match self.store.append_event(&event, &deliveries).await {
-            Ok(entry) => {
-                metrics::counter!("tessera_events_total", "type" => type_name).increment(1);
-                Some(entry)
-            }
-            Err(e) => {
-                metrics::counter!("tessera_audit_write_failures_total").increment(1);
-                tracing::error!(error = %e, event_type = %type_name, "AUDIT WRITE FAILED: an event could not be recorded");
-                None
+        );
+    }
+    out
+}
+
+impl Services {
+    /// Records an event (through the group-committing [`AuditWriter`]) and returns once it is
+    /// stored. A failure to record is logged loudly but does not undo the action that already
+    /// happened; the operator sees it in the log and in `tessera_audit_write_failures_total`.
+    pub async fn emit(&self, event: Event) -> Option<AuditEntry> {
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending { event, reply };
+        match self.audit.queue(&self.store).send(pending).await {
+            Ok(()) => match answer.await {
+                Ok(entry) => entry,
+                // The writer went away with the event: whether it was stored is unknown, and
+                // writing it again could record it twice. Say so.
+                Err(_) => {
+                    metrics::counter!("tessera_audit_write_failures_total").increment(1);
+                    tracing::error!(
+                        "AUDIT WRITE UNCERTAIN: the audit writer stopped while an event was waiting"
+                    );
+                    None
+                }
+            },
+            // The writer is gone (its runtime has shut down): write directly.
+            Err(mpsc::error::SendError(p)) => {
+                let deliveries = deliveries_of(&self.store, std::slice::from_ref(&p.event)).await;
+                append_one(&self.store, &p.event, &deliveries[0]).await
             }
         }
     }

@@ -27,6 +27,10 @@ pub struct Services {
     pub hasher: PasswordHasher,
     /// The translations of pages and emails (embedded, with `TESSERA_LOCALES_DIR` over them).
     pub i18n: Arc<crate::i18n::Catalog>,
+    /// The audit trail's group commit (see `events.rs`).
+    pub audit: events::AuditWriter,
+    /// Tenants by slug for the protocol endpoints, kept a second (see `tenants.rs`).
+    pub tenant_cache: tenants::TenantCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +82,8 @@ impl Services {
             crypto,
             hasher,
             i18n,
+            audit: events::AuditWriter::default(),
+            tenant_cache: tenants::TenantCache::default(),
         })
     }
 

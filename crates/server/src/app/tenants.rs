@@ -1,6 +1,8 @@
 //! Creating, finding and changing tenants.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use tessera_core::CoreError;
 use tessera_core::events::{Actor, Event, EventKind, FieldChange, Target, field_changes};
@@ -9,7 +11,63 @@ use tessera_core::tenant::{Preset, Tenant, TenantSettings};
 
 use super::Services;
 
+/// How long a tenant found by slug is served from memory on the protocol endpoints. A change
+/// made through this node is seen at once (the cache is emptied); one made through another
+/// node or the CLI, within this time.
+const TENANT_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// Above this many slugs the cache starts over (it holds only tenants that exist).
+const TENANT_CACHE_MAX: usize = 10_000;
+
+/// Tenants by slug, short-lived: discovery, JWKS, token, introspection and UserInfo requests
+/// would otherwise read the tenants table on every call. Only tenants that exist are kept, so a
+/// tenant created anywhere is found at once.
+#[derive(Clone, Default)]
+pub struct TenantCache {
+    by_slug: Arc<RwLock<HashMap<String, (Instant, Tenant)>>>,
+}
+
+impl TenantCache {
+    fn get(&self, slug: &str) -> Option<Tenant> {
+        let map = self.by_slug.read().unwrap_or_else(|e| e.into_inner());
+        map.get(slug)
+            .filter(|(at, _)| at.elapsed() < TENANT_CACHE_TTL)
+            .map(|(_, t)| t.clone())
+    }
+
+    fn put(&self, tenant: &Tenant) {
+        let mut map = self.by_slug.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= TENANT_CACHE_MAX {
+            map.clear();
+        }
+        map.insert(tenant.slug.clone(), (Instant::now(), tenant.clone()));
+    }
+
+    /// After this node changed or deleted a tenant.
+    fn clear(&self) {
+        self.by_slug
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}
+
 impl Services {
+    /// The tenant with this slug, from [`TenantCache`] when it was read less than a second ago.
+    pub async fn cached_tenant(
+        &self,
+        slug: &str,
+    ) -> Result<Option<Tenant>, tessera_core::StoreError> {
+        if let Some(t) = self.tenant_cache.get(slug) {
+            return Ok(Some(t));
+        }
+        let found = self.store.get_tenant_by_slug(slug).await?;
+        if let Some(t) = &found {
+            self.tenant_cache.put(t);
+        }
+        Ok(found)
+    }
+
     pub async fn create_tenant(
         &self,
         slug: &str,
@@ -96,6 +154,7 @@ impl Services {
         }
         tenant.updated_at = Services::now();
         self.store.update_tenant(&tenant).await?;
+        self.tenant_cache.clear();
         let mut changes = BTreeMap::new();
         if before.name != tenant.name {
             changes.insert(
@@ -140,6 +199,7 @@ impl Services {
         tenant.settings.branding.logo = logo;
         tenant.updated_at = Services::now();
         self.store.update_tenant(&tenant).await?;
+        self.tenant_cache.clear();
         let after = serde_json::to_value(&tenant.settings.branding.logo).unwrap_or_default();
         if before != after {
             let mut changes = BTreeMap::new();
@@ -168,6 +228,7 @@ impl Services {
             ));
         }
         self.store.delete_tenant(tenant.id).await?;
+        self.tenant_cache.clear();
         tracing::info!(tenant = %slug, "tenant deleted");
         // The tenant's own trail goes with it; the deletion is recorded in the admin tenant's trail.
         if let Ok(Some(admin)) = self

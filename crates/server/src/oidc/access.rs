@@ -19,14 +19,24 @@ pub async fn active_access_token(state: &AppState, tenant: &Tenant, token: &str)
     let svc = &state.services;
     let now = Services::now();
     if token.split('.').count() == 3 {
-        let keys = state.keys.keys(svc, tenant.id).await.ok()?;
-        let jwt = verify_jwt(token, &keys.verifiers, &["ES256", "RS256", "EdDSA"]).ok()?;
-        // An ID token is not an access token (RFC 9068 §4: check typ).
-        let typ = jwt.header.get("typ").and_then(|v| v.as_str()).unwrap_or("");
-        if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt") {
-            return None;
-        }
-        let claims = jwt.claims;
+        let digest = sha256_hex(token.as_bytes());
+        // Signature and type; remembered per token (see `KeyRing::verified`).
+        let claims = match state.keys.verified(tenant.id, &digest) {
+            Some(claims) => claims,
+            None => {
+                let keys = state.keys.keys(svc, tenant.id).await.ok()?;
+                let jwt = verify_jwt(token, &keys.verifiers, &["ES256", "RS256", "EdDSA"]).ok()?;
+                // An ID token is not an access token (RFC 9068 §4: check typ).
+                let typ = jwt.header.get("typ").and_then(|v| v.as_str()).unwrap_or("");
+                if !typ.eq_ignore_ascii_case("at+jwt")
+                    && !typ.eq_ignore_ascii_case("application/at+jwt")
+                {
+                    return None;
+                }
+                state.keys.remember_verified(tenant.id, digest, &jwt.claims);
+                jwt.claims
+            }
+        };
         if claims.get("iss").and_then(|v| v.as_str())
             != Some(tenant.issuer(&svc.config.public_url).as_str())
         {

@@ -25,7 +25,8 @@ pub const ALGS: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, Signing
 pub struct TenantKeys {
     signers: HashMap<SigningAlg, Arc<SigningKey>>,
     pub verifiers: Vec<VerifyingKey>,
-    pub jwks: Value,
+    /// The published keys as the JWKS endpoint serves them, serialized once.
+    pub jwks: axum::body::Bytes,
 }
 
 impl TenantKeys {
@@ -34,9 +35,18 @@ impl TenantKeys {
     }
 }
 
+/// Above this many remembered verifications the memory of them starts over.
+const VERIFIED_MAX: usize = 50_000;
+
 #[derive(Default)]
 pub struct KeyRing {
     cache: Mutex<HashMap<TenantId, (Instant, Arc<TenantKeys>)>>,
+    /// JWT access tokens whose signature, type and issuer this node checked, by tenant and the
+    /// token's SHA-256, with their claims. Kept no longer than the key view they were checked
+    /// with ([`CACHE_TTL`]) and dropped with it, so a repeated introspection or UserInfo call
+    /// skips the signature check but never outlives a key change. Expiry and revocation are not
+    /// remembered: they are checked on every call.
+    verified: Mutex<HashMap<(TenantId, String), (Instant, Value)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +103,29 @@ impl KeyRing {
     pub fn invalidate(&self, tenant: TenantId) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.remove(&tenant);
+        }
+        if let Ok(mut verified) = self.verified.lock() {
+            verified.retain(|(t, _), _| *t != tenant);
+        }
+    }
+
+    /// The claims of an access token this node verified less than [`CACHE_TTL`] ago.
+    pub fn verified(&self, tenant: TenantId, token_sha256: &str) -> Option<Value> {
+        let verified = self.verified.lock().ok()?;
+        let (at, claims) = verified.get(&(tenant, token_sha256.to_string()))?;
+        (at.elapsed() < CACHE_TTL).then(|| claims.clone())
+    }
+
+    /// Remembers a verified access token's claims (see [`KeyRing::verified`]).
+    pub fn remember_verified(&self, tenant: TenantId, token_sha256: String, claims: &Value) {
+        if let Ok(mut verified) = self.verified.lock() {
+            if verified.len() >= VERIFIED_MAX {
+                verified.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+                if verified.len() >= VERIFIED_MAX {
+                    verified.clear();
+                }
+            }
+            verified.insert((tenant, token_sha256), (Instant::now(), claims.clone()));
         }
     }
 }
@@ -163,7 +196,7 @@ fn build(
     Ok(TenantKeys {
         signers,
         verifiers,
-        jwks: json!({ "keys": published }),
+        jwks: axum::body::Bytes::from(json!({ "keys": published }).to_string()),
     })
 }
 

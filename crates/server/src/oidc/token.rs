@@ -10,7 +10,7 @@ use tessera_core::client::{
     GRANT_REFRESH_TOKEN,
 };
 use tessera_core::events::{Actor, Event, EventKind, Target};
-use tessera_core::store::{GrantStore, SessionStore, TenantStore};
+use tessera_core::store::{GrantStore, SessionStore};
 use tessera_core::tenant::Tenant;
 use tessera_crypto::sha256_hex;
 use tessera_oidc::pkce::verify_s256;
@@ -66,13 +66,7 @@ pub fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthErro
 
 pub async fn tenant_or_404(state: &AppState, slug: &str) -> Result<Tenant, Response> {
     let found = if tessera_core::tenant::validate_slug(slug).is_ok() {
-        state
-            .services
-            .store
-            .get_tenant_by_slug(slug)
-            .await
-            .ok()
-            .flatten()
+        state.services.cached_tenant(slug).await.ok().flatten()
     } else {
         None
     };

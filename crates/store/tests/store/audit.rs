@@ -662,6 +662,87 @@ pub async fn append_is_all_or_nothing(h: &Harness) {
     verify_chain(s, t.id).await;
 }
 
+/// Group commit: one transaction chains a batch that mixes tenants, subjects with and without
+/// personal data, and deliveries; a batch with one bad event writes none of its events.
+pub async fn batches_chain_across_tenants_all_or_nothing(h: &Harness) {
+    let s = &h.store;
+    let a = tenant(s, "acme").await;
+    let b = tenant(s, "beta").await;
+    let alice = user(s, a.id, "alice@example.com").await;
+    let hook = new_webhook(a.id, &[]);
+    s.create_webhook(&hook).await.unwrap();
+    s.append_event(&group_created(a.id, 0, "before"), &[])
+        .await
+        .unwrap();
+
+    let events = [
+        signin_failed(a.id, alice.id, 1, "192.0.2.1"),
+        group_created(b.id, 2, "b-one"),
+        group_created(a.id, 3, "a-two"),
+        signin_failed(a.id, alice.id, 4, "192.0.2.4"),
+        group_created(b.id, 5, "b-two"),
+    ];
+    let delivery = new_delivery(&hook, &events[2], t0());
+    let no_deliveries: &[tessera_core::webhook::WebhookDelivery] = &[];
+    let batch: Vec<_> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            if i == 2 {
+                (e, std::slice::from_ref(&delivery))
+            } else {
+                (e, no_deliveries)
+            }
+        })
+        .collect();
+    let entries = s.append_events(&batch).await.unwrap();
+    let seqs: Vec<(TenantId, i64)> = entries.iter().map(|e| (e.tenant_id, e.seq)).collect();
+    assert_eq!(
+        seqs,
+        vec![(a.id, 2), (b.id, 1), (a.id, 3), (a.id, 4), (b.id, 2)],
+        "each tenant's chain continues in batch order"
+    );
+    for (entry, event) in entries.iter().zip(&events) {
+        assert_eq!(entry.event_id, event.id);
+    }
+    let chain_a = verify_chain(s, a.id).await;
+    assert_eq!(chain_a.len(), 4);
+    assert_eq!(verify_chain(s, b.id).await.len(), 2);
+    assert_eq!(
+        s.list_deliveries(a.id, hook.id, &PageRequest::default())
+            .await
+            .unwrap()
+            .items,
+        vec![delivery]
+    );
+    // The personal data of batched events reads back.
+    let listed = s
+        .list_audit(a.id, &AuditFilter::default(), &page(10, None))
+        .await
+        .unwrap()
+        .items;
+    let ips: BTreeSet<String> = listed
+        .iter()
+        .filter_map(|(_, personal)| personal.as_ref().and_then(|p| p.ip.clone()))
+        .collect();
+    assert_eq!(
+        ips,
+        BTreeSet::from(["192.0.2.1".to_string(), "192.0.2.4".to_string()])
+    );
+
+    // One event already recorded: the whole batch is refused and no head moves.
+    let fresh = group_created(b.id, 6, "b-three");
+    let repeated = events[0].clone();
+    let bad = [(&fresh, no_deliveries), (&repeated, no_deliveries)];
+    assert!(matches!(
+        s.append_events(&bad).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.audit_head(a.id).await.unwrap().0, 4);
+    assert_eq!(s.audit_head(b.id).await.unwrap().0, 2);
+    assert!(s.append_events(&[]).await.unwrap().is_empty());
+}
+
 pub async fn audit_goes_with_its_tenant(h: &Harness) {
     let s = &h.store;
     let t = tenant(s, "acme").await;

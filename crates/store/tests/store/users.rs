@@ -142,6 +142,42 @@ pub async fn duplicate_email_conflicts(h: &Harness) {
     ));
 }
 
+/// Bulk creation: one transaction, and an email (or id) already taken skips that user alone,
+/// whether it was taken before the batch or earlier in it.
+pub async fn bulk_create_skips_taken_emails(h: &Harness) {
+    let s = &h.store;
+    let t = tenant(s, "acme").await;
+    let other = tenant(s, "other").await;
+    let taken = user(s, t.id, "taken@example.com").await;
+    let batch = vec![
+        new_user(t.id, "one@example.com"),
+        new_user(t.id, "TAKEN@example.com"),
+        new_user(t.id, "two@example.com"),
+        new_user(t.id, "One@Example.com"),
+        taken.clone(),
+        new_user(other.id, "one@example.com"),
+    ];
+    assert_eq!(
+        s.create_users(&batch).await.unwrap(),
+        vec![true, false, true, false, false, true]
+    );
+    for u in [&batch[0], &batch[2], &batch[5]] {
+        assert_eq!(
+            s.get_user(u.tenant_id, u.id).await.unwrap().as_ref(),
+            Some(u)
+        );
+    }
+    assert_eq!(s.get_user(t.id, batch[1].id).await.unwrap(), None);
+    assert_eq!(
+        s.find_user_by_email(t.id, "one@example.com")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(batch[0].id)
+    );
+    assert!(s.create_users(&[]).await.unwrap().is_empty());
+}
+
 pub async fn users_pagination_and_filters(h: &Harness) {
     let s = &h.store;
     let t = tenant(s, "acme").await;
