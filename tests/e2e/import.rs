@@ -113,4 +113,59 @@ async fn import_jsonl_and_csv(backend: Backend) {
     );
 }
 
-on_both_backends!(import_jsonl_and_csv);
+/// More accounts than one write batch (1,000): repeated emails and bad lines anywhere, including
+/// a repeat whose first occurrence is in an earlier batch, are reported on their own lines and
+/// skip only themselves.
+async fn large_import_crosses_batches(backend: Backend) {
+    let (_dep, server, api) = start(backend).await;
+    api.create_tenant("bulk", "customer").await;
+    let mut lines: Vec<String> = (1..=2_500)
+        .map(|i| json!({"email": format!("u{i}@bulk.test")}).to_string())
+        .collect();
+    // Line 1,500 repeats line 10 (an earlier batch); line 1,001 repeats line 1,000 (the batch
+    // boundary); line 2,001 is not JSON.
+    lines[1_499] = json!({"email": "U10@bulk.test"}).to_string();
+    lines[1_000] = json!({"email": "u1000@bulk.test"}).to_string();
+    lines[2_000] = "{".to_string();
+    let out = server
+        .cli_stdin(
+            &[
+                "user", "import", "--tenant", "bulk", "--file", "-", "--json",
+            ],
+            &lines.join("\n"),
+        )
+        .await
+        .success_json();
+    assert_eq!(
+        (out["imported"].as_u64(), out["failed"].as_u64()),
+        (Some(2_497), Some(3)),
+        "{out}"
+    );
+    let bad: Vec<u64> = out["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(bad, vec![1_001, 1_500, 2_001], "{out}");
+    for (email, found) in [
+        ("u1@bulk.test", true),
+        ("u999@bulk.test", true),
+        ("u1001@bulk.test", false),
+        ("u1002@bulk.test", true),
+        ("u2500@bulk.test", true),
+        ("u2001@bulk.test", false),
+    ] {
+        let items = api
+            .get(&format!("/tenants/bulk/users?email={email}"))
+            .await
+            .expect(200);
+        assert_eq!(
+            items["items"].as_array().map(Vec::len),
+            Some(usize::from(found)),
+            "{email}: {items}"
+        );
+    }
+}
+
+on_both_backends!(import_jsonl_and_csv, large_import_crosses_batches);
