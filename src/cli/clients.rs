@@ -119,7 +119,7 @@ pub async fn run(cmd: ClientCmd, svc: &Services, out: &Out) -> Result<(), CliErr
         }
         ClientCmd::Delete { tenant, client_id } => {
             let t = svc.tenant(&tenant).await?;
-            if !svc.store.delete_client(t.id, &client_id).await? {
+            if !svc.remove_client(t.id, &client_id).await? {
                 return Err(CliError::not_found("client not found"));
             }
             out.print(

@@ -236,7 +236,7 @@ pub async fn update_client(
     }
     c.validate()?;
     c.updated_at = Services::now();
-    state.services.store.update_client(&c).await?;
+    state.services.save_client(&c).await?;
     let changes = field_changes(
         &serde_json::to_value(ClientView::from(before)).unwrap_or_default(),
         &serde_json::to_value(ClientView::from(c.clone())).unwrap_or_default(),
@@ -268,7 +268,7 @@ pub async fn delete_client(
     let tenant = op
         .tenant(&state, &slug, AdminResource::Clients, ApiScope::Write)
         .await?;
-    if !state.services.store.delete_client(tenant.id, &id).await? {
+    if !state.services.remove_client(tenant.id, &id).await? {
         return Err(ApiError::not_found("client"));
     }
     state

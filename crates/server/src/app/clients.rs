@@ -12,7 +12,48 @@ use super::Services;
 /// 256 bits: enough entropy that a fast SHA-256 digest is a safe way to store it.
 const CLIENT_SECRET_BYTES: usize = 32;
 
+/// How long a client read for client authentication is served from memory (see
+/// [`super::short_cache`]). A secret rotated, a client changed or deleted through this node takes
+/// effect at once; through another node or the CLI, within this time.
+pub const CLIENT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Services {
+    /// The client, from memory when it was read less than [`CLIENT_CACHE_TTL`] ago: the token,
+    /// introspection and revocation endpoints authenticate a client on every call.
+    pub async fn cached_client(
+        &self,
+        tenant: TenantId,
+        client_id: &str,
+    ) -> Result<Option<Client>, StoreError> {
+        let key = (tenant, client_id.to_string());
+        if let Some(c) = self.client_cache.get(&key) {
+            return Ok(Some(c));
+        }
+        let found = self.store.get_client(tenant, client_id).await?;
+        if let Some(c) = &found {
+            self.client_cache.put(key, c.clone());
+        }
+        Ok(found)
+    }
+
+    /// Stores a changed client and forgets the cached copies.
+    pub async fn save_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.store.update_client(client).await?;
+        self.client_cache.clear();
+        Ok(())
+    }
+
+    /// Deletes a client and forgets the cached copies. False when there was none.
+    pub async fn remove_client(
+        &self,
+        tenant: TenantId,
+        client_id: &str,
+    ) -> Result<bool, StoreError> {
+        let deleted = self.store.delete_client(tenant, client_id).await?;
+        self.client_cache.clear();
+        Ok(deleted)
+    }
+
     /// Registers a client; returns the secret once for confidential clients.
     pub async fn create_client(
         &self,
@@ -69,7 +110,7 @@ impl Services {
         let secret = Secret::new(random_token(CLIENT_SECRET_BYTES));
         client.secret_hash = Some(sha256_hex(secret.expose().as_bytes()));
         client.updated_at = Services::now();
-        self.store.update_client(&client).await?;
+        self.save_client(&client).await?;
         let ev = Event::new(
             tenant,
             client.updated_at,

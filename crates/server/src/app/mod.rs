@@ -8,6 +8,7 @@ pub mod authz;
 pub mod bootstrap;
 pub mod clients;
 pub mod events;
+pub mod short_cache;
 pub mod tenants;
 pub mod users;
 
@@ -30,7 +31,11 @@ pub struct Services {
     /// The audit trail's group commit (see `events.rs`).
     pub audit: events::AuditWriter,
     /// Tenants by slug for the protocol endpoints, kept a second (see `tenants.rs`).
-    pub tenant_cache: tenants::TenantCache,
+    pub tenant_cache: short_cache::ShortCache<String, tessera_core::tenant::Tenant>,
+    /// Clients by tenant and client id for client authentication, kept a second (see
+    /// `clients.rs`).
+    pub client_cache:
+        short_cache::ShortCache<(tessera_core::TenantId, String), tessera_core::client::Client>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +88,8 @@ impl Services {
             hasher,
             i18n,
             audit: events::AuditWriter::default(),
-            tenant_cache: tenants::TenantCache::default(),
+            tenant_cache: short_cache::ShortCache::new(tenants::TENANT_CACHE_TTL),
+            client_cache: short_cache::ShortCache::new(clients::CLIENT_CACHE_TTL),
         })
     }
 

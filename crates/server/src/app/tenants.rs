@@ -1,8 +1,7 @@
 //! Creating, finding and changing tenants.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use tessera_core::CoreError;
 use tessera_core::events::{Actor, Event, EventKind, FieldChange, Target, field_changes};
@@ -11,49 +10,14 @@ use tessera_core::tenant::{Preset, Tenant, TenantSettings};
 
 use super::Services;
 
-/// How long a tenant found by slug is served from memory on the protocol endpoints. A change
-/// made through this node is seen at once (the cache is emptied); one made through another
-/// node or the CLI, within this time.
-const TENANT_CACHE_TTL: Duration = Duration::from_secs(1);
-
-/// Above this many slugs the cache starts over (it holds only tenants that exist).
-const TENANT_CACHE_MAX: usize = 10_000;
-
-/// Tenants by slug, short-lived: discovery, JWKS, token, introspection and UserInfo requests
-/// would otherwise read the tenants table on every call. Only tenants that exist are kept, so a
-/// tenant created anywhere is found at once.
-#[derive(Clone, Default)]
-pub struct TenantCache {
-    by_slug: Arc<RwLock<HashMap<String, (Instant, Tenant)>>>,
-}
-
-impl TenantCache {
-    fn get(&self, slug: &str) -> Option<Tenant> {
-        let map = self.by_slug.read().unwrap_or_else(|e| e.into_inner());
-        map.get(slug)
-            .filter(|(at, _)| at.elapsed() < TENANT_CACHE_TTL)
-            .map(|(_, t)| t.clone())
-    }
-
-    fn put(&self, tenant: &Tenant) {
-        let mut map = self.by_slug.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= TENANT_CACHE_MAX {
-            map.clear();
-        }
-        map.insert(tenant.slug.clone(), (Instant::now(), tenant.clone()));
-    }
-
-    /// After this node changed or deleted a tenant.
-    fn clear(&self) {
-        self.by_slug
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-}
+/// How long a tenant found by slug is served from memory on the protocol endpoints (see
+/// [`super::short_cache`]).
+pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(1);
 
 impl Services {
-    /// The tenant with this slug, from [`TenantCache`] when it was read less than a second ago.
+    /// The tenant with this slug, from memory when it was read less than [`TENANT_CACHE_TTL`]
+    /// ago: discovery, JWKS, token, introspection and UserInfo would otherwise read the tenants
+    /// table on every call.
     pub async fn cached_tenant(
         &self,
         slug: &str,
@@ -63,7 +27,7 @@ impl Services {
         }
         let found = self.store.get_tenant_by_slug(slug).await?;
         if let Some(t) = &found {
-            self.tenant_cache.put(t);
+            self.tenant_cache.put(slug.to_string(), t.clone());
         }
         Ok(found)
     }
@@ -229,6 +193,7 @@ impl Services {
         }
         self.store.delete_tenant(tenant.id).await?;
         self.tenant_cache.clear();
+        self.client_cache.clear();
         tracing::info!(tenant = %slug, "tenant deleted");
         // The tenant's own trail goes with it; the deletion is recorded in the admin tenant's trail.
         if let Ok(Some(admin)) = self

@@ -26,8 +26,7 @@ pub async fn authenticate(
     let failed = || OAuthError::invalid_client("client authentication failed");
     let client = state
         .services
-        .store
-        .get_client(tenant.id, presented.client_id())
+        .cached_client(tenant.id, presented.client_id())
         .await
         .map_err(|e| OAuthError::new(tessera_oidc::ErrorCode::ServerError, e.to_string()))?
         .ok_or_else(failed)?;
