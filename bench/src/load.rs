@@ -334,18 +334,8 @@ pub struct LoadResult {
     pub first_error: Option<String>,
 }
 
-/// Sends `template` from `connections` concurrent keep-alive connections until the end of
-/// `window`, and summarizes the requests inside it.
-pub async fn run(
-    addr: SocketAddr,
-    template: &RequestTemplate,
-    connections: usize,
-    window: Window,
-) -> Result<LoadResult> {
-    run_each(addr, vec![template.clone(); connections], window).await
-}
-
-/// Like [`run`], with one conversation per worker (so as many connections as conversations).
+/// Sends each conversation's requests from its own keep-alive connection (one worker each) until
+/// the end of `window`, and summarizes the requests inside it.
 pub async fn run_each<C: Conversation>(
     addr: SocketAddr,
     conversations: Vec<C>,

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tessera_crypto::jws::decode_unverified;
 use tessera_crypto::random_token;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStdout, Command};
 use url::form_urlencoded;
 
 use crate::load::{self, RequestTemplate};
@@ -31,6 +31,8 @@ pub fn default_dir() -> PathBuf {
 /// A running oidc-provider, killed when dropped.
 pub struct Peer {
     _child: Child,
+    /// Kept open: node must not meet a closed pipe if it writes to stdout again.
+    _stdout: BufReader<ChildStdout>,
     pid: u32,
     addr: SocketAddr,
     client_id: String,
@@ -81,8 +83,9 @@ impl Peer {
             .context("cannot start node provider.mjs")?;
         let pid = child.id().context("node exited at once")?;
         let stdout = child.stdout.take().context("no stdout of node")?;
+        let mut stdout = BufReader::new(stdout);
         let mut line = String::new();
-        tokio::time::timeout(START_TIMEOUT, BufReader::new(stdout).read_line(&mut line))
+        tokio::time::timeout(START_TIMEOUT, stdout.read_line(&mut line))
             .await
             .context("oidc-provider did not print its issuer within 30 s (run `node provider.mjs` in bench/peer by hand to see why)")?
             .context("cannot read what oidc-provider printed")?;
@@ -111,6 +114,7 @@ impl Peer {
         };
         Ok(Peer {
             _child: child,
+            _stdout: stdout,
             pid,
             addr,
             token_path: path_of("token_endpoint")?,
