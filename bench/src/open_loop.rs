@@ -57,14 +57,16 @@ fn retry_after_secs(value: Option<&HeaderValue>) -> Option<u64> {
     value?.to_str().ok()?.trim().parse().ok()
 }
 
-/// What a storm measured, over the requests scheduled inside the window.
+/// What a storm measured: the answers that arrived inside the window, whenever their request was
+/// due (so the served rate is the server's throughput under the storm, not cut short by the
+/// queueing delay of the requests due near the end).
 #[derive(Clone, Debug)]
 pub struct StormCounts {
     /// Requests per second the generator offered (scheduled), warm-up included.
     pub offered_rate: f64,
-    /// Requests scheduled inside the window.
+    /// Requests due inside the window.
     pub scheduled: u64,
-    /// Served answers that finished inside the window, with their latencies (from arrival).
+    /// Served answers that arrived inside the window, with their latencies (from when due).
     pub served: Summary,
     /// 503 answers, and how many of them carried `Retry-After`.
     pub overloaded: u64,
@@ -72,9 +74,9 @@ pub struct StormCounts {
     /// Other answers and transport failures.
     pub failed: u64,
     pub first_failure: Option<String>,
-    /// Not sent because every allowed connection was busy.
+    /// Not sent because every allowed connection was busy (due inside the window).
     pub unsent: u64,
-    /// Served, but only after the window ended (not in the served rate).
+    /// Answers of any kind that arrived after the window ended: what was still queued then.
     pub served_late: u64,
     /// The most connections open at once.
     pub peak_connections: usize,
@@ -233,15 +235,18 @@ fn tally(records: Vec<Record>, window: Window, offered_rate: f64, peak: usize) -
         peak_connections: peak,
     };
     for r in records {
-        if r.due < window.measure_from || r.due >= window.until {
+        if r.due >= window.measure_from && r.due < window.until {
+            c.scheduled += 1;
+        }
+        if r.end > window.until {
+            c.served_late += 1;
             continue;
         }
-        c.scheduled += 1;
+        if r.end < window.measure_from {
+            continue;
+        }
         match r.outcome {
-            Outcome::Served if r.end <= window.until => {
-                latencies.push(micros(r.end.duration_since(r.due)))
-            }
-            Outcome::Served => c.served_late += 1,
+            Outcome::Served => latencies.push(micros(r.end.duration_since(r.due))),
             Outcome::Overloaded { retry_after } => {
                 c.overloaded += 1;
                 c.overloaded_with_retry_after += u64::from(retry_after);
@@ -309,7 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn only_requests_scheduled_inside_the_window_count() {
+    fn answers_count_when_they_arrive_inside_the_window() {
         let t0 = Instant::now();
         let window = Window {
             measure_from: t0 + Duration::from_secs(1),
@@ -322,23 +327,25 @@ mod tests {
             outcome,
         };
         let records = vec![
-            r(0.5, 1.5, Outcome::Served), // warm-up
+            r(0.2, 0.9, Outcome::Served), // answered during the warm-up
+            r(0.5, 1.5, Outcome::Served), // due in the warm-up, answered in the window
             r(1.0, 1.2, Outcome::Served),
             r(1.5, 1.7, Outcome::Served),
-            r(2.5, 3.5, Outcome::Served), // late
+            r(2.5, 3.5, Outcome::Served), // answered after the window
             r(2.0, 2.0, Outcome::Overloaded { retry_after: true }),
             r(2.0, 2.0, Outcome::Overloaded { retry_after: false }),
             r(2.1, 2.2, Outcome::Failed("HTTP 500".into())),
             r(2.2, 2.2, Outcome::Unsent),
-            r(3.0, 3.1, Outcome::Served), // after the window
+            r(3.0, 3.1, Outcome::Served), // due after the window
         ];
         let c = tally(records, window, 10.0, 7);
         assert_eq!(c.scheduled, 7);
-        assert_eq!(c.served.ok, 2);
-        assert!((c.served.rate - 1.0).abs() < 1e-9);
+        assert_eq!(c.served.ok, 3);
+        assert!((c.served.rate - 1.5).abs() < 1e-9);
         assert_eq!(c.served.p50, Some(200_000));
+        assert_eq!(c.served.p99, Some(1_000_000));
         assert_eq!((c.overloaded, c.overloaded_with_retry_after), (2, 1));
-        assert_eq!((c.failed, c.unsent, c.served_late), (1, 1, 1));
+        assert_eq!((c.failed, c.unsent, c.served_late), (1, 1, 2));
         assert_eq!(c.first_failure.as_deref(), Some("HTTP 500"));
         assert_eq!(c.peak_connections, 7);
     }

@@ -87,7 +87,7 @@ pub fn storm_table(storms: &[StormResult]) -> String {
         "503 with Retry-After",
         "other errors",
         "not sent",
-        "served late",
+        "answered after",
         "p50 ms",
         "p99 ms",
         "peak connections",
