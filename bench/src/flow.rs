@@ -174,7 +174,9 @@ impl Browser {
                 next = self.sign_in(&answer, &next, email, password).await?;
                 signed_in = true;
             }
-            bail!("the authorization request did not reach the redirect_uri within {MAX_HOPS} redirects (last: {next})");
+            bail!(
+                "the authorization request did not reach the redirect_uri within {MAX_HOPS} redirects (last: {next})"
+            );
         };
         let form = form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "authorization_code")
@@ -182,8 +184,10 @@ impl Browser {
             .append_pair("redirect_uri", &client.redirect_uri)
             .append_pair("code_verifier", &pkce.verifier)
             .finish();
-        let exchange = RequestTemplate::post_form(&format!("/t/{TENANT}/token"), form)
-            .header(AUTHORIZATION, &crate::scenario::basic_auth(&client.id, &client.secret))?;
+        let exchange = RequestTemplate::post_form(&format!("/t/{TENANT}/token"), form).header(
+            AUTHORIZATION,
+            &crate::scenario::basic_auth(&client.id, &client.secret),
+        )?;
         let answer = load::once(self.addr, &exchange).await?;
         ensure!(
             answer.status.is_success(),
@@ -215,9 +219,7 @@ impl Browser {
             .append_pair("return_to", &return_to)
             .finish();
         let login = format!("/t/{TENANT}/login");
-        let answer = self
-            .send(RequestTemplate::post_form(&login, form))
-            .await?;
+        let answer = self.send(RequestTemplate::post_form(&login, form)).await?;
         ensure!(
             answer.status.as_u16() == 303,
             "the sign-in of the authorization flow answered {} (a challenge or a refusal: the flow needs a plain password sign-in)",
@@ -261,21 +263,46 @@ mod tests {
         let mut jar = Jar::default();
         assert_eq!(jar.header(), None);
         let mut h = HeaderMap::new();
-        h.append(SET_COOKIE, "tessera_csrf=a1; Path=/t/bench; HttpOnly".parse().unwrap());
-        h.append(SET_COOKIE, "tessera_device_id=d; Max-Age=31536000".parse().unwrap());
+        h.append(
+            SET_COOKIE,
+            "tessera_csrf=a1; Path=/t/bench; HttpOnly".parse().unwrap(),
+        );
+        h.append(
+            SET_COOKIE,
+            "tessera_device_id=d; Max-Age=31536000".parse().unwrap(),
+        );
         jar.store(&h);
-        assert_eq!(jar.header().as_deref(), Some("tessera_csrf=a1; tessera_device_id=d"));
+        assert_eq!(
+            jar.header().as_deref(),
+            Some("tessera_csrf=a1; tessera_device_id=d")
+        );
         let mut h = HeaderMap::new();
-        h.append(SET_COOKIE, "tessera_csrf=b2; Path=/t/bench".parse().unwrap());
-        h.append(SET_COOKIE, "tessera_session=s=x; Path=/t/bench; Secure".parse().unwrap());
+        h.append(
+            SET_COOKIE,
+            "tessera_csrf=b2; Path=/t/bench".parse().unwrap(),
+        );
+        h.append(
+            SET_COOKIE,
+            "tessera_session=s=x; Path=/t/bench; Secure"
+                .parse()
+                .unwrap(),
+        );
         jar.store(&h);
         assert_eq!(
             jar.header().as_deref(),
             Some("tessera_device_id=d; tessera_csrf=b2; tessera_session=s=x")
         );
         let mut h = HeaderMap::new();
-        h.append(SET_COOKIE, "tessera_session=; Path=/t/bench; Max-Age=0".parse().unwrap());
-        h.append(SET_COOKIE, "tessera_device_id=gone; max-age=0".parse().unwrap());
+        h.append(
+            SET_COOKIE,
+            "tessera_session=; Path=/t/bench; Max-Age=0"
+                .parse()
+                .unwrap(),
+        );
+        h.append(
+            SET_COOKIE,
+            "tessera_device_id=gone; max-age=0".parse().unwrap(),
+        );
         jar.store(&h);
         assert_eq!(jar.header().as_deref(), Some("tessera_csrf=b2"));
     }
@@ -286,15 +313,25 @@ mod tests {
         let p = Pkce::from_verifier("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into());
         assert_eq!(p.challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
         let fresh = Pkce::new();
-        assert!((43..=128).contains(&fresh.verifier.len()), "{}", fresh.verifier);
+        assert!(
+            (43..=128).contains(&fresh.verifier.len()),
+            "{}",
+            fresh.verifier
+        );
     }
 
     #[test]
     fn locations_on_this_server_become_paths() {
         let addr: SocketAddr = "127.0.0.1:4242".parse().unwrap();
-        assert_eq!(local_target("/t/bench/login?x=1", addr), "/t/bench/login?x=1");
         assert_eq!(
-            local_target("http://127.0.0.1:4242/t/bench/authorize/continue?req=a", addr),
+            local_target("/t/bench/login?x=1", addr),
+            "/t/bench/login?x=1"
+        );
+        assert_eq!(
+            local_target(
+                "http://127.0.0.1:4242/t/bench/authorize/continue?req=a",
+                addr
+            ),
             "/t/bench/authorize/continue?req=a"
         );
         assert_eq!(local_target("http://127.0.0.1:4242", addr), "/");
@@ -321,7 +358,11 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("access_denied: no way"), "{e}");
         assert_eq!(
-            query_param("/t/bench/login?return_to=%2Ft%2Fbench%2Fauthorize%2Fcontinue%3Freq%3Dab", "return_to").as_deref(),
+            query_param(
+                "/t/bench/login?return_to=%2Ft%2Fbench%2Fauthorize%2Fcontinue%3Freq%3Dab",
+                "return_to"
+            )
+            .as_deref(),
             Some("/t/bench/authorize/continue?req=ab")
         );
         assert_eq!(query_param("/x", "a"), None);

@@ -267,7 +267,11 @@ impl Conversation for RequestTemplate {
     }
 }
 
-async fn worker<C: Conversation>(addr: SocketAddr, mut conversation: C, window: Window) -> WorkerTally {
+async fn worker<C: Conversation>(
+    addr: SocketAddr,
+    mut conversation: C,
+    window: Window,
+) -> WorkerTally {
     let mut tally = WorkerTally::default();
     let host = match host_header(addr) {
         Ok(h) => h,

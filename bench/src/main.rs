@@ -448,7 +448,10 @@ async fn storm(
     .await?;
     let server_cpu_percent = cpu_probe.await.ok().flatten();
     if let Some(e) = &counts.first_failure {
-        eprintln!("  login-storm: {} other errors; the first: {e}", counts.failed);
+        eprintln!(
+            "  login-storm: {} other errors; the first: {e}",
+            counts.failed
+        );
     }
     if counts.served.ok == 0 {
         bail!("login-storm: no sign-in succeeded during the storm");
@@ -533,6 +536,9 @@ async fn run(args: Args) -> Result<()> {
         .scenario
         .contains(&ScenarioArg::Peer)
         .then(|| args.peer_dir.clone().unwrap_or_else(peer::default_dir));
+    if let Some(dir) = &peer_dir {
+        peer::check(dir).await?;
+    }
     if scenarios_need_sizes(&args.scenario) {
         plan.sizes.check()?;
     }
@@ -766,7 +772,10 @@ mod tests {
             selected(&[ScenarioArg::Refresh]),
             vec![Scenario::Healthz, Scenario::Refresh]
         );
-        assert_eq!(selected(&[ScenarioArg::LoginStorm]), vec![Scenario::LoginStorm]);
+        assert_eq!(
+            selected(&[ScenarioArg::LoginStorm]),
+            vec![Scenario::LoginStorm]
+        );
         // password-signin runs before the storm, which then reuses its rate.
         assert_eq!(
             selected(&[ScenarioArg::LoginStorm, ScenarioArg::PasswordSignin]),

@@ -132,7 +132,12 @@ struct Record {
     outcome: Outcome,
 }
 
-async fn one(addr: SocketAddr, pool: Arc<Pool>, template: Arc<RequestTemplate>, due: Instant) -> Record {
+async fn one(
+    addr: SocketAddr,
+    pool: Arc<Pool>,
+    template: Arc<RequestTemplate>,
+    due: Instant,
+) -> Record {
     let record = |outcome| Record {
         due,
         end: Instant::now(),
@@ -198,7 +203,10 @@ pub async fn run(
         max: max_connections.max(1),
     });
     let template = Arc::new(template.clone());
-    let start = window.measure_from.checked_sub(warmup).unwrap_or(window.measure_from);
+    let start = window
+        .measure_from
+        .checked_sub(warmup)
+        .unwrap_or(window.measure_from);
     let mut tasks = JoinSet::new();
     let mut records = Vec::new();
     for i in 0.. {
@@ -293,7 +301,10 @@ mod tests {
 
     #[test]
     fn answers_are_sorted_into_served_overloaded_and_failed() {
-        assert_eq!(classify(&answer(303, None), Expect::SeeOther), Outcome::Served);
+        assert_eq!(
+            classify(&answer(303, None), Expect::SeeOther),
+            Outcome::Served
+        );
         assert_eq!(
             classify(&answer(503, Some("2")), Expect::SeeOther),
             Outcome::Overloaded { retry_after: true }

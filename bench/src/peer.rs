@@ -41,31 +41,38 @@ pub struct Peer {
     introspection_path: String,
 }
 
+/// Checks that Node and the installed package are there (before a run spends minutes on
+/// Tessera's scenarios only to find the peer missing).
+pub async fn check(dir: &Path) -> Result<()> {
+    let version = Command::new("node")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .await;
+    match version {
+        Ok(out) if out.status.success() => {}
+        _ => bail!(
+            "Node.js was not found (`node --version` failed): the peer scenario runs oidc-provider on Node 20 or later. Install Node.js and npm, or leave out --scenario peer"
+        ),
+    }
+    ensure!(
+        dir.join("provider.mjs").is_file(),
+        "{} has no provider.mjs; pass --peer-dir with the bench/peer folder of the source tree",
+        dir.display()
+    );
+    ensure!(
+        dir.join("node_modules/oidc-provider/package.json")
+            .is_file(),
+        "oidc-provider is not installed in {0}: run `npm ci` there first (cd {0} && npm ci), which installs the pinned version from package-lock.json",
+        dir.display()
+    );
+    Ok(())
+}
+
 impl Peer {
-    /// Checks that Node and the installed package are there, starts `provider.mjs` and reads
-    /// its discovery document.
+    /// Starts `provider.mjs` (after [`check`]) and reads its discovery document.
     pub async fn start(dir: &Path) -> Result<Peer> {
-        let version = Command::new("node")
-            .arg("--version")
-            .stdin(Stdio::null())
-            .output()
-            .await;
-        match version {
-            Ok(out) if out.status.success() => {}
-            _ => bail!(
-                "Node.js was not found (`node --version` failed): the peer scenario runs oidc-provider on Node 20 or later. Install Node.js and npm, or leave out --scenario peer"
-            ),
-        }
-        ensure!(
-            dir.join("provider.mjs").is_file(),
-            "{} has no provider.mjs; pass --peer-dir with the bench/peer folder of the source tree",
-            dir.display()
-        );
-        ensure!(
-            dir.join("node_modules/oidc-provider/package.json").is_file(),
-            "oidc-provider is not installed in {0}: run `npm ci` there first (cd {0} && npm ci), which installs the pinned version from package-lock.json",
-            dir.display()
-        );
+        check(dir).await?;
         let client_id = "bench-svc".to_string();
         let client_secret = random_token(32);
         let mut child = Command::new("node")
@@ -139,8 +146,10 @@ impl Peer {
         if let Some(r) = resource {
             form.append_pair("resource", r);
         }
-        RequestTemplate::post_form(&self.token_path, form.finish())
-            .header(AUTHORIZATION, &basic_auth(&self.client_id, &self.client_secret))
+        RequestTemplate::post_form(&self.token_path, form.finish()).header(
+            AUTHORIZATION,
+            &basic_auth(&self.client_id, &self.client_secret),
+        )
     }
 
     /// The client-credentials request, checked once: an ES256 JWT access token.
@@ -165,12 +174,17 @@ impl Peer {
         let form = form_urlencoded::Serializer::new(String::new())
             .append_pair("token", &token)
             .finish();
-        let t = RequestTemplate::post_form(&self.introspection_path, form)
-            .header(AUTHORIZATION, &basic_auth(&self.client_id, &self.client_secret))?;
+        let t = RequestTemplate::post_form(&self.introspection_path, form).header(
+            AUTHORIZATION,
+            &basic_auth(&self.client_id, &self.client_secret),
+        )?;
         let answer = load::once(self.addr, &t).await?;
         let v: Value = serde_json::from_slice(&answer.body)
             .with_context(|| format!("the peer's introspection answered {}", answer.describe()))?;
-        ensure!(v["active"] == true, "the peer introspects its fresh token as inactive: {v}");
+        ensure!(
+            v["active"] == true,
+            "the peer introspects its fresh token as inactive: {v}"
+        );
         Ok(t)
     }
 

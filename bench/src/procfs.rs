@@ -33,7 +33,10 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
 
 /// Current resident memory of a running process (`VmRSS`), in KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {
-    status_kib(&fs::read_to_string(format!("/proc/{pid}/status")).ok()?, "VmRSS")
+    status_kib(
+        &fs::read_to_string(format!("/proc/{pid}/status")).ok()?,
+        "VmRSS",
+    )
 }
 
 /// User plus system CPU time of `/proc/<pid>/stat`, in clock ticks (fields 14 and 15).

@@ -101,8 +101,13 @@ mod tests {
         let e = c
             .answered(&answer(400, r#"{"error":"invalid_grant"}"#))
             .unwrap_err();
-        assert!(e.starts_with("HTTP 400") && e.contains("invalid_grant"), "{e}");
-        let e = c.answered(&answer(200, r#"{"access_token":"a"}"#)).unwrap_err();
+        assert!(
+            e.starts_with("HTTP 400") && e.contains("invalid_grant"),
+            "{e}"
+        );
+        let e = c
+            .answered(&answer(200, r#"{"access_token":"a"}"#))
+            .unwrap_err();
         assert!(e.contains("without a new refresh token"), "{e}");
         assert!(c.answered(&answer(200, "<html>")).is_err());
         assert_eq!(

@@ -436,8 +436,21 @@ mod tests {
         assert_eq!(
             &cells[1..16],
             &[
-                "password-signin", "250.0", "50.0", "48.0", "0.96", "1900", "1900", "1", "0", "3",
-                "2.00", "2.00", "256", "400.0", "100.0"
+                "password-signin",
+                "250.0",
+                "50.0",
+                "48.0",
+                "0.96",
+                "1900",
+                "1900",
+                "1",
+                "0",
+                "3",
+                "2.00",
+                "2.00",
+                "256",
+                "400.0",
+                "100.0"
             ],
             "{t}"
         );
@@ -451,7 +464,14 @@ mod tests {
             peer: 1500.0,
         };
         assert_eq!(p.ratio(), Some(2.0));
-        assert_eq!(PeerComparison { tessera: 0.0, ..p.clone() }.ratio(), None);
+        assert_eq!(
+            PeerComparison {
+                tessera: 0.0,
+                ..p.clone()
+            }
+            .ratio(),
+            None
+        );
         assert!(peer_table(&[p]).contains("| introspection |"));
     }
 
@@ -478,9 +498,14 @@ mod tests {
             connections: vec![16],
             tessera: "target/release/tessera".into(),
         };
-        let v: serde_json::Value =
-            serde_json::from_str(&json(&info, &[], &[result("cc", 500, Some(200.0))], &[], &[]))
-                .expect("valid JSON");
+        let v: serde_json::Value = serde_json::from_str(&json(
+            &info,
+            &[],
+            &[result("cc", 500, Some(200.0))],
+            &[],
+            &[],
+        ))
+        .expect("valid JSON");
         let row = &v["results"][0];
         assert_eq!(row["scenario"], "cc");
         assert_eq!(row["requests_per_sec"], 50.0);

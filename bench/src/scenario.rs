@@ -86,7 +86,10 @@ impl RefreshSeed {
     /// token family each; the browser's session spares a sign-in per flow).
     pub async fn conversations(&mut self, n: usize) -> Result<Vec<RefreshConversation>> {
         let template = RequestTemplate::post_form(&format!("/t/{TENANT}/token"), String::new())
-            .header(AUTHORIZATION, &basic_auth(&self.client.id, &self.client.secret))?;
+            .header(
+                AUTHORIZATION,
+                &basic_auth(&self.client.id, &self.client.secret),
+            )?;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             let tokens = self
@@ -94,9 +97,14 @@ impl RefreshSeed {
                 .code_flow(&self.client, REFRESH_SCOPE, SIGNIN_EMAIL, SIGNIN_PASSWORD)
                 .await?;
             let token = tokens["refresh_token"].as_str().with_context(|| {
-                format!("the code exchange issued no refresh token for scope {REFRESH_SCOPE}: {tokens}")
+                format!(
+                    "the code exchange issued no refresh token for scope {REFRESH_SCOPE}: {tokens}"
+                )
             })?;
-            out.push(RefreshConversation::new(template.clone(), token.to_string()));
+            out.push(RefreshConversation::new(
+                template.clone(),
+                token.to_string(),
+            ));
         }
         Ok(out)
     }
@@ -189,11 +197,16 @@ impl Scenario {
             Scenario::Userinfo => {
                 let (mut browser, client) = web_client(deployment, server).await?;
                 let tokens = browser
-                    .code_flow(&client, "openid profile email", SIGNIN_EMAIL, SIGNIN_PASSWORD)
+                    .code_flow(
+                        &client,
+                        "openid profile email",
+                        SIGNIN_EMAIL,
+                        SIGNIN_PASSWORD,
+                    )
                     .await?;
-                let token = tokens["access_token"]
-                    .as_str()
-                    .with_context(|| format!("the code exchange issued no access token: {tokens}"))?;
+                let token = tokens["access_token"].as_str().with_context(|| {
+                    format!("the code exchange issued no access token: {tokens}")
+                })?;
                 let lifetime = tokens["expires_in"].as_u64().unwrap_or(0);
                 ensure!(
                     run_for.as_secs() + 5 < lifetime,
@@ -211,8 +224,9 @@ impl Scenario {
                 let mut first = seed.conversations(1).await?;
                 let mut c = first.pop().context("no refresh conversation was made")?;
                 let answer = load::once(server.addr(), c.next_request()).await?;
-                c.answered(&answer)
-                    .map_err(|e| anyhow::anyhow!("refresh: the first refresh-token grant failed: {e}"))?;
+                c.answered(&answer).map_err(|e| {
+                    anyhow::anyhow!("refresh: the first refresh-token grant failed: {e}")
+                })?;
                 return Ok(Workload::Refresh(seed));
             }
             Scenario::AuthzCheck => authz::prepare(deployment, server, sizes).await?,
