@@ -14,7 +14,7 @@ use serde_json::Value;
 use tessera_crypto::{random_token, sha256};
 use url::form_urlencoded;
 
-use crate::load::{self, Answer, RequestTemplate};
+use crate::load::{self, Answer, Connection, REQUEST_TIMEOUT, RequestTemplate, host_header};
 use crate::scenario::{BROWSER_USER_AGENT, TENANT, hidden_input};
 
 /// The most redirects one authorization request may take before it reaches the application.
@@ -108,6 +108,8 @@ pub struct WebClient {
 pub struct Browser {
     addr: SocketAddr,
     jar: Jar,
+    /// One keep-alive connection for the browser's requests, as a browser keeps one per origin.
+    conn: Option<Connection>,
 }
 
 impl Browser {
@@ -115,7 +117,27 @@ impl Browser {
         Browser {
             addr,
             jar: Jar::default(),
+            conn: None,
         }
+    }
+
+    /// A new browser that already holds one cookie (`name=value`), e.g. the device cookie of
+    /// the person's usual browser.
+    pub fn with_cookie(addr: SocketAddr, pair: &str) -> Browser {
+        let mut b = Browser::new(addr);
+        if let Some((n, v)) = pair.split_once('=') {
+            b.jar.cookies.push((n.to_string(), v.to_string()));
+        }
+        b
+    }
+
+    /// `name=value` of a cookie the browser holds.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.jar
+            .cookies
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(n, v)| format!("{n}={v}"))
     }
 
     async fn send(&mut self, mut t: RequestTemplate) -> Result<Answer> {
@@ -123,7 +145,15 @@ impl Browser {
         if let Some(c) = self.jar.header() {
             t = t.header(COOKIE, &c)?;
         }
-        let answer = load::once(self.addr, &t).await?;
+        let mut conn = match self.conn.take() {
+            Some(c) if !c.is_closed() => c,
+            _ => Connection::open(self.addr).await?,
+        };
+        let req = t.build(&host_header(self.addr)?)?;
+        let answer = tokio::time::timeout(REQUEST_TIMEOUT, conn.send(req))
+            .await
+            .with_context(|| format!("{} {} timed out", t.method, t.path))??;
+        self.conn = Some(conn);
         self.jar.store(&answer.headers);
         Ok(answer)
     }

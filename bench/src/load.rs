@@ -366,3 +366,51 @@ pub async fn run_each<C: Conversation>(
         first_error,
     })
 }
+
+/// Runs `iteration` again and again on `workers` tasks until the end of `window` (closed loop),
+/// timing each call as one operation: for work of several requests (a whole sign-in flow) that
+/// a [`Conversation`] of one request at a time cannot express.
+pub async fn run_iterations<F, Fut>(
+    workers: usize,
+    window: Window,
+    iteration: F,
+) -> Result<LoadResult>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let tasks: Vec<_> = (0..workers)
+        .map(|_| {
+            let iteration = iteration.clone();
+            tokio::spawn(async move {
+                let mut tally = WorkerTally::default();
+                while Instant::now() < window.until {
+                    let start = Instant::now();
+                    let outcome = tokio::time::timeout(REQUEST_TIMEOUT, iteration()).await;
+                    let end = Instant::now();
+                    let counted = window.counts(start, end);
+                    match outcome {
+                        Ok(Ok(())) if counted => tally.latencies.push(micros(end - start)),
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tally.error(counted, || format!("{e:#}")),
+                        Err(_) => tally.error(counted, || "timed out".to_string()),
+                    }
+                }
+                tally
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut first_error = None;
+    for t in tasks {
+        let tally = t.await.context("a load worker failed")?;
+        latencies.extend(tally.latencies);
+        errors += tally.errors;
+        first_error = first_error.or(tally.first_error);
+    }
+    Ok(LoadResult {
+        summary: Summary::new(latencies, errors, window.length()),
+        first_error,
+    })
+}

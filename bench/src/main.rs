@@ -108,6 +108,7 @@ enum ScenarioArg {
     Refresh,
     Userinfo,
     PasswordSignin,
+    CodeFlow,
     LoginStorm,
     AuthzCheck,
     /// client-credentials and introspection, against Tessera and against Node oidc-provider.
@@ -129,6 +130,7 @@ fn selected(args: &[ScenarioArg]) -> Vec<Scenario> {
             ScenarioArg::Refresh => vec![Scenario::Refresh],
             ScenarioArg::Userinfo => vec![Scenario::Userinfo],
             ScenarioArg::PasswordSignin => vec![Scenario::PasswordSignin],
+            ScenarioArg::CodeFlow => vec![Scenario::CodeFlow],
             ScenarioArg::LoginStorm => vec![Scenario::LoginStorm],
             ScenarioArg::AuthzCheck => vec![Scenario::AuthzCheck],
             // The peer's rates are compared with Tessera's of the same run.
@@ -286,6 +288,27 @@ async fn measure(
                 out.push(measure_level(scenario.name(), target, workers, plan).await?);
             }
         }
+        Workload::Flows(seed) => {
+            for &connections in &plan.connections {
+                let seed = seed.clone();
+                out.push(
+                    measure_with(
+                        scenario.name(),
+                        target,
+                        connections,
+                        plan.warmup,
+                        plan.measure,
+                        move |window| {
+                            load::run_iterations(connections, window, move || {
+                                let seed = seed.clone();
+                                async move { seed.one_flow().await }
+                            })
+                        },
+                    )
+                    .await?,
+                );
+            }
+        }
         Workload::Storm(template) => {
             out.push(storm(target, &template, signin_rate, plan).await?);
         }
@@ -348,6 +371,27 @@ async fn measure_closed<C: Conversation>(
     measure: Duration,
 ) -> Result<Measured> {
     let connections = workers.len();
+    let addr = target.addr;
+    measure_with(name, target, connections, warmup, measure, move |window| {
+        load::run_each(addr, workers, window)
+    })
+    .await
+}
+
+/// A closed-loop load run made by `run` over a window starting now, with the target's CPU and
+/// memory.
+async fn measure_with<F, Fut>(
+    name: &str,
+    target: Target,
+    connections: usize,
+    warmup: Duration,
+    measure: Duration,
+    run: F,
+) -> Result<Measured>
+where
+    F: FnOnce(Window) -> Fut,
+    Fut: std::future::Future<Output = Result<load::LoadResult>>,
+{
     eprintln!(
         "  {name}: {} s warm-up, {} s measured, {connections} connections",
         warmup.as_secs(),
@@ -365,7 +409,7 @@ async fn measure_closed<C: Conversation>(
         let used = procfs::cpu_time(pid)?.checked_sub(before)?;
         Some(100.0 * used.as_secs_f64() / window.length().as_secs_f64())
     });
-    let load = load::run_each(target.addr, workers, window).await?;
+    let load = run(window).await?;
     let server_cpu_percent = cpu_probe.await.ok().flatten();
     let peak_rss_kib = procfs::peak_rss_kib(target.pid);
     if let Some(e) = &load.first_error {

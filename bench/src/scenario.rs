@@ -10,6 +10,7 @@ use serde_json::Value;
 use tessera_crypto::jws::decode_unverified;
 use url::form_urlencoded;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::authz;
@@ -40,6 +41,8 @@ pub enum Scenario {
     Userinfo,
     /// POST /t/bench/login (the hosted sign-in form) with the right password.
     PasswordSignin,
+    /// Whole authorization-code flows: authorize, the sign-in form, the code, its exchange.
+    CodeFlow,
     /// The sign-in form offered five times its capacity, open loop, over up to 256 connections.
     LoginStorm,
     /// POST /api/v1/tenants/bench/authz/check on a large data set (see src/authz.rs). Not part
@@ -73,6 +76,32 @@ pub enum Workload {
     Refresh(RefreshSeed),
     /// The sign-in storm: this sign-in request, sent open loop.
     Storm(RequestTemplate),
+    /// Whole authorization-code flows, one per iteration.
+    Flows(FlowSeed),
+}
+
+/// What every flow of the `code-flow` scenario starts from: the web client, and the device
+/// cookie of the person's browser (each flow is a new browser session on a known device, as for
+/// `password-signin`).
+#[derive(Clone)]
+pub struct FlowSeed {
+    addr: std::net::SocketAddr,
+    client: Arc<WebClient>,
+    device: Arc<str>,
+}
+
+impl FlowSeed {
+    /// One flow in a browser without a session: authorize, sign in, code, token exchange.
+    pub async fn one_flow(&self) -> Result<()> {
+        let tokens = Browser::with_cookie(self.addr, &self.device)
+            .code_flow(&self.client, "openid", SIGNIN_EMAIL, SIGNIN_PASSWORD)
+            .await?;
+        ensure!(
+            tokens["id_token"].is_string(),
+            "the code exchange issued no ID token: {tokens}"
+        );
+        Ok(())
+    }
 }
 
 /// What makes refresh tokens for the `refresh` workers: a signed-in browser and the web client.
@@ -116,7 +145,7 @@ const REFRESH_SCOPE: &str = "openid offline_access";
 
 impl Scenario {
     /// In the order they run: healthz first, because discovery and jwks are compared with it.
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::Healthz,
         Scenario::Discovery,
         Scenario::Jwks,
@@ -125,6 +154,7 @@ impl Scenario {
         Scenario::Refresh,
         Scenario::Userinfo,
         Scenario::PasswordSignin,
+        Scenario::CodeFlow,
         Scenario::LoginStorm,
     ];
 
@@ -138,6 +168,7 @@ impl Scenario {
             Scenario::Refresh => "refresh",
             Scenario::Userinfo => "userinfo",
             Scenario::PasswordSignin => "password-signin",
+            Scenario::CodeFlow => "code-flow",
             Scenario::LoginStorm => "login-storm",
             Scenario::AuthzCheck => "authz-check",
         }
@@ -151,7 +182,7 @@ impl Scenario {
             }
             Scenario::ClientCredentials => BaselineKind::Es256Sign,
             Scenario::Introspection | Scenario::Userinfo => BaselineKind::Es256Verify,
-            Scenario::PasswordSignin => BaselineKind::Argon2Verify,
+            Scenario::PasswordSignin | Scenario::CodeFlow => BaselineKind::Argon2Verify,
             Scenario::LoginStorm => BaselineKind::SigninCapacity,
         }
     }
@@ -193,6 +224,25 @@ impl Scenario {
             Scenario::PasswordSignin => signin_request(deployment, server).await?,
             Scenario::LoginStorm => {
                 return Ok(Workload::Storm(signin_request(deployment, server).await?));
+            }
+            Scenario::CodeFlow => {
+                let (mut browser, client) = web_client(deployment, server).await?;
+                browser
+                    .code_flow(&client, "openid", SIGNIN_EMAIL, SIGNIN_PASSWORD)
+                    .await?;
+                let device = browser
+                    .cookie("tessera_device_id")
+                    .context("the first sign-in set no tessera_device_id cookie")?;
+                let seed = FlowSeed {
+                    addr: server.addr(),
+                    client: Arc::new(client),
+                    device: device.into(),
+                };
+                // One whole flow before the clock starts, as the workers will run it.
+                seed.one_flow()
+                    .await
+                    .context("code-flow: the first flow from a new browser session failed")?;
+                return Ok(Workload::Flows(seed));
             }
             Scenario::Userinfo => {
                 let (mut browser, client) = web_client(deployment, server).await?;
