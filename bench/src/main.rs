@@ -812,6 +812,7 @@ mod tests {
     #[test]
     fn new_scenarios_run_alone_with_what_they_are_compared_with() {
         assert_eq!(selected(&[ScenarioArg::Userinfo]), vec![Scenario::Userinfo]);
+        assert_eq!(selected(&[ScenarioArg::CodeFlow]), vec![Scenario::CodeFlow]);
         assert_eq!(
             selected(&[ScenarioArg::Refresh]),
             vec![Scenario::Healthz, Scenario::Refresh]
@@ -830,7 +831,14 @@ mod tests {
             vec![Scenario::ClientCredentials, Scenario::Introspection]
         );
         let all = selected(&[ScenarioArg::All]);
-        assert!(all.contains(&Scenario::Refresh) && all.contains(&Scenario::LoginStorm));
+        for s in [
+            Scenario::Refresh,
+            Scenario::Userinfo,
+            Scenario::CodeFlow,
+            Scenario::LoginStorm,
+        ] {
+            assert!(all.contains(&s), "{s:?} is in all");
+        }
         assert!(!all.contains(&Scenario::AuthzCheck));
         let a = Args::try_parse_from([
             "tessera-bench",
