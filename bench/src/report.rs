@@ -406,8 +406,7 @@ mod tests {
         );
     }
 
-    #[test]
-    fn storm_table_shows_offered_served_refused_and_memory() {
+    fn storm() -> StormResult {
         let counts = StormCounts {
             offered_rate: 250.0,
             scheduled: 2500,
@@ -420,7 +419,7 @@ mod tests {
             served_late: 3,
             peak_connections: 256,
         };
-        let s = StormResult {
+        StormResult {
             capacity: Baseline {
                 name: "password-signin".into(),
                 rate: 50.0,
@@ -428,7 +427,12 @@ mod tests {
             counts,
             peak_rss_kib: Some(400 * 1024),
             end_rss_kib: Some(100 * 1024),
-        };
+        }
+    }
+
+    #[test]
+    fn storm_table_shows_offered_served_refused_and_memory() {
+        let s = storm();
         assert!((s.served_ratio().unwrap() - 0.96).abs() < 1e-9);
         let t = storm_table(&[s]);
         let row = t.lines().nth(2).expect("one row");
@@ -454,6 +458,39 @@ mod tests {
             ],
             "{t}"
         );
+    }
+
+    #[test]
+    fn json_report_has_the_storm_and_the_peer() {
+        let info = RunInfo {
+            machine: Machine {
+                cores: 2,
+                cpu_model: "cpu".into(),
+                kernel: "6.1".into(),
+                loadavg_at_start: "0.00 0.00 0.00".into(),
+            },
+            date: "2026-11-29T00:00:00Z".into(),
+            database: "sqlite".into(),
+            duration_secs: 30,
+            warmup_secs: 2,
+            connections: vec![16],
+            tessera: "target/release/tessera".into(),
+        };
+        let peer = PeerComparison {
+            scenario: "client-credentials".into(),
+            tessera: 1000.0,
+            peer: 500.0,
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&json(&info, &[], &[], &[storm()], &[peer])).expect("JSON");
+        let s = &v["storms"][0];
+        assert_eq!(s["capacity"]["name"], "password-signin");
+        assert_eq!(s["offered_per_sec"], 250.0);
+        assert_eq!(s["served_per_sec"], 48.0);
+        assert_eq!(s["overloaded_503_with_retry_after"], 1900);
+        assert_eq!(s["end_rss_kib"], 100 * 1024);
+        assert_eq!(v["peer"][0]["ratio"], 2.0);
+        assert_eq!(v["peer"][0]["oidc_provider_per_sec"], 500.0);
     }
 
     #[test]
