@@ -77,7 +77,7 @@ pub struct StormCounts {
     /// Not sent because every allowed connection was busy (due inside the window).
     pub unsent: u64,
     /// Answers of any kind that arrived after the window ended: what was still queued then.
-    pub served_late: u64,
+    pub answered_after: u64,
     /// The most connections open at once.
     pub peak_connections: usize,
 }
@@ -239,7 +239,7 @@ fn tally(records: Vec<Record>, window: Window, offered_rate: f64, peak: usize) -
         failed: 0,
         first_failure: None,
         unsent: 0,
-        served_late: 0,
+        answered_after: 0,
         peak_connections: peak,
     };
     for r in records {
@@ -247,7 +247,7 @@ fn tally(records: Vec<Record>, window: Window, offered_rate: f64, peak: usize) -
             c.scheduled += 1;
         }
         if r.end > window.until {
-            c.served_late += 1;
+            c.answered_after += 1;
             continue;
         }
         if r.end < window.measure_from {
@@ -356,7 +356,7 @@ mod tests {
         assert_eq!(c.served.p50, Some(200_000));
         assert_eq!(c.served.p99, Some(1_000_000));
         assert_eq!((c.overloaded, c.overloaded_with_retry_after), (2, 1));
-        assert_eq!((c.failed, c.unsent, c.served_late), (1, 1, 2));
+        assert_eq!((c.failed, c.unsent, c.answered_after), (1, 1, 2));
         assert_eq!(c.first_failure.as_deref(), Some("HTTP 500"));
         assert_eq!(c.peak_connections, 7);
     }
