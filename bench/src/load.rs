@@ -414,3 +414,41 @@ where
         first_error,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn iterations_are_timed_whole_and_failures_counted() {
+        let calls = Arc::new(AtomicU64::new(0));
+        let window = Window::starting_now(Duration::from_millis(20), Duration::from_millis(200));
+        let counter = Arc::clone(&calls);
+        let result = run_iterations(2, window, move || {
+            let counter = Arc::clone(&counter);
+            async move {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                if n % 4 == 3 {
+                    anyhow::bail!("flow {n} failed");
+                }
+                Ok(())
+            }
+        })
+        .await
+        .expect("the run completes");
+        let s = result.summary;
+        assert!(s.ok > 0 && s.errors > 0, "{s:?}");
+        // Only iterations inside the window count, and each took at least its 5 ms.
+        assert!(s.ok + s.errors < calls.load(Ordering::SeqCst));
+        assert!(s.p50.is_some_and(|us| us >= 5_000), "{s:?}");
+        assert!(
+            result
+                .first_error
+                .is_some_and(|e| e.starts_with("flow ") && e.ends_with(" failed"))
+        );
+    }
+}

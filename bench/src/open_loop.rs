@@ -71,6 +71,8 @@ pub struct StormCounts {
     /// 503 answers, and how many of them carried `Retry-After`.
     pub overloaded: u64,
     pub overloaded_with_retry_after: u64,
+    /// Latencies of the 503 answers (from when due): the gate promises fast refusals.
+    pub refused: Summary,
     /// Other answers and transport failures.
     pub failed: u64,
     pub first_failure: Option<String>,
@@ -230,12 +232,14 @@ pub async fn run(
 
 fn tally(records: Vec<Record>, window: Window, offered_rate: f64, peak: usize) -> StormCounts {
     let mut latencies: Vec<Micros> = Vec::new();
+    let mut refused: Vec<Micros> = Vec::new();
     let mut c = StormCounts {
         offered_rate,
         scheduled: 0,
         served: Summary::new(Vec::new(), 0, window.length()),
         overloaded: 0,
         overloaded_with_retry_after: 0,
+        refused: Summary::new(Vec::new(), 0, window.length()),
         failed: 0,
         first_failure: None,
         unsent: 0,
@@ -256,6 +260,7 @@ fn tally(records: Vec<Record>, window: Window, offered_rate: f64, peak: usize) -
         match r.outcome {
             Outcome::Served => latencies.push(micros(r.end.duration_since(r.due))),
             Outcome::Overloaded { retry_after } => {
+                refused.push(micros(r.end.duration_since(r.due)));
                 c.overloaded += 1;
                 c.overloaded_with_retry_after += u64::from(retry_after);
             }
@@ -267,6 +272,7 @@ fn tally(records: Vec<Record>, window: Window, offered_rate: f64, peak: usize) -
         }
     }
     c.served = Summary::new(latencies, c.failed, window.length());
+    c.refused = Summary::new(refused, 0, window.length());
     c
 }
 
@@ -356,6 +362,7 @@ mod tests {
         assert_eq!(c.served.p50, Some(200_000));
         assert_eq!(c.served.p99, Some(1_000_000));
         assert_eq!((c.overloaded, c.overloaded_with_retry_after), (2, 1));
+        assert_eq!(c.refused.p99, Some(0));
         assert_eq!((c.failed, c.unsent, c.answered_after), (1, 1, 2));
         assert_eq!(c.first_failure.as_deref(), Some("HTTP 500"));
         assert_eq!(c.peak_connections, 7);

@@ -85,6 +85,8 @@ pub fn storm_table(storms: &[StormResult]) -> String {
         "served ÷ capacity",
         "503",
         "503 with Retry-After",
+        "503 p50 ms",
+        "503 p99 ms",
         "other errors",
         "not sent",
         "answered after",
@@ -94,7 +96,7 @@ pub fn storm_table(storms: &[StormResult]) -> String {
         "peak RSS MiB",
         "RSS at end MiB",
     ];
-    let mut right = [true; 15];
+    let mut right = [true; 17];
     right[0] = false;
     let rows: Vec<Vec<String>> = storms
         .iter()
@@ -108,6 +110,8 @@ pub fn storm_table(storms: &[StormResult]) -> String {
                 s.served_ratio().map_or("-".into(), |x| format!("{x:.2}")),
                 c.overloaded.to_string(),
                 c.overloaded_with_retry_after.to_string(),
+                ms(c.refused.p50),
+                ms(c.refused.p99),
                 c.failed.to_string(),
                 c.unsent.to_string(),
                 c.answered_after.to_string(),
@@ -282,6 +286,8 @@ struct JsonStorm<'a> {
     served_p99_ms: Option<f64>,
     overloaded_503: u64,
     overloaded_503_with_retry_after: u64,
+    overloaded_503_p50_ms: Option<f64>,
+    overloaded_503_p99_ms: Option<f64>,
     other_errors: u64,
     not_sent: u64,
     answered_after_window: u64,
@@ -327,6 +333,8 @@ pub fn json(
             served_p99_ms: to_ms(s.counts.served.p99),
             overloaded_503: s.counts.overloaded,
             overloaded_503_with_retry_after: s.counts.overloaded_with_retry_after,
+            overloaded_503_p50_ms: to_ms(s.counts.refused.p50),
+            overloaded_503_p99_ms: to_ms(s.counts.refused.p99),
             other_errors: s.counts.failed,
             not_sent: s.counts.unsent,
             answered_after_window: s.counts.answered_after,
@@ -413,6 +421,7 @@ mod tests {
             served: Summary::new(vec![2000; 480], 1, Duration::from_secs(10)),
             overloaded: 1900,
             overloaded_with_retry_after: 1900,
+            refused: Summary::new(vec![3000; 1900], 0, Duration::from_secs(10)),
             failed: 1,
             first_failure: Some("HTTP 500".into()),
             unsent: 0,
@@ -438,7 +447,7 @@ mod tests {
         let row = t.lines().nth(2).expect("one row");
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         assert_eq!(
-            &cells[1..16],
+            &cells[1..18],
             &[
                 "password-signin",
                 "250.0",
@@ -447,6 +456,8 @@ mod tests {
                 "0.96",
                 "1900",
                 "1900",
+                "3.00",
+                "3.00",
                 "1",
                 "0",
                 "3",
@@ -489,6 +500,7 @@ mod tests {
         assert_eq!(s["served_per_sec"], 48.0);
         assert_eq!(s["overloaded_503_with_retry_after"], 1900);
         assert_eq!(s["end_rss_kib"], 100 * 1024);
+        assert_eq!(s["overloaded_503_p99_ms"], 3.0);
         assert_eq!(v["peer"][0]["ratio"], 2.0);
         assert_eq!(v["peer"][0]["oidc_provider_per_sec"], 500.0);
     }
