@@ -761,10 +761,10 @@ async fn run(args: Args) -> Result<()> {
         println!("{}", report::results_table(&results));
         println!("ratio = scenario requests/s / baseline rate (baselines measured in this run).");
         if !storms.is_empty() {
-            println!("\n{}", report::storm_table(&storms));
+            println!("\n{}", report::storm_table(&storms).trim_end());
         }
         if !peers.is_empty() {
-            println!("\n{}", report::peer_table(&peers));
+            println!("\n{}", report::peer_table(&peers).trim_end());
             println!(
                 "oidc-provider runs on one Node thread with its in-memory store (no database); see docs/performance.md."
             );
