@@ -24,7 +24,7 @@ use tokio::net::TcpStream;
 use crate::stats::{Micros, Summary};
 
 /// A single request never takes longer than this; a slower one counts as a transport error.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which answers count as successful.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +107,7 @@ impl RequestTemplate {
         Ok(self)
     }
 
-    fn build(&self, host: &HeaderValue) -> Result<Request<Full<Bytes>>> {
+    pub(crate) fn build(&self, host: &HeaderValue) -> Result<Request<Full<Bytes>>> {
         let mut req = Request::builder()
             .method(self.method.clone())
             .uri(&self.path)
@@ -123,12 +123,17 @@ impl RequestTemplate {
 }
 
 /// An HTTP/1.1 connection to the server.
-struct Connection {
+pub(crate) struct Connection {
     sender: SendRequest<Full<Bytes>>,
 }
 
 impl Connection {
-    async fn open(addr: SocketAddr) -> Result<Connection> {
+    /// Whether the server closed it (or it failed): a new one is needed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    pub(crate) async fn open(addr: SocketAddr) -> Result<Connection> {
         let stream = TcpStream::connect(addr).await?;
         // Requests are small and sent one at a time; Nagle would only add delay.
         stream.set_nodelay(true)?;
@@ -141,7 +146,7 @@ impl Connection {
     }
 
     /// Sends one request and reads the whole response body.
-    async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<Answer> {
+    pub(crate) async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<Answer> {
         self.sender.ready().await?;
         let resp = self.sender.send_request(req).await?;
         let (parts, body) = resp.into_parts();
@@ -161,6 +166,18 @@ pub struct Answer {
     pub body: Bytes,
 }
 
+impl Answer {
+    /// The status and the start of the body, for an error message.
+    pub fn describe(&self) -> String {
+        let body = &self.body[..self.body.len().min(300)];
+        format!("HTTP {}: {}", self.status, String::from_utf8_lossy(body))
+    }
+}
+
+pub(crate) fn micros(d: Duration) -> Micros {
+    Micros::try_from(d.as_micros()).unwrap_or(Micros::MAX)
+}
+
 /// One request on a fresh connection, for setup (readiness, fetching a token). Not timed.
 pub async fn once(addr: SocketAddr, template: &RequestTemplate) -> Result<Answer> {
     let host = host_header(addr)?;
@@ -173,7 +190,7 @@ pub async fn once(addr: SocketAddr, template: &RequestTemplate) -> Result<Answer
         .with_context(|| format!("{} {} timed out", template.method, template.path))?
 }
 
-fn host_header(addr: SocketAddr) -> Result<HeaderValue> {
+pub(crate) fn host_header(addr: SocketAddr) -> Result<HeaderValue> {
     Ok(HeaderValue::from_str(&addr.to_string())?)
 }
 
@@ -224,7 +241,37 @@ impl Window {
     }
 }
 
-async fn worker(addr: SocketAddr, template: RequestTemplate, window: Window) -> WorkerTally {
+/// What one worker sends, request after request. A fixed [`RequestTemplate`] is the common case;
+/// a stateful conversation (a refresh token that rotates with every answer) builds each request
+/// from the previous answer.
+pub trait Conversation: Send + 'static {
+    /// The request to send next.
+    fn next_request(&mut self) -> &RequestTemplate;
+    /// Judges a complete answer: `Err` (what was wrong) counts it as an error. A conversation
+    /// that could not take what it needed from the answer keeps sending its last state, so a
+    /// worker whose token stopped working goes on counting errors.
+    fn answered(&mut self, answer: &Answer) -> Result<(), String>;
+}
+
+impl Conversation for RequestTemplate {
+    fn next_request(&mut self) -> &RequestTemplate {
+        self
+    }
+
+    fn answered(&mut self, answer: &Answer) -> Result<(), String> {
+        if self.expect.accepts(answer.status) {
+            Ok(())
+        } else {
+            Err(answer.describe())
+        }
+    }
+}
+
+async fn worker<C: Conversation>(
+    addr: SocketAddr,
+    mut conversation: C,
+    window: Window,
+) -> WorkerTally {
     let mut tally = WorkerTally::default();
     let host = match host_header(addr) {
         Ok(h) => h,
@@ -252,7 +299,7 @@ async fn worker(addr: SocketAddr, template: RequestTemplate, window: Window) -> 
             }
         }
         let Some(c) = conn.as_mut() else { continue };
-        let req = match template.build(&host) {
+        let req = match conversation.next_request().build(&host) {
             Ok(r) => r,
             Err(e) => {
                 tally.error(true, || format!("{e:#}"));
@@ -264,18 +311,14 @@ async fn worker(addr: SocketAddr, template: RequestTemplate, window: Window) -> 
         let end = Instant::now();
         let counted = window.counts(start, end);
         match outcome {
-            Ok(Ok(answer)) if template.expect.accepts(answer.status) => {
-                if counted {
-                    let us = end.duration_since(start).as_micros();
-                    tally
-                        .latencies
-                        .push(Micros::try_from(us).unwrap_or(Micros::MAX));
+            Ok(Ok(answer)) => match conversation.answered(&answer) {
+                Ok(()) => {
+                    if counted {
+                        tally.latencies.push(micros(end.duration_since(start)));
+                    }
                 }
-            }
-            Ok(Ok(answer)) => tally.error(counted, || {
-                let body = &answer.body[..answer.body.len().min(300)];
-                format!("HTTP {}: {}", answer.status, String::from_utf8_lossy(body))
-            }),
+                Err(what) => tally.error(counted, || what),
+            },
             Ok(Err(e)) => {
                 conn = None;
                 tally.error(counted, || format!("transport: {e:#}"));
@@ -295,19 +338,19 @@ pub struct LoadResult {
     pub first_error: Option<String>,
 }
 
-/// Sends `template` from `connections` concurrent keep-alive connections until the end of
-/// `window`, and summarizes the requests inside it.
-pub async fn run(
+/// Sends each conversation's requests from its own keep-alive connection (one worker each) until
+/// the end of `window`, and summarizes the requests inside it.
+pub async fn run_each<C: Conversation>(
     addr: SocketAddr,
-    template: &RequestTemplate,
-    connections: usize,
+    conversations: Vec<C>,
     window: Window,
 ) -> Result<LoadResult> {
     if !addr.ip().is_loopback() {
         bail!("load is only ever sent to the loopback interface, not to {addr}");
     }
-    let workers: Vec<_> = (0..connections)
-        .map(|_| tokio::spawn(worker(addr, template.clone(), window)))
+    let workers: Vec<_> = conversations
+        .into_iter()
+        .map(|c| tokio::spawn(worker(addr, c, window)))
         .collect();
     let mut latencies = Vec::new();
     let mut errors = 0;
@@ -322,4 +365,90 @@ pub async fn run(
         summary: Summary::new(latencies, errors, window.length()),
         first_error,
     })
+}
+
+/// Runs `iteration` again and again on `workers` tasks until the end of `window` (closed loop),
+/// timing each call as one operation: for work of several requests (a whole sign-in flow) that
+/// a [`Conversation`] of one request at a time cannot express.
+pub async fn run_iterations<F, Fut>(
+    workers: usize,
+    window: Window,
+    iteration: F,
+) -> Result<LoadResult>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let tasks: Vec<_> = (0..workers)
+        .map(|_| {
+            let iteration = iteration.clone();
+            tokio::spawn(async move {
+                let mut tally = WorkerTally::default();
+                while Instant::now() < window.until {
+                    let start = Instant::now();
+                    let outcome = tokio::time::timeout(REQUEST_TIMEOUT, iteration()).await;
+                    let end = Instant::now();
+                    let counted = window.counts(start, end);
+                    match outcome {
+                        Ok(Ok(())) if counted => tally.latencies.push(micros(end - start)),
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tally.error(counted, || format!("{e:#}")),
+                        Err(_) => tally.error(counted, || "timed out".to_string()),
+                    }
+                }
+                tally
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut first_error = None;
+    for t in tasks {
+        let tally = t.await.context("a load worker failed")?;
+        latencies.extend(tally.latencies);
+        errors += tally.errors;
+        first_error = first_error.or(tally.first_error);
+    }
+    Ok(LoadResult {
+        summary: Summary::new(latencies, errors, window.length()),
+        first_error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn iterations_are_timed_whole_and_failures_counted() {
+        let calls = Arc::new(AtomicU64::new(0));
+        let window = Window::starting_now(Duration::from_millis(20), Duration::from_millis(200));
+        let counter = Arc::clone(&calls);
+        let result = run_iterations(2, window, move || {
+            let counter = Arc::clone(&counter);
+            async move {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                if n % 4 == 3 {
+                    anyhow::bail!("flow {n} failed");
+                }
+                Ok(())
+            }
+        })
+        .await
+        .expect("the run completes");
+        let s = result.summary;
+        assert!(s.ok > 0 && s.errors > 0, "{s:?}");
+        // Only iterations inside the window count, and each took at least its 5 ms.
+        assert!(s.ok + s.errors < calls.load(Ordering::SeqCst));
+        assert!(s.p50.is_some_and(|us| us >= 5_000), "{s:?}");
+        assert!(
+            result
+                .first_error
+                .is_some_and(|e| e.starts_with("flow ") && e.ends_with(" failed"))
+        );
+    }
 }

@@ -6,9 +6,13 @@
 
 mod authz;
 mod baseline;
+mod flow;
 mod load;
+mod open_loop;
+mod peer;
 mod postgres;
 mod procfs;
+mod refresh;
 mod report;
 mod scenario;
 mod server;
@@ -24,9 +28,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::watch;
 
-use crate::load::Window;
-use crate::report::{Baseline, RunInfo, ScenarioResult};
-use crate::scenario::{BaselineKind, Scenario};
+use crate::load::{Conversation, Window};
+use crate::report::{Baseline, PeerComparison, RunInfo, ScenarioResult, StormResult};
+use crate::scenario::{BaselineKind, Scenario, Workload};
 use crate::server::{Database, Deployment};
 
 /// How long each in-process crypto baseline runs.
@@ -38,8 +42,9 @@ const CRYPTO_BASELINE: Duration = Duration::from_secs(2);
     about = "Load scenarios against the release tessera binary, with baselines measured in the same run"
 )]
 struct Args {
-    /// Scenarios to run (repeat or separate with commas), or `all`. discovery and jwks also run
-    /// healthz, their baseline.
+    /// Scenarios to run (repeat or separate with commas), or `all` (every one but authz-check
+    /// and peer). discovery, jwks, refresh and authz-check also run healthz, their baseline;
+    /// peer also runs client-credentials and introspection against Tessera.
     #[arg(long, value_delimiter = ',', default_value = "all")]
     scenario: Vec<ScenarioArg>,
     /// PostgreSQL server to use instead of SQLite (postgres://user@host:5432/db). A throwaway
@@ -74,6 +79,16 @@ struct Args {
     /// authz-check: users given a role directly.
     #[arg(long, default_value_t = authz::Sizes::FULL.user_assignments, value_name = "N")]
     authz_user_assignments: usize,
+    /// login-storm: the offered rate as a multiple of the measured sign-in capacity.
+    #[arg(long, default_value_t = 5.0, value_name = "X")]
+    storm_factor: f64,
+    /// login-storm: the most connections the open-loop generator opens.
+    #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
+    storm_connections: u16,
+    /// peer: the folder with provider.mjs and its node_modules (default: bench/peer of the
+    /// source tree this runner was built from).
+    #[arg(long, value_name = "DIR")]
+    peer_dir: Option<PathBuf>,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -90,8 +105,14 @@ enum ScenarioArg {
     Jwks,
     ClientCredentials,
     Introspection,
+    Refresh,
+    Userinfo,
     PasswordSignin,
+    CodeFlow,
+    LoginStorm,
     AuthzCheck,
+    /// client-credentials and introspection, against Tessera and against Node oidc-provider.
+    Peer,
 }
 
 /// The scenarios to run, in run order, each once, with healthz added when a scenario needs it
@@ -106,8 +127,14 @@ fn selected(args: &[ScenarioArg]) -> Vec<Scenario> {
             ScenarioArg::Jwks => vec![Scenario::Jwks],
             ScenarioArg::ClientCredentials => vec![Scenario::ClientCredentials],
             ScenarioArg::Introspection => vec![Scenario::Introspection],
+            ScenarioArg::Refresh => vec![Scenario::Refresh],
+            ScenarioArg::Userinfo => vec![Scenario::Userinfo],
             ScenarioArg::PasswordSignin => vec![Scenario::PasswordSignin],
+            ScenarioArg::CodeFlow => vec![Scenario::CodeFlow],
+            ScenarioArg::LoginStorm => vec![Scenario::LoginStorm],
             ScenarioArg::AuthzCheck => vec![Scenario::AuthzCheck],
+            // The peer's rates are compared with Tessera's of the same run.
+            ScenarioArg::Peer => vec![Scenario::ClientCredentials, Scenario::Introspection],
         })
         .collect();
     if out.iter().any(|s| s.baseline() == BaselineKind::Healthz) {
@@ -168,6 +195,8 @@ struct Plan {
     warmup: Duration,
     measure: Duration,
     sizes: authz::Sizes,
+    storm_factor: f64,
+    storm_connections: usize,
 }
 
 /// Becomes true at the first Ctrl-C. One listener for the whole run, so an interrupt between
@@ -188,6 +217,24 @@ struct Measured {
     summary: stats::Summary,
     peak_rss_kib: Option<u64>,
     server_cpu_percent: Option<f64>,
+    /// The storm's details, and the sign-in capacity it was compared with.
+    storm: Option<StormResult>,
+}
+
+/// The process a load run is aimed at: Tessera or the peer.
+#[derive(Clone, Copy)]
+struct Target {
+    addr: std::net::SocketAddr,
+    pid: u32,
+}
+
+impl Target {
+    fn of(server: &server::Server) -> Target {
+        Target {
+            addr: server.addr(),
+            pid: server.pid(),
+        }
+    }
 }
 
 /// Runs one scenario on a fresh deployment, which is removed afterwards whatever happened
@@ -195,6 +242,7 @@ struct Measured {
 async fn run_scenario(
     plan: &Plan,
     scenario: Scenario,
+    signin_rate: Option<f64>,
     interrupted: &mut watch::Receiver<bool>,
 ) -> Result<Vec<Measured>> {
     if *interrupted.borrow() {
@@ -202,7 +250,7 @@ async fn run_scenario(
     }
     let deployment = Deployment::create(&plan.bin, &plan.database).await?;
     let outcome = tokio::select! {
-        r = measure(plan, scenario, &deployment) => r,
+        r = measure(plan, scenario, signin_rate, &deployment) => r,
         // An error here means no Ctrl-C listener could be installed: the branch is then disabled.
         Ok(_) = interrupted.wait_for(|stop| *stop) => Err(anyhow::anyhow!("interrupted")),
     };
@@ -216,13 +264,54 @@ async fn run_scenario(
 async fn measure(
     plan: &Plan,
     scenario: Scenario,
+    signin_rate: Option<f64>,
     deployment: &Deployment,
 ) -> Result<Vec<Measured>> {
     let server = deployment.start().await?;
-    let template = scenario.prepare(deployment, &server, plan.sizes).await?;
+    let run_for = (plan.warmup + plan.measure) * plan.connections.len() as u32;
+    let workload = scenario
+        .prepare(deployment, &server, plan.sizes, run_for)
+        .await?;
+    let target = Target::of(&server);
     let mut out = Vec::new();
-    for &connections in &plan.connections {
-        out.push(measure_level(scenario, &server, &template, plan, connections).await?);
+    match workload {
+        Workload::Repeat(template) => {
+            for &connections in &plan.connections {
+                let workers = vec![template.clone(); connections];
+                out.push(measure_level(scenario.name(), target, workers, plan).await?);
+            }
+        }
+        Workload::Refresh(mut seed) => {
+            for &connections in &plan.connections {
+                // Fresh tokens for every level, made before its clock starts.
+                let workers = seed.conversations(connections).await?;
+                out.push(measure_level(scenario.name(), target, workers, plan).await?);
+            }
+        }
+        Workload::Flows(seed) => {
+            for &connections in &plan.connections {
+                let seed = seed.clone();
+                out.push(
+                    measure_with(
+                        scenario.name(),
+                        target,
+                        connections,
+                        plan.warmup,
+                        plan.measure,
+                        move |window| {
+                            load::run_iterations(connections, window, move || {
+                                let seed = seed.clone();
+                                async move { seed.one_flow().await }
+                            })
+                        },
+                    )
+                    .await?,
+                );
+            }
+        }
+        Workload::Storm(template) => {
+            out.push(storm(target, &template, signin_rate, plan).await?);
+        }
     }
     if scenario == Scenario::PasswordSignin {
         risk_cost(&server).await;
@@ -263,26 +352,56 @@ async fn risk_cost(server: &server::Server) {
     }
 }
 
-/// One load run at one number of connections.
-async fn measure_level(
-    scenario: Scenario,
-    server: &server::Server,
-    template: &load::RequestTemplate,
+/// One load run at one number of connections (one per conversation).
+async fn measure_level<C: Conversation>(
+    name: &str,
+    target: Target,
+    workers: Vec<C>,
     plan: &Plan,
-    connections: usize,
 ) -> Result<Measured> {
+    measure_closed(name, target, workers, plan.warmup, plan.measure).await
+}
+
+/// A closed-loop load run of `workers` against `target`, with its CPU and memory.
+async fn measure_closed<C: Conversation>(
+    name: &str,
+    target: Target,
+    workers: Vec<C>,
+    warmup: Duration,
+    measure: Duration,
+) -> Result<Measured> {
+    let connections = workers.len();
+    let addr = target.addr;
+    measure_with(name, target, connections, warmup, measure, move |window| {
+        load::run_each(addr, workers, window)
+    })
+    .await
+}
+
+/// A closed-loop load run made by `run` over a window starting now, with the target's CPU and
+/// memory.
+async fn measure_with<F, Fut>(
+    name: &str,
+    target: Target,
+    connections: usize,
+    warmup: Duration,
+    measure: Duration,
+    run: F,
+) -> Result<Measured>
+where
+    F: FnOnce(Window) -> Fut,
+    Fut: std::future::Future<Output = Result<load::LoadResult>>,
+{
     eprintln!(
-        "  {}: {} s warm-up, {} s measured, {} connections",
-        scenario.name(),
-        plan.warmup.as_secs(),
-        plan.measure.as_secs(),
-        connections
+        "  {name}: {} s warm-up, {} s measured, {connections} connections",
+        warmup.as_secs(),
+        measure.as_secs(),
     );
-    let window = Window::starting_now(plan.warmup, plan.measure);
+    let window = Window::starting_now(warmup, measure);
     // The server's CPU time over exactly the measured window: 200 % on two cores means the
     // server alone kept both busy; much less means it waited (on the database, on a lock, or
     // for CPU the load generator and other processes held).
-    let pid = server.pid();
+    let pid = target.pid;
     let cpu_probe = tokio::spawn(async move {
         tokio::time::sleep_until(window.measure_from.into()).await;
         let before = procfs::cpu_time(pid)?;
@@ -290,25 +409,139 @@ async fn measure_level(
         let used = procfs::cpu_time(pid)?.checked_sub(before)?;
         Some(100.0 * used.as_secs_f64() / window.length().as_secs_f64())
     });
-    let load = load::run(server.addr(), template, connections, window).await?;
+    let load = run(window).await?;
     let server_cpu_percent = cpu_probe.await.ok().flatten();
-    let peak_rss_kib = server.peak_rss_kib();
+    let peak_rss_kib = procfs::peak_rss_kib(target.pid);
     if let Some(e) = &load.first_error {
-        eprintln!(
-            "  {}: {} errors; the first: {e}",
-            scenario.name(),
-            load.summary.errors
-        );
+        eprintln!("  {name}: {} errors; the first: {e}", load.summary.errors);
     }
     if load.summary.ok == 0 {
-        bail!("{}: no request succeeded", scenario.name());
+        bail!("{name}: no request succeeded");
     }
     Ok(Measured {
         connections,
         summary: load.summary,
         peak_rss_kib,
         server_cpu_percent,
+        storm: None,
     })
+}
+
+/// How long the storm's own capacity measurement runs at most (when password-signin did not
+/// run before it).
+const CAPACITY_PROBE: Duration = Duration::from_secs(5);
+
+/// The `login-storm` scenario: the sign-in capacity (password-signin's rate of this run, or a
+/// short closed-loop measurement here), then the same sign-in offered at `storm_factor` times
+/// that rate, open loop.
+async fn storm(
+    target: Target,
+    template: &load::RequestTemplate,
+    signin_rate: Option<f64>,
+    plan: &Plan,
+) -> Result<Measured> {
+    let capacity = match signin_rate {
+        Some(rate) => Baseline {
+            name: "password-signin".into(),
+            rate,
+        },
+        None => {
+            // Two sign-ins per core keep every hashing slot busy (the server hashes one per
+            // core at a time by default) without a long queue.
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let probe = measure_closed(
+                "login-storm capacity",
+                target,
+                vec![template.clone(); 2 * cores],
+                plan.warmup,
+                plan.measure.min(CAPACITY_PROBE),
+            )
+            .await?;
+            Baseline {
+                name: "sign-in capacity".into(),
+                rate: probe.summary.rate,
+            }
+        }
+    };
+    let offered = capacity.rate * plan.storm_factor;
+    eprintln!(
+        "  login-storm: capacity {:.1}/s ({}), offering {offered:.1}/s open loop over up to {} connections, {} s warm-up, {} s measured",
+        capacity.rate,
+        capacity.name,
+        plan.storm_connections,
+        plan.warmup.as_secs(),
+        plan.measure.as_secs()
+    );
+    let window = Window::starting_now(plan.warmup, plan.measure);
+    let pid = target.pid;
+    let cpu_probe = tokio::spawn(async move {
+        tokio::time::sleep_until(window.measure_from.into()).await;
+        let before = procfs::cpu_time(pid)?;
+        tokio::time::sleep_until(window.until.into()).await;
+        let used = procfs::cpu_time(pid)?.checked_sub(before)?;
+        Some(100.0 * used.as_secs_f64() / window.length().as_secs_f64())
+    });
+    let counts = open_loop::run(
+        target.addr,
+        template,
+        offered,
+        plan.storm_connections,
+        window,
+        plan.warmup,
+    )
+    .await?;
+    let server_cpu_percent = cpu_probe.await.ok().flatten();
+    if let Some(e) = &counts.first_failure {
+        eprintln!(
+            "  login-storm: {} other errors; the first: {e}",
+            counts.failed
+        );
+    }
+    if counts.served.ok == 0 {
+        bail!("login-storm: no sign-in succeeded during the storm");
+    }
+    let result = StormResult {
+        capacity,
+        counts,
+        peak_rss_kib: procfs::peak_rss_kib(target.pid),
+        end_rss_kib: procfs::rss_kib(target.pid),
+    };
+    Ok(Measured {
+        connections: plan.storm_connections,
+        summary: result.counts.served.clone(),
+        peak_rss_kib: result.peak_rss_kib,
+        server_cpu_percent,
+        storm: Some(result),
+    })
+}
+
+/// The peer comparison: oidc-provider started, the client-credentials and introspection
+/// requests sent to it at every number of connections.
+async fn run_peer(plan: &Plan, dir: &Path) -> Result<Vec<(&'static str, Measured)>> {
+    let peer = peer::Peer::start(dir).await?;
+    let target = Target {
+        addr: peer.addr(),
+        pid: peer.pid(),
+    };
+    let mut out = Vec::new();
+    for (name, template) in [
+        ("client-credentials", peer.client_credentials().await?),
+        ("introspection", peer.introspection().await?),
+    ] {
+        for &connections in &plan.connections {
+            let workers = vec![template.clone(); connections];
+            let m = measure_closed(
+                &format!("oidc-provider {name}"),
+                target,
+                workers,
+                plan.warmup,
+                plan.measure,
+            )
+            .await?;
+            out.push((name, m));
+        }
+    }
+    Ok(out)
 }
 
 async fn crypto_baseline(name: &str, f: fn(Duration) -> Result<Baseline>) -> Result<Baseline> {
@@ -337,7 +570,19 @@ async fn run(args: Args) -> Result<()> {
             members_per_group: args.authz_members_per_group,
             user_assignments: args.authz_user_assignments,
         },
+        storm_factor: args.storm_factor,
+        storm_connections: usize::from(args.storm_connections),
     };
+    if !(plan.storm_factor.is_finite() && plan.storm_factor > 0.0) {
+        bail!("--storm-factor takes a positive number (5 offers five times the sign-in capacity)");
+    }
+    let peer_dir = args
+        .scenario
+        .contains(&ScenarioArg::Peer)
+        .then(|| args.peer_dir.clone().unwrap_or_else(peer::default_dir));
+    if let Some(dir) = &peer_dir {
+        peer::check(dir).await?;
+    }
     if scenarios_need_sizes(&args.scenario) {
         plan.sizes.check()?;
     }
@@ -396,10 +641,15 @@ async fn run(args: Args) -> Result<()> {
     let mut results: Vec<ScenarioResult> = Vec::new();
     // The healthz rate at each number of connections.
     let mut healthz: Vec<(usize, Baseline)> = Vec::new();
+    // The best password-signin rate of this run, for the storm.
+    let mut signin_rate: Option<f64> = None;
+    let mut storms: Vec<StormResult> = Vec::new();
+    // Tessera's client-credentials and introspection rates per number of connections.
+    let mut tessera_rates: Vec<(&'static str, usize, f64)> = Vec::new();
     let levels = plan.connections.len();
     for scenario in scenarios {
         eprintln!("scenario: {} ({})", scenario.name(), plan.database.name());
-        let measured = run_scenario(&plan, scenario, &mut interrupted)
+        let measured = run_scenario(&plan, scenario, signin_rate, &mut interrupted)
             .await
             .with_context(|| format!("scenario {} failed", scenario.name()))?;
         for Measured {
@@ -407,8 +657,18 @@ async fn run(args: Args) -> Result<()> {
             summary,
             peak_rss_kib,
             server_cpu_percent,
+            storm,
         } in measured
         {
+            if scenario == Scenario::PasswordSignin {
+                signin_rate = Some(signin_rate.unwrap_or(0.0).max(summary.rate));
+            }
+            if matches!(
+                scenario,
+                Scenario::ClientCredentials | Scenario::Introspection
+            ) {
+                tessera_rates.push((scenario.name(), connections, summary.rate));
+            }
             let baseline = match scenario.baseline() {
                 BaselineKind::None => {
                     let b = Baseline {
@@ -430,9 +690,14 @@ async fn run(args: Args) -> Result<()> {
                 BaselineKind::Es256Sign => sign.clone(),
                 BaselineKind::Es256Verify => verify.clone(),
                 BaselineKind::Argon2Verify => argon2.clone(),
+                BaselineKind::SigninCapacity => storm.as_ref().map(|s| s.capacity.clone()),
             };
+            if let Some(s) = storm {
+                storms.push(s);
+            }
             results.push(ScenarioResult {
-                scenario: if levels > 1 {
+                // The storm runs once, at its own number of connections.
+                scenario: if levels > 1 && scenario != Scenario::LoginStorm {
                     format!("{} x{connections}", scenario.name())
                 } else {
                     scenario.name().to_string()
@@ -445,12 +710,65 @@ async fn run(args: Args) -> Result<()> {
         }
     }
 
+    let mut peers: Vec<PeerComparison> = Vec::new();
+    if let Some(dir) = peer_dir {
+        eprintln!("peer: Node oidc-provider from {}", dir.display());
+        let measured = tokio::select! {
+            r = run_peer(&plan, &dir) => r.context("the peer comparison failed")?,
+            Ok(_) = interrupted.wait_for(|stop| *stop) => bail!("interrupted"),
+        };
+        for (name, m) in measured {
+            let row = if levels > 1 {
+                format!("oidc-provider {name} x{}", m.connections)
+            } else {
+                format!("oidc-provider {name}")
+            };
+            let tessera = tessera_rates
+                .iter()
+                .find(|(n, c, _)| *n == name && *c == m.connections)
+                .map(|(_, _, r)| *r);
+            peers.push(PeerComparison {
+                scenario: if levels > 1 {
+                    format!("{name} x{}", m.connections)
+                } else {
+                    name.to_string()
+                },
+                tessera: tessera.unwrap_or(0.0),
+                peer: m.summary.rate,
+            });
+            results.push(ScenarioResult {
+                scenario: row,
+                // The same baselines as Tessera's rows, so both are normalized alike.
+                baseline: if name == "client-credentials" {
+                    sign.clone()
+                } else {
+                    verify.clone()
+                },
+                summary: m.summary,
+                peak_rss_kib: m.peak_rss_kib,
+                server_cpu_percent: m.server_cpu_percent,
+            });
+        }
+    }
+
     if args.json {
-        println!("{}", report::json(&info, &baselines, &results));
+        println!(
+            "{}",
+            report::json(&info, &baselines, &results, &storms, &peers)
+        );
     } else {
         println!("{}", report::header(&info));
         println!("{}", report::results_table(&results));
         println!("ratio = scenario requests/s / baseline rate (baselines measured in this run).");
+        if !storms.is_empty() {
+            println!("\n{}", report::storm_table(&storms).trim_end());
+        }
+        if !peers.is_empty() {
+            println!("\n{}", report::peer_table(&peers).trim_end());
+            println!(
+                "oidc-provider runs on one Node thread with its in-memory store (no database); see docs/performance.md."
+            );
+        }
     }
     Ok(())
 }
@@ -489,6 +807,52 @@ mod tests {
             selected(&[ScenarioArg::ClientCredentials]),
             vec![Scenario::ClientCredentials]
         );
+    }
+
+    #[test]
+    fn new_scenarios_run_alone_with_what_they_are_compared_with() {
+        assert_eq!(selected(&[ScenarioArg::Userinfo]), vec![Scenario::Userinfo]);
+        assert_eq!(selected(&[ScenarioArg::CodeFlow]), vec![Scenario::CodeFlow]);
+        assert_eq!(
+            selected(&[ScenarioArg::Refresh]),
+            vec![Scenario::Healthz, Scenario::Refresh]
+        );
+        assert_eq!(
+            selected(&[ScenarioArg::LoginStorm]),
+            vec![Scenario::LoginStorm]
+        );
+        // password-signin runs before the storm, which then reuses its rate.
+        assert_eq!(
+            selected(&[ScenarioArg::LoginStorm, ScenarioArg::PasswordSignin]),
+            vec![Scenario::PasswordSignin, Scenario::LoginStorm]
+        );
+        assert_eq!(
+            selected(&[ScenarioArg::Peer]),
+            vec![Scenario::ClientCredentials, Scenario::Introspection]
+        );
+        let all = selected(&[ScenarioArg::All]);
+        for s in [
+            Scenario::Refresh,
+            Scenario::Userinfo,
+            Scenario::CodeFlow,
+            Scenario::LoginStorm,
+        ] {
+            assert!(all.contains(&s), "{s:?} is in all");
+        }
+        assert!(!all.contains(&Scenario::AuthzCheck));
+        let a = Args::try_parse_from([
+            "tessera-bench",
+            "--scenario",
+            "login-storm",
+            "--storm-factor",
+            "2.5",
+            "--storm-connections",
+            "64",
+        ])
+        .expect("valid arguments");
+        assert_eq!((a.storm_factor, a.storm_connections), (2.5, 64));
+        let d = Args::try_parse_from(["tessera-bench"]).expect("defaults");
+        assert_eq!((d.storm_factor, d.storm_connections), (5.0, 256));
     }
 
     #[test]

@@ -31,6 +31,14 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     parse_vm_hwm(&fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
 }
 
+/// Current resident memory of a running process (`VmRSS`), in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(
+        &fs::read_to_string(format!("/proc/{pid}/status")).ok()?,
+        "VmRSS",
+    )
+}
+
 /// User plus system CPU time of `/proc/<pid>/stat`, in clock ticks (fields 14 and 15).
 pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     // The command name (field 2) is in parentheses and may itself hold spaces and ')': the

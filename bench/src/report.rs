@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::open_loop::StormCounts;
 use crate::procfs::Machine;
 use crate::stats::{Micros, Summary, ms};
 
@@ -34,6 +35,118 @@ impl ScenarioResult {
         let b = self.baseline.as_ref()?;
         (b.rate > 0.0).then(|| self.summary.rate / b.rate)
     }
+}
+
+/// What the `login-storm` scenario saw, beyond its row in the results table.
+#[derive(Clone, Debug)]
+pub struct StormResult {
+    /// The sign-in rate the storm was a multiple of, and where it came from.
+    pub capacity: Baseline,
+    pub counts: StormCounts,
+    /// `VmHWM` of the server after the storm, in KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// `VmRSS` of the server once the last answer of the storm arrived, in KiB.
+    pub end_rss_kib: Option<u64>,
+}
+
+impl StormResult {
+    /// Served sign-ins per second ÷ capacity (the target is at least 0.9).
+    pub fn served_ratio(&self) -> Option<f64> {
+        (self.capacity.rate > 0.0).then(|| self.counts.served.rate / self.capacity.rate)
+    }
+}
+
+/// Tessera's rate and the peer's (oidc-provider) for the same request.
+#[derive(Clone, Debug, Serialize)]
+pub struct PeerComparison {
+    pub scenario: String,
+    /// Requests per second; 0 when Tessera's scenario did not run at that level.
+    pub tessera: f64,
+    pub peer: f64,
+}
+
+impl PeerComparison {
+    pub fn ratio(&self) -> Option<f64> {
+        (self.peer > 0.0 && self.tessera > 0.0).then(|| self.tessera / self.peer)
+    }
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0))
+}
+
+/// The storm table: what was offered, what was served, how the rest was refused.
+pub fn storm_table(storms: &[StormResult]) -> String {
+    let headers = [
+        "capacity from",
+        "offered/s",
+        "capacity/s",
+        "served 303/s",
+        "served ÷ capacity",
+        "503",
+        "503 with Retry-After",
+        "503 p50 ms",
+        "503 p99 ms",
+        "other errors",
+        "not sent",
+        "answered after",
+        "p50 ms",
+        "p99 ms",
+        "peak connections",
+        "peak RSS MiB",
+        "RSS at end MiB",
+    ];
+    let mut right = [true; 17];
+    right[0] = false;
+    let rows: Vec<Vec<String>> = storms
+        .iter()
+        .map(|s| {
+            let c = &s.counts;
+            vec![
+                s.capacity.name.clone(),
+                format!("{:.1}", c.offered_rate),
+                format!("{:.1}", s.capacity.rate),
+                format!("{:.1}", c.served.rate),
+                s.served_ratio().map_or("-".into(), |x| format!("{x:.2}")),
+                c.overloaded.to_string(),
+                c.overloaded_with_retry_after.to_string(),
+                ms(c.refused.p50),
+                ms(c.refused.p99),
+                c.failed.to_string(),
+                c.unsent.to_string(),
+                c.answered_after.to_string(),
+                ms(c.served.p50),
+                ms(c.served.p99),
+                c.peak_connections.to_string(),
+                mib(s.peak_rss_kib),
+                mib(s.end_rss_kib),
+            ]
+        })
+        .collect();
+    markdown_table(&headers, &right, &rows)
+}
+
+/// Tessera beside oidc-provider.
+pub fn peer_table(peers: &[PeerComparison]) -> String {
+    let headers = [
+        "scenario",
+        "Tessera requests/s",
+        "oidc-provider requests/s",
+        "Tessera ÷ oidc-provider",
+    ];
+    let right = [false, true, true, true];
+    let rows: Vec<Vec<String>> = peers
+        .iter()
+        .map(|p| {
+            vec![
+                p.scenario.clone(),
+                format!("{:.0}", p.tessera),
+                format!("{:.0}", p.peer),
+                p.ratio().map_or("-".into(), |x| format!("{x:.2}")),
+            ]
+        })
+        .collect();
+    markdown_table(&headers, &right, &rows)
 }
 
 /// How the run was set up, printed above the table.
@@ -114,8 +227,7 @@ pub fn results_table(results: &[ScenarioResult]) -> String {
                 r.summary.errors.to_string(),
                 r.server_cpu_percent
                     .map_or("-".into(), |c| format!("{c:.0}")),
-                r.peak_rss_kib
-                    .map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
+                mib(r.peak_rss_kib),
                 match &r.baseline {
                     Some(b) => format!("{} {:.0}/s", b.name, b.rate),
                     None => "(is the baseline)".into(),
@@ -163,8 +275,35 @@ struct JsonRow<'a> {
     ratio: Option<f64>,
 }
 
+#[derive(Serialize)]
+struct JsonStorm<'a> {
+    capacity: &'a Baseline,
+    offered_per_sec: f64,
+    scheduled: u64,
+    served_per_sec: f64,
+    served_ratio: Option<f64>,
+    served_p50_ms: Option<f64>,
+    served_p99_ms: Option<f64>,
+    overloaded_503: u64,
+    overloaded_503_with_retry_after: u64,
+    overloaded_503_p50_ms: Option<f64>,
+    overloaded_503_p99_ms: Option<f64>,
+    other_errors: u64,
+    not_sent: u64,
+    answered_after_window: u64,
+    peak_connections: usize,
+    peak_rss_kib: Option<u64>,
+    end_rss_kib: Option<u64>,
+}
+
 /// The whole report as one JSON object.
-pub fn json(info: &RunInfo, baselines: &[Baseline], results: &[ScenarioResult]) -> String {
+pub fn json(
+    info: &RunInfo,
+    baselines: &[Baseline],
+    results: &[ScenarioResult],
+    storms: &[StormResult],
+    peers: &[PeerComparison],
+) -> String {
     let to_ms = |us: Option<Micros>| us.map(|us| f64::from(us) / 1000.0);
     let rows: Vec<JsonRow<'_>> = results
         .iter()
@@ -182,7 +321,33 @@ pub fn json(info: &RunInfo, baselines: &[Baseline], results: &[ScenarioResult]) 
             ratio: r.ratio(),
         })
         .collect();
-    serde_json::json!({ "run": info, "baselines": baselines, "results": rows }).to_string()
+    let storms: Vec<JsonStorm<'_>> = storms
+        .iter()
+        .map(|s| JsonStorm {
+            capacity: &s.capacity,
+            offered_per_sec: s.counts.offered_rate,
+            scheduled: s.counts.scheduled,
+            served_per_sec: s.counts.served.rate,
+            served_ratio: s.served_ratio(),
+            served_p50_ms: to_ms(s.counts.served.p50),
+            served_p99_ms: to_ms(s.counts.served.p99),
+            overloaded_503: s.counts.overloaded,
+            overloaded_503_with_retry_after: s.counts.overloaded_with_retry_after,
+            overloaded_503_p50_ms: to_ms(s.counts.refused.p50),
+            overloaded_503_p99_ms: to_ms(s.counts.refused.p99),
+            other_errors: s.counts.failed,
+            not_sent: s.counts.unsent,
+            answered_after_window: s.counts.answered_after,
+            peak_connections: s.counts.peak_connections,
+            peak_rss_kib: s.peak_rss_kib,
+            end_rss_kib: s.end_rss_kib,
+        })
+        .collect();
+    let peers: Vec<_> = peers
+        .iter()
+        .map(|p| serde_json::json!({"scenario": p.scenario, "tessera_per_sec": p.tessera, "oidc_provider_per_sec": p.peer, "ratio": p.ratio()}))
+        .collect();
+    serde_json::json!({ "run": info, "baselines": baselines, "results": rows, "storms": storms, "peer": peers }).to_string()
 }
 
 #[cfg(test)]
@@ -249,6 +414,116 @@ mod tests {
         );
     }
 
+    fn storm() -> StormResult {
+        let counts = StormCounts {
+            offered_rate: 250.0,
+            scheduled: 2500,
+            served: Summary::new(vec![2000; 480], 1, Duration::from_secs(10)),
+            overloaded: 1900,
+            overloaded_with_retry_after: 1900,
+            refused: Summary::new(vec![3000; 1900], 0, Duration::from_secs(10)),
+            failed: 1,
+            first_failure: Some("HTTP 500".into()),
+            unsent: 0,
+            answered_after: 3,
+            peak_connections: 256,
+        };
+        StormResult {
+            capacity: Baseline {
+                name: "password-signin".into(),
+                rate: 50.0,
+            },
+            counts,
+            peak_rss_kib: Some(400 * 1024),
+            end_rss_kib: Some(100 * 1024),
+        }
+    }
+
+    #[test]
+    fn storm_table_shows_offered_served_refused_and_memory() {
+        let s = storm();
+        assert!((s.served_ratio().unwrap() - 0.96).abs() < 1e-9);
+        let t = storm_table(&[s]);
+        let row = t.lines().nth(2).expect("one row");
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(
+            &cells[1..18],
+            &[
+                "password-signin",
+                "250.0",
+                "50.0",
+                "48.0",
+                "0.96",
+                "1900",
+                "1900",
+                "3.00",
+                "3.00",
+                "1",
+                "0",
+                "3",
+                "2.00",
+                "2.00",
+                "256",
+                "400.0",
+                "100.0"
+            ],
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn json_report_has_the_storm_and_the_peer() {
+        let info = RunInfo {
+            machine: Machine {
+                cores: 2,
+                cpu_model: "cpu".into(),
+                kernel: "6.1".into(),
+                loadavg_at_start: "0.00 0.00 0.00".into(),
+            },
+            date: "2026-11-29T00:00:00Z".into(),
+            database: "sqlite".into(),
+            duration_secs: 30,
+            warmup_secs: 2,
+            connections: vec![16],
+            tessera: "target/release/tessera".into(),
+        };
+        let peer = PeerComparison {
+            scenario: "client-credentials".into(),
+            tessera: 1000.0,
+            peer: 500.0,
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&json(&info, &[], &[], &[storm()], &[peer])).expect("JSON");
+        let s = &v["storms"][0];
+        assert_eq!(s["capacity"]["name"], "password-signin");
+        assert_eq!(s["offered_per_sec"], 250.0);
+        assert_eq!(s["served_per_sec"], 48.0);
+        assert_eq!(s["overloaded_503_with_retry_after"], 1900);
+        assert_eq!(s["end_rss_kib"], 100 * 1024);
+        assert_eq!(s["overloaded_503_p99_ms"], 3.0);
+        assert_eq!(v["peer"][0]["ratio"], 2.0);
+        assert_eq!(v["peer"][0]["oidc_provider_per_sec"], 500.0);
+    }
+
+    #[test]
+    fn peer_ratio_is_tessera_over_the_peer() {
+        let p = PeerComparison {
+            scenario: "introspection".into(),
+            tessera: 3000.0,
+            peer: 1500.0,
+        };
+        assert_eq!(p.ratio(), Some(2.0));
+        assert_eq!(
+            PeerComparison {
+                tessera: 0.0,
+                ..p.clone()
+            }
+            .ratio(),
+            None
+        );
+        assert!(peer_table(&[p]).contains("| introspection |"));
+    }
+
     #[test]
     fn ratio_needs_a_positive_baseline() {
         assert_eq!(result("h", 10, None).ratio(), None);
@@ -272,9 +547,14 @@ mod tests {
             connections: vec![16],
             tessera: "target/release/tessera".into(),
         };
-        let v: serde_json::Value =
-            serde_json::from_str(&json(&info, &[], &[result("cc", 500, Some(200.0))]))
-                .expect("valid JSON");
+        let v: serde_json::Value = serde_json::from_str(&json(
+            &info,
+            &[],
+            &[result("cc", 500, Some(200.0))],
+            &[],
+            &[],
+        ))
+        .expect("valid JSON");
         let row = &v["results"][0];
         assert_eq!(row["scenario"], "cc");
         assert_eq!(row["requests_per_sec"], 50.0);

@@ -10,8 +10,13 @@ use serde_json::Value;
 use tessera_crypto::jws::decode_unverified;
 use url::form_urlencoded;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::authz;
-use crate::load::{self, Expect, RequestTemplate};
+use crate::flow::{Browser, WebClient};
+use crate::load::{self, Conversation, Expect, RequestTemplate};
+use crate::refresh::RefreshConversation;
 use crate::server::{Deployment, Server};
 
 /// The tenant every scenario works in.
@@ -29,8 +34,17 @@ pub enum Scenario {
     ClientCredentials,
     /// POST /t/bench/introspect of an ES256 JWT access token.
     Introspection,
+    /// POST /t/bench/token, grant_type=refresh_token with rotation: each worker spends its own
+    /// refresh token and keeps the new one.
+    Refresh,
+    /// GET /t/bench/userinfo with the access token of an authorization-code flow.
+    Userinfo,
     /// POST /t/bench/login (the hosted sign-in form) with the right password.
     PasswordSignin,
+    /// Whole authorization-code flows: authorize, the sign-in form, the code, its exchange.
+    CodeFlow,
+    /// The sign-in form offered five times its capacity, open loop, over up to 256 connections.
+    LoginStorm,
     /// POST /api/v1/tenants/bench/authz/check on a large data set (see src/authz.rs). Not part
     /// of `all`: its setup imports 100,000 users by default.
     AuthzCheck,
@@ -49,17 +63,99 @@ pub enum BaselineKind {
     Es256Verify,
     /// argon2id verifications per second (default parameters), all cores, in-process.
     Argon2Verify,
+    /// The password sign-in rate (closed loop) of this run: `password-signin`'s when it ran,
+    /// otherwise a short measurement on the storm's own server.
+    SigninCapacity,
 }
+
+/// What a scenario's workers send.
+pub enum Workload {
+    /// The same request from every worker, again and again.
+    Repeat(RequestTemplate),
+    /// Refresh-token rotation: every worker needs a refresh token of its own.
+    Refresh(RefreshSeed),
+    /// The sign-in storm: this sign-in request, sent open loop.
+    Storm(RequestTemplate),
+    /// Whole authorization-code flows, one per iteration.
+    Flows(FlowSeed),
+}
+
+/// What every flow of the `code-flow` scenario starts from: the web client, and the device
+/// cookie of the person's browser (each flow is a new browser session on a known device, as for
+/// `password-signin`).
+#[derive(Clone)]
+pub struct FlowSeed {
+    addr: std::net::SocketAddr,
+    client: Arc<WebClient>,
+    device: Arc<str>,
+}
+
+impl FlowSeed {
+    /// One flow in a browser without a session: authorize, sign in, code, token exchange.
+    pub async fn one_flow(&self) -> Result<()> {
+        let tokens = Browser::with_cookie(self.addr, &self.device)
+            .code_flow(&self.client, "openid", SIGNIN_EMAIL, SIGNIN_PASSWORD)
+            .await?;
+        ensure!(
+            tokens["id_token"].is_string(),
+            "the code exchange issued no ID token: {tokens}"
+        );
+        Ok(())
+    }
+}
+
+/// What makes refresh tokens for the `refresh` workers: a signed-in browser and the web client.
+pub struct RefreshSeed {
+    browser: Browser,
+    client: WebClient,
+}
+
+impl RefreshSeed {
+    /// `n` conversations, each with a refresh token from its own authorization-code flow (a new
+    /// token family each; the browser's session spares a sign-in per flow).
+    pub async fn conversations(&mut self, n: usize) -> Result<Vec<RefreshConversation>> {
+        let template = RequestTemplate::post_form(&format!("/t/{TENANT}/token"), String::new())
+            .header(
+                AUTHORIZATION,
+                &basic_auth(&self.client.id, &self.client.secret),
+            )?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let tokens = self
+                .browser
+                .code_flow(&self.client, REFRESH_SCOPE, SIGNIN_EMAIL, SIGNIN_PASSWORD)
+                .await?;
+            let token = tokens["refresh_token"].as_str().with_context(|| {
+                format!(
+                    "the code exchange issued no refresh token for scope {REFRESH_SCOPE}: {tokens}"
+                )
+            })?;
+            out.push(RefreshConversation::new(
+                template.clone(),
+                token.to_string(),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// The scope of the `refresh` scenario's flows: `offline_access` makes the refresh token
+/// independent of the browser session (the server binds other refresh tokens to it).
+const REFRESH_SCOPE: &str = "openid offline_access";
 
 impl Scenario {
     /// In the order they run: healthz first, because discovery and jwks are compared with it.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::Healthz,
         Scenario::Discovery,
         Scenario::Jwks,
         Scenario::ClientCredentials,
         Scenario::Introspection,
+        Scenario::Refresh,
+        Scenario::Userinfo,
         Scenario::PasswordSignin,
+        Scenario::CodeFlow,
+        Scenario::LoginStorm,
     ];
 
     pub fn name(self) -> &'static str {
@@ -69,7 +165,11 @@ impl Scenario {
             Scenario::Jwks => "jwks",
             Scenario::ClientCredentials => "client-credentials",
             Scenario::Introspection => "introspection",
+            Scenario::Refresh => "refresh",
+            Scenario::Userinfo => "userinfo",
             Scenario::PasswordSignin => "password-signin",
+            Scenario::CodeFlow => "code-flow",
+            Scenario::LoginStorm => "login-storm",
             Scenario::AuthzCheck => "authz-check",
         }
     }
@@ -77,20 +177,25 @@ impl Scenario {
     pub fn baseline(self) -> BaselineKind {
         match self {
             Scenario::Healthz => BaselineKind::None,
-            Scenario::Discovery | Scenario::Jwks | Scenario::AuthzCheck => BaselineKind::Healthz,
+            Scenario::Discovery | Scenario::Jwks | Scenario::AuthzCheck | Scenario::Refresh => {
+                BaselineKind::Healthz
+            }
             Scenario::ClientCredentials => BaselineKind::Es256Sign,
-            Scenario::Introspection => BaselineKind::Es256Verify,
-            Scenario::PasswordSignin => BaselineKind::Argon2Verify,
+            Scenario::Introspection | Scenario::Userinfo => BaselineKind::Es256Verify,
+            Scenario::PasswordSignin | Scenario::CodeFlow => BaselineKind::Argon2Verify,
+            Scenario::LoginStorm => BaselineKind::SigninCapacity,
         }
     }
 
-    /// Seeds what the scenario needs and returns the request it repeats.
+    /// Seeds what the scenario needs and returns what its workers send. `run_for` (warm-up plus
+    /// measured time of every level) must fit in the lifetime of a token fetched beforehand.
     pub async fn prepare(
         self,
         deployment: &Deployment,
         server: &Server,
         sizes: authz::Sizes,
-    ) -> Result<RequestTemplate> {
+        run_for: Duration,
+    ) -> Result<Workload> {
         let issuer_path = format!("/t/{TENANT}");
         if self != Scenario::Healthz {
             deployment
@@ -117,6 +222,63 @@ impl Scenario {
                     .header(AUTHORIZATION, &client.basic_auth())?
             }
             Scenario::PasswordSignin => signin_request(deployment, server).await?,
+            Scenario::LoginStorm => {
+                return Ok(Workload::Storm(signin_request(deployment, server).await?));
+            }
+            Scenario::CodeFlow => {
+                let (mut browser, client) = web_client(deployment, server).await?;
+                browser
+                    .code_flow(&client, "openid", SIGNIN_EMAIL, SIGNIN_PASSWORD)
+                    .await?;
+                let device = browser
+                    .cookie("tessera_device_id")
+                    .context("the first sign-in set no tessera_device_id cookie")?;
+                let seed = FlowSeed {
+                    addr: server.addr(),
+                    client: Arc::new(client),
+                    device: device.into(),
+                };
+                // One whole flow before the clock starts, as the workers will run it.
+                seed.one_flow()
+                    .await
+                    .context("code-flow: the first flow from a new browser session failed")?;
+                return Ok(Workload::Flows(seed));
+            }
+            Scenario::Userinfo => {
+                let (mut browser, client) = web_client(deployment, server).await?;
+                let tokens = browser
+                    .code_flow(
+                        &client,
+                        "openid profile email",
+                        SIGNIN_EMAIL,
+                        SIGNIN_PASSWORD,
+                    )
+                    .await?;
+                let token = tokens["access_token"].as_str().with_context(|| {
+                    format!("the code exchange issued no access token: {tokens}")
+                })?;
+                let lifetime = tokens["expires_in"].as_u64().unwrap_or(0);
+                ensure!(
+                    run_for.as_secs() + 5 < lifetime,
+                    "userinfo: the access token lives {lifetime} s, less than the run ({} s of warm-up and measurement); shorten --duration",
+                    run_for.as_secs()
+                );
+                RequestTemplate::get(&format!("{issuer_path}/userinfo"))
+                    .header(AUTHORIZATION, &format!("Bearer {token}"))?
+            }
+            Scenario::Refresh => {
+                let (browser, client) = web_client(deployment, server).await?;
+                let mut seed = RefreshSeed { browser, client };
+                // One grant before the clock starts, as for the other scenarios: a setup whose
+                // refresh fails is broken, not a result.
+                let mut first = seed.conversations(1).await?;
+                let mut c = first.pop().context("no refresh conversation was made")?;
+                let answer = load::once(server.addr(), c.next_request()).await?;
+                c.answered(&answer).map_err(|e| {
+                    anyhow::anyhow!("refresh: the first refresh-token grant failed: {e}")
+                })?;
+                return Ok(Workload::Refresh(seed));
+            }
             Scenario::AuthzCheck => authz::prepare(deployment, server, sizes).await?,
         };
         // One request before the clock starts: a scenario whose request fails is a broken
@@ -140,9 +302,48 @@ impl Scenario {
                 "the fresh token introspects as inactive: {v}"
             );
         }
-        Ok(template)
+        Ok(Workload::Repeat(template))
     }
 }
+
+/// The account of the sign-in and code-flow scenarios, and a first-party web application
+/// (`authorization_code` and `refresh_token`, `client_secret_basic`, consent skipped as for the
+/// operator's own application), with a browser signed in to nothing yet.
+async fn web_client(deployment: &Deployment, server: &Server) -> Result<(Browser, WebClient)> {
+    create_signin_user(deployment).await?;
+    let v = deployment
+        .cli_json(&[
+            "client",
+            "create",
+            "--tenant",
+            TENANT,
+            "--name",
+            "web",
+            "--redirect-uri",
+            WEB_REDIRECT_URI,
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+            "--first-party",
+        ])
+        .await?;
+    let field = |name: &str| {
+        v[name]
+            .as_str()
+            .map(str::to_string)
+            .with_context(|| format!("`tessera client create` printed no {name}: {v}"))
+    };
+    let client = WebClient {
+        id: field("client_id")?,
+        secret: field("client_secret")?,
+        redirect_uri: WEB_REDIRECT_URI.to_string(),
+    };
+    Ok((Browser::new(server.addr()), client))
+}
+
+/// Never contacted: the flow stops at the redirect and reads the code from it.
+const WEB_REDIRECT_URI: &str = "http://127.0.0.1:9/cb";
 
 /// The `svc` client of the `bench` tenant: client_credentials, scope `api:read`.
 struct MachineClient {
@@ -178,11 +379,8 @@ impl MachineClient {
         })
     }
 
-    /// `client_secret_basic`: both parts form-encoded, then Base64 (RFC 6749 §2.3.1).
     fn basic_auth(&self) -> String {
-        let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let pair = format!("{}:{}", enc(&self.id), enc(&self.secret));
-        format!("Basic {}", STANDARD.encode(pair))
+        basic_auth(&self.id, &self.secret)
     }
 
     fn token_request(&self) -> Result<RequestTemplate> {
@@ -213,6 +411,13 @@ impl MachineClient {
     }
 }
 
+/// `client_secret_basic`: both parts form-encoded, then Base64 (RFC 6749 §2.3.1).
+pub fn basic_auth(id: &str, secret: &str) -> String {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pair = format!("{}:{}", enc(id), enc(secret));
+    format!("Basic {}", STANDARD.encode(pair))
+}
+
 /// The account the sign-in scenario signs in to.
 const SIGNIN_EMAIL: &str = "user@bench.example";
 pub const SIGNIN_PASSWORD: &str = "correct horse battery staple, bench";
@@ -222,18 +427,7 @@ pub const SIGNIN_PASSWORD: &str = "correct horse battery staple, bench";
 /// signed double-submit token is valid as long as the cookie is), and a post without a session
 /// cookie starts a new session each time, as a storm of separate browsers would.
 async fn signin_request(deployment: &Deployment, server: &Server) -> Result<RequestTemplate> {
-    deployment
-        .cli_json(&[
-            "user",
-            "create",
-            "--tenant",
-            TENANT,
-            "--email",
-            SIGNIN_EMAIL,
-            "--password",
-            SIGNIN_PASSWORD,
-        ])
-        .await?;
+    create_signin_user(deployment).await?;
     let login = format!("/t/{TENANT}/login");
     let page = load::once(server.addr(), &RequestTemplate::get(&login)).await?;
     ensure!(
@@ -271,8 +465,24 @@ async fn signin_request(deployment: &Deployment, server: &Server) -> Result<Requ
         .expecting(Expect::SeeOther))
 }
 
+async fn create_signin_user(deployment: &Deployment) -> Result<()> {
+    deployment
+        .cli_json(&[
+            "user",
+            "create",
+            "--tenant",
+            TENANT,
+            "--email",
+            SIGNIN_EMAIL,
+            "--password",
+            SIGNIN_PASSWORD,
+        ])
+        .await?;
+    Ok(())
+}
+
 /// The user agent of the sign-in scenario's requests.
-const BROWSER_USER_AGENT: &str =
+pub const BROWSER_USER_AGENT: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
 /// `name=value` of the `Set-Cookie` header that sets `name`, ready for a `Cookie` header.
@@ -289,7 +499,7 @@ fn cookie_pair(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The `value` of `<input … name="NAME" value="…">` in a page Tessera rendered (attributes in
 /// that order, double quotes, as its templates write them).
-fn hidden_input(html: &str, name: &str) -> Option<String> {
+pub fn hidden_input(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();
     let len = html[start..].find('"')?;
@@ -310,6 +520,8 @@ mod tests {
                 BaselineKind::Es256Sign
                 | BaselineKind::Es256Verify
                 | BaselineKind::Argon2Verify => {}
+                // Measured by the storm itself, or taken from password-signin, which runs first.
+                BaselineKind::SigninCapacity => assert!(Scenario::PasswordSignin < s),
             }
         }
         assert!(Scenario::ALL.is_sorted());

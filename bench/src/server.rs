@@ -14,7 +14,6 @@ use tokio::process::{Child, Command};
 
 use crate::load::{self, RequestTemplate};
 use crate::postgres::ThrowawayDatabase;
-use crate::procfs;
 
 /// Migrations on a fresh database and two busy cores: generous, but bounded.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -219,11 +218,6 @@ impl Server {
 
     pub fn pid(&self) -> u32 {
         self.pid
-    }
-
-    /// `VmHWM` of the server process so far, in KiB.
-    pub fn peak_rss_kib(&self) -> Option<u64> {
-        procfs::peak_rss_kib(self.pid)
     }
 
     /// SIGTERM, as an orchestrator stops it, then waits for a clean exit.

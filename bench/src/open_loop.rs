@@ -1,0 +1,370 @@
+//! The open-loop generator of the `login-storm` scenario: requests arrive at a fixed rate whatever
+//! the server answers, as a crowd of separate browsers would, instead of each worker waiting for
+//! its previous answer (the closed loop of `load.rs`, which slows down with the server).
+//!
+//! A request takes an idle connection, or opens one when all are busy, up to a limit; when the
+//! limit is reached the request is not sent and is counted as such (the generator, not the
+//! server, was the bottleneck then). Latency runs from the request's scheduled arrival, so time
+//! spent waiting for a connection counts against the answer, as a person would see it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use hyper::StatusCode;
+use hyper::header::{HeaderValue, RETRY_AFTER};
+use tokio::task::JoinSet;
+
+use crate::load::{Answer, Connection, Expect, REQUEST_TIMEOUT, RequestTemplate, Window};
+use crate::load::{host_header, micros};
+use crate::stats::{Micros, Summary};
+
+/// When request `i` (from 0) is due, at `rate` requests per second from `start`.
+pub fn arrival(start: Instant, rate: f64, i: u64) -> Instant {
+    start + Duration::from_secs_f64(i as f64 / rate)
+}
+
+/// How one request of the storm ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The expected answer (303 for a sign-in).
+    Served,
+    /// 503, with or without a `Retry-After` header that holds a number of seconds.
+    Overloaded { retry_after: bool },
+    /// Any other answer or a transport failure (what, for the first error message).
+    Failed(String),
+    /// Not sent: every allowed connection was busy.
+    Unsent,
+}
+
+/// Sorts an answer into an [`Outcome`].
+pub fn classify(answer: &Answer, expect: Expect) -> Outcome {
+    if expect.accepts(answer.status) {
+        Outcome::Served
+    } else if answer.status == StatusCode::SERVICE_UNAVAILABLE {
+        Outcome::Overloaded {
+            retry_after: retry_after_secs(answer.headers.get(RETRY_AFTER)).is_some(),
+        }
+    } else {
+        Outcome::Failed(answer.describe())
+    }
+}
+
+/// `Retry-After` as delay-seconds (RFC 9110 §10.2.3; the server never sends the date form).
+fn retry_after_secs(value: Option<&HeaderValue>) -> Option<u64> {
+    value?.to_str().ok()?.trim().parse().ok()
+}
+
+/// What a storm measured: the answers that arrived inside the window, whenever their request was
+/// due (so the served rate is the server's throughput under the storm, not cut short by the
+/// queueing delay of the requests due near the end).
+#[derive(Clone, Debug)]
+pub struct StormCounts {
+    /// Requests per second the generator offered (scheduled), warm-up included.
+    pub offered_rate: f64,
+    /// Requests due inside the window.
+    pub scheduled: u64,
+    /// Served answers that arrived inside the window, with their latencies (from when due).
+    pub served: Summary,
+    /// 503 answers, and how many of them carried `Retry-After`.
+    pub overloaded: u64,
+    pub overloaded_with_retry_after: u64,
+    /// Latencies of the 503 answers (from when due): the gate promises fast refusals.
+    pub refused: Summary,
+    /// Other answers and transport failures.
+    pub failed: u64,
+    pub first_failure: Option<String>,
+    /// Not sent because every allowed connection was busy (due inside the window).
+    pub unsent: u64,
+    /// Answers of any kind that arrived after the window ended: what was still queued then.
+    pub answered_after: u64,
+    /// The most connections open at once.
+    pub peak_connections: usize,
+}
+
+/// Idle connections, and how many are open (idle or busy).
+struct Pool {
+    idle: Mutex<Vec<Connection>>,
+    open: Mutex<(usize, usize)>, // (open now, most at once)
+    max: usize,
+}
+
+impl Pool {
+    /// An idle connection, or `Some(None)` when a new one may be opened (counted as open from
+    /// now), or `None` when the limit is reached.
+    fn take(&self) -> Option<Option<Connection>> {
+        if let Some(c) = self.idle.lock().ok()?.pop() {
+            return Some(Some(c));
+        }
+        let mut open = self.open.lock().ok()?;
+        if open.0 >= self.max {
+            return None;
+        }
+        open.0 += 1;
+        open.1 = open.1.max(open.0);
+        Some(None)
+    }
+
+    fn give_back(&self, c: Connection) {
+        if c.is_closed() {
+            self.forget();
+        } else if let Ok(mut idle) = self.idle.lock() {
+            idle.push(c);
+        }
+    }
+
+    /// A connection was dropped (failed, or closed by the server).
+    fn forget(&self) {
+        if let Ok(mut open) = self.open.lock() {
+            open.0 = open.0.saturating_sub(1);
+        }
+    }
+
+    fn peak(&self) -> usize {
+        self.open.lock().map_or(0, |o| o.1)
+    }
+}
+
+/// One request of the storm: scheduled at `due`, ended at `end`.
+struct Record {
+    due: Instant,
+    end: Instant,
+    outcome: Outcome,
+}
+
+async fn one(
+    addr: SocketAddr,
+    pool: Arc<Pool>,
+    template: Arc<RequestTemplate>,
+    due: Instant,
+) -> Record {
+    let record = |outcome| Record {
+        due,
+        end: Instant::now(),
+        outcome,
+    };
+    let mut conn = match pool.take() {
+        None => return record(Outcome::Unsent),
+        Some(Some(c)) => c,
+        Some(None) => match tokio::time::timeout(REQUEST_TIMEOUT, Connection::open(addr)).await {
+            Ok(Ok(c)) => c,
+            failed => {
+                pool.forget();
+                return record(Outcome::Failed(match failed {
+                    Ok(Err(e)) => format!("connect: {e:#}"),
+                    _ => "connect: timed out".into(),
+                }));
+            }
+        },
+    };
+    let req = match host_header(addr).and_then(|h| template.build(&h)) {
+        Ok(r) => r,
+        Err(e) => {
+            pool.give_back(conn);
+            return record(Outcome::Failed(format!("{e:#}")));
+        }
+    };
+    match tokio::time::timeout(REQUEST_TIMEOUT, conn.send(req)).await {
+        Ok(Ok(answer)) => {
+            let outcome = classify(&answer, template.expect);
+            pool.give_back(conn);
+            record(outcome)
+        }
+        Ok(Err(e)) => {
+            pool.forget();
+            record(Outcome::Failed(format!("transport: {e:#}")))
+        }
+        Err(_) => {
+            pool.forget();
+            record(Outcome::Failed("request timed out".into()))
+        }
+    }
+}
+
+/// Sends `template` at `rate` requests per second from the start of the warm-up to the end of
+/// `window`, over at most `max_connections` connections, and waits for the last answers.
+pub async fn run(
+    addr: SocketAddr,
+    template: &RequestTemplate,
+    rate: f64,
+    max_connections: usize,
+    window: Window,
+    warmup: Duration,
+) -> Result<StormCounts> {
+    if !addr.ip().is_loopback() {
+        bail!("load is only ever sent to the loopback interface, not to {addr}");
+    }
+    if !(rate.is_finite() && rate > 0.0) {
+        bail!("the offered rate must be a positive number of requests per second, not {rate}");
+    }
+    let pool = Arc::new(Pool {
+        idle: Mutex::new(Vec::new()),
+        open: Mutex::new((0, 0)),
+        max: max_connections.max(1),
+    });
+    let template = Arc::new(template.clone());
+    let start = window
+        .measure_from
+        .checked_sub(warmup)
+        .unwrap_or(window.measure_from);
+    let mut tasks = JoinSet::new();
+    let mut records = Vec::new();
+    for i in 0.. {
+        let due = arrival(start, rate, i);
+        if due >= window.until {
+            break;
+        }
+        tokio::time::sleep_until(due.into()).await;
+        tasks.spawn(one(addr, Arc::clone(&pool), Arc::clone(&template), due));
+        // Collect what has finished, so a long storm does not hold every task.
+        while let Some(done) = tasks.try_join_next() {
+            records.push(done?);
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        records.push(done?);
+    }
+    let offered_rate = rate;
+    Ok(tally(records, window, offered_rate, pool.peak()))
+}
+
+fn tally(records: Vec<Record>, window: Window, offered_rate: f64, peak: usize) -> StormCounts {
+    let mut latencies: Vec<Micros> = Vec::new();
+    let mut refused: Vec<Micros> = Vec::new();
+    let mut c = StormCounts {
+        offered_rate,
+        scheduled: 0,
+        served: Summary::new(Vec::new(), 0, window.length()),
+        overloaded: 0,
+        overloaded_with_retry_after: 0,
+        refused: Summary::new(Vec::new(), 0, window.length()),
+        failed: 0,
+        first_failure: None,
+        unsent: 0,
+        answered_after: 0,
+        peak_connections: peak,
+    };
+    for r in records {
+        if r.due >= window.measure_from && r.due < window.until {
+            c.scheduled += 1;
+        }
+        if r.end > window.until {
+            c.answered_after += 1;
+            continue;
+        }
+        if r.end < window.measure_from {
+            continue;
+        }
+        match r.outcome {
+            Outcome::Served => latencies.push(micros(r.end.duration_since(r.due))),
+            Outcome::Overloaded { retry_after } => {
+                refused.push(micros(r.end.duration_since(r.due)));
+                c.overloaded += 1;
+                c.overloaded_with_retry_after += u64::from(retry_after);
+            }
+            Outcome::Failed(what) => {
+                c.failed += 1;
+                c.first_failure.get_or_insert(what);
+            }
+            Outcome::Unsent => c.unsent += 1,
+        }
+    }
+    c.served = Summary::new(latencies, c.failed, window.length());
+    c.refused = Summary::new(refused, 0, window.length());
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use hyper::HeaderMap;
+
+    use super::*;
+
+    fn answer(status: u16, retry_after: Option<&str>) -> Answer {
+        let mut headers = HeaderMap::new();
+        if let Some(v) = retry_after {
+            headers.insert(RETRY_AFTER, v.parse().unwrap());
+        }
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers,
+            body: Bytes::from_static(b"busy"),
+        }
+    }
+
+    #[test]
+    fn arrivals_are_evenly_spaced_at_the_rate() {
+        let t0 = Instant::now();
+        assert_eq!(arrival(t0, 250.0, 0), t0);
+        assert_eq!(arrival(t0, 250.0, 1), t0 + Duration::from_millis(4));
+        assert_eq!(arrival(t0, 250.0, 500), t0 + Duration::from_secs(2));
+        // A fractional rate does not drift: request 3 of 1.5/s is due at exactly 2 s.
+        assert_eq!(arrival(t0, 1.5, 3), t0 + Duration::from_secs(2));
+    }
+
+    #[test]
+    fn answers_are_sorted_into_served_overloaded_and_failed() {
+        assert_eq!(
+            classify(&answer(303, None), Expect::SeeOther),
+            Outcome::Served
+        );
+        assert_eq!(
+            classify(&answer(503, Some("2")), Expect::SeeOther),
+            Outcome::Overloaded { retry_after: true }
+        );
+        assert_eq!(
+            classify(&answer(503, None), Expect::SeeOther),
+            Outcome::Overloaded { retry_after: false }
+        );
+        // A date or garbage is not the delay-seconds the server promises.
+        assert_eq!(
+            classify(&answer(503, Some("soon")), Expect::SeeOther),
+            Outcome::Overloaded { retry_after: false }
+        );
+        assert!(matches!(
+            classify(&answer(429, Some("5")), Expect::SeeOther),
+            Outcome::Failed(m) if m.starts_with("HTTP 429")
+        ));
+    }
+
+    #[test]
+    fn answers_count_when_they_arrive_inside_the_window() {
+        let t0 = Instant::now();
+        let window = Window {
+            measure_from: t0 + Duration::from_secs(1),
+            until: t0 + Duration::from_secs(3),
+        };
+        let at = |s: f64| t0 + Duration::from_secs_f64(s);
+        let r = |due: f64, end: f64, outcome: Outcome| Record {
+            due: at(due),
+            end: at(end),
+            outcome,
+        };
+        let records = vec![
+            r(0.2, 0.9, Outcome::Served), // answered during the warm-up
+            r(0.5, 1.5, Outcome::Served), // due in the warm-up, answered in the window
+            r(1.0, 1.2, Outcome::Served),
+            r(1.5, 1.7, Outcome::Served),
+            r(2.5, 3.5, Outcome::Served), // answered after the window
+            r(2.0, 2.0, Outcome::Overloaded { retry_after: true }),
+            r(2.0, 2.0, Outcome::Overloaded { retry_after: false }),
+            r(2.1, 2.2, Outcome::Failed("HTTP 500".into())),
+            r(2.2, 2.2, Outcome::Unsent),
+            r(3.0, 3.1, Outcome::Served), // due after the window
+        ];
+        let c = tally(records, window, 10.0, 7);
+        assert_eq!(c.scheduled, 7);
+        assert_eq!(c.served.ok, 3);
+        assert!((c.served.rate - 1.5).abs() < 1e-9);
+        assert_eq!(c.served.p50, Some(200_000));
+        assert_eq!(c.served.p99, Some(1_000_000));
+        assert_eq!((c.overloaded, c.overloaded_with_retry_after), (2, 1));
+        assert_eq!(c.refused.p99, Some(0));
+        assert_eq!((c.failed, c.unsent, c.answered_after), (1, 1, 2));
+        assert_eq!(c.first_failure.as_deref(), Some("HTTP 500"));
+        assert_eq!(c.peak_connections, 7);
+    }
+}
