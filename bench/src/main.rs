@@ -14,6 +14,7 @@ mod postgres;
 mod procfs;
 mod refresh;
 mod report;
+mod scale;
 mod scenario;
 mod server;
 mod stats;
@@ -42,8 +43,8 @@ const CRYPTO_BASELINE: Duration = Duration::from_secs(2);
     about = "Load scenarios against the release tessera binary, with baselines measured in the same run"
 )]
 struct Args {
-    /// Scenarios to run (repeat or separate with commas), or `all` (every one but authz-check
-    /// and peer). discovery, jwks, refresh and authz-check also run healthz, their baseline;
+    /// Scenarios to run (repeat or separate with commas), or `all` (every one but authz-check,
+    /// peer and scale). discovery, jwks, refresh and authz-check also run healthz, their baseline;
     /// peer also runs client-credentials and introspection against Tessera.
     #[arg(long, value_delimiter = ',', default_value = "all")]
     scenario: Vec<ScenarioArg>,
@@ -89,6 +90,9 @@ struct Args {
     /// source tree this runner was built from).
     #[arg(long, value_name = "DIR")]
     peer_dir: Option<PathBuf>,
+    /// scale: users imported into the large tenant (compared with 1,000).
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    scale_users: usize,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -113,6 +117,9 @@ enum ScenarioArg {
     AuthzCheck,
     /// client-credentials and introspection, against Tessera and against Node oidc-provider.
     Peer,
+    /// A large tenant (`--scale-users`, default 1,000,000) against 1,000 users: import rate,
+    /// sign-in, lookup by email, paging, idle memory.
+    Scale,
 }
 
 /// The scenarios to run, in run order, each once, with healthz added when a scenario needs it
@@ -135,6 +142,8 @@ fn selected(args: &[ScenarioArg]) -> Vec<Scenario> {
             ScenarioArg::AuthzCheck => vec![Scenario::AuthzCheck],
             // The peer's rates are compared with Tessera's of the same run.
             ScenarioArg::Peer => vec![Scenario::ClientCredentials, Scenario::Introspection],
+            // Runs after the others, on its own deployments (see `scale.rs`).
+            ScenarioArg::Scale => vec![],
         })
         .collect();
     if out.iter().any(|s| s.baseline() == BaselineKind::Healthz) {
@@ -165,7 +174,9 @@ fn tessera_binary(explicit: Option<&Path>) -> Result<PathBuf> {
             path.display()
         );
     }
-    Ok(path)
+    // Absolute: the server and the CLI run in each deployment's own directory.
+    path.canonicalize()
+        .with_context(|| format!("cannot resolve {}", path.display()))
 }
 
 fn database(url: Option<&str>) -> Result<Database> {
@@ -751,17 +762,46 @@ async fn run(args: Args) -> Result<()> {
         }
     }
 
+    let mut scale_runs: Vec<scale::ScaleRun> = Vec::new();
+    if args.scenario.contains(&ScenarioArg::Scale) {
+        let timing = scale::Timing {
+            warmup: plan.warmup,
+            measure: plan.measure,
+            connections: plan.connections.iter().copied().max().unwrap_or(16),
+        };
+        for users in [scale::SMALL, args.scale_users] {
+            eprintln!("scenario: scale, {users} users ({})", plan.database.name());
+            let run = tokio::select! {
+                r = scale::run(&plan.bin, &plan.database, users, timing) => {
+                    r.with_context(|| format!("scenario scale ({users} users) failed"))?
+                }
+                Ok(_) = interrupted.wait_for(|stop| *stop) => bail!("interrupted"),
+            };
+            scale_runs.push(run);
+        }
+    }
+
     if args.json {
-        println!(
-            "{}",
-            report::json(&info, &baselines, &results, &storms, &peers)
-        );
+        let mut v: serde_json::Value =
+            serde_json::from_str(&report::json(&info, &baselines, &results, &storms, &peers))
+                .context("the JSON report is not JSON")?;
+        if !scale_runs.is_empty() {
+            v["scale"] = scale::json(&scale_runs);
+        }
+        println!("{v}");
     } else {
         println!("{}", report::header(&info));
-        println!("{}", report::results_table(&results));
-        println!("ratio = scenario requests/s / baseline rate (baselines measured in this run).");
+        if !results.is_empty() {
+            println!("{}", report::results_table(&results));
+            println!(
+                "ratio = scenario requests/s / baseline rate (baselines measured in this run)."
+            );
+        }
         if !storms.is_empty() {
             println!("\n{}", report::storm_table(&storms).trim_end());
+        }
+        if let [small, large] = scale_runs.as_slice() {
+            println!("\n{}", scale::table(small, large).trim_end());
         }
         if !peers.is_empty() {
             println!("\n{}", report::peer_table(&peers).trim_end());

@@ -486,7 +486,7 @@ pub const BROWSER_USER_AGENT: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
 /// `name=value` of the `Set-Cookie` header that sets `name`, ready for a `Cookie` header.
-fn cookie_pair(headers: &HeaderMap, name: &str) -> Option<String> {
+pub fn cookie_pair(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(SET_COOKIE)
         .iter()

@@ -6,11 +6,11 @@
 //! Every stored hash is parsed completely (and its cost checked against fixed maxima) before any
 //! work is done, so an imported hash cannot make a sign-in take minutes or exhaust memory.
 
+mod memory;
 mod stored;
 
 use std::fmt;
 
-use argon2::password_hash::PasswordHasher as _;
 use argon2::{Algorithm, Argon2, Version};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,21 @@ use stored::{StoredHash, check_argon2_cost};
 const SALT_LEN: usize = 16;
 /// Length of the digest of new hashes.
 const OUTPUT_LEN: usize = 32;
+
+/// The PHC string of an argon2id (v=19) hash: `$argon2id$v=19$m=…,t=…,p=…$salt$digest`, salt and
+/// digest in unpadded standard Base64, as the PHC string format and every argon2 library write it.
+fn phc_string(params: &Argon2Params, salt: &[u8], digest: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        b64.encode(salt),
+        b64.encode(digest)
+    )
+}
 
 /// Argon2id cost parameters for new password hashes.
 ///
@@ -175,10 +190,13 @@ impl PasswordHasher {
         SystemRandom::new()
             .fill(&mut salt)
             .map_err(|_| CryptoError::Rng)?;
-        let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.argon2.clone())
-            .hash_password_with_salt(password.as_bytes(), &salt)
-            .map_err(|e| CryptoError::InvalidParams(format!("argon2 hashing failed: {e}")))?;
-        Ok(hash.to_string())
+        let mut digest = Zeroizing::new([0u8; OUTPUT_LEN]);
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.argon2.clone());
+        memory::with_blocks(self.argon2.block_count(), |blocks| {
+            argon2.hash_password_into_with_memory(password.as_bytes(), &salt, &mut *digest, blocks)
+        })
+        .map_err(|e| CryptoError::InvalidParams(format!("argon2 hashing failed: {e}")))?;
+        Ok(phc_string(&self.params, &salt, &*digest))
     }
 
     /// Checks `password` against a stored hash of any supported family.
@@ -233,6 +251,7 @@ pub fn inspect_imported_hash(stored: &str) -> Result<HashFamily, CryptoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordHasher as _;
 
     /// The password of the vectors generated for this crate.
     const PW: &str = "correct horse battery staple";
@@ -248,6 +267,33 @@ mod tests {
 
     fn hasher() -> PasswordHasher {
         PasswordHasher::new(small()).expect("valid params")
+    }
+
+    #[test]
+    fn phc_string_is_what_argon2_itself_writes() {
+        let salt = *b"tessera-salt-16b";
+        let p = small();
+        let params =
+            argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(OUTPUT_LEN))
+                .expect("params");
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let theirs = argon2
+            .hash_password_with_salt(PW.as_bytes(), &salt)
+            .expect("argon2 hashes")
+            .to_string();
+        let mut digest = [0u8; OUTPUT_LEN];
+        memory::with_blocks(params.block_count(), |blocks| {
+            argon2.hash_password_into_with_memory(PW.as_bytes(), &salt, &mut digest, blocks)
+        })
+        .expect("argon2 hashes into the pool's memory");
+        assert_eq!(phc_string(&p, &salt, &digest), theirs);
+        // A second run on a reused (dirty) buffer gives the same digest.
+        let mut again = [0u8; OUTPUT_LEN];
+        memory::with_blocks(params.block_count(), |blocks| {
+            argon2.hash_password_into_with_memory(PW.as_bytes(), &salt, &mut again, blocks)
+        })
+        .expect("argon2 hashes again");
+        assert_eq!(again, digest);
     }
 
     #[test]

@@ -211,26 +211,38 @@ impl UserStore for Store {
         let limit = page.limit();
         // Every UUID sorts after "", so "no cursor" needs no separate query.
         let after = page.after.as_deref().unwrap_or("");
-        let rows: Vec<UserRow> = fetch_all!(
-            self,
-            sqlx::query_as(concat!(
-                "SELECT ",
-                user_columns!(),
-                " FROM users WHERE tenant_id = $1 AND id > $2",
-                " AND ($3 IS NULL OR email_bidx = $3) AND ($4 IS NULL OR status = $4)",
-                " ORDER BY id LIMIT $5"
-            ))
-            .bind(tenant.to_string())
-            .bind(after)
-            .bind(
-                filter
-                    .email
-                    .as_deref()
-                    .map(|e| email_index(&self.crypto, e))
-            )
-            .bind(filter.status.map(UserStatus::as_str))
-            .bind(i64::from(limit) + 1)
-        )?;
+        let status = filter.status.map(UserStatus::as_str);
+        let rows: Vec<UserRow> = match filter.email.as_deref() {
+            // At most one account has the address: found through the unique email index (an
+            // "email IS NULL OR …" condition would make the planner walk the whole tenant).
+            Some(email) => fetch_all!(
+                self,
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users WHERE tenant_id = $1 AND email_bidx = $2 AND id > $3",
+                    " AND ($4 IS NULL OR status = $4)"
+                ))
+                .bind(tenant.to_string())
+                .bind(email_index(&self.crypto, email))
+                .bind(after)
+                .bind(status)
+            )?,
+            None => fetch_all!(
+                self,
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users WHERE tenant_id = $1 AND id > $2",
+                    " AND ($3 IS NULL OR status = $3)",
+                    " ORDER BY id LIMIT $4"
+                ))
+                .bind(tenant.to_string())
+                .bind(after)
+                .bind(status)
+                .bind(i64::from(limit) + 1)
+            )?,
+        };
         let users = rows
             .into_iter()
             .map(|r| r.into_user(&self.crypto))

@@ -145,9 +145,11 @@ impl StoredHash {
         match self {
             StoredHash::Argon2(h) => {
                 let mut out = Zeroizing::new(vec![0u8; h.digest.len()]);
-                Argon2::new(h.algorithm, h.version, h.params.clone())
-                    .hash_password_into(password, &h.salt, &mut out)
-                    .map_err(|e| malformed(format!("argon2 could not use this hash: {e}")))?;
+                let argon2 = Argon2::new(h.algorithm, h.version, h.params.clone());
+                super::memory::with_blocks(h.params.block_count(), |blocks| {
+                    argon2.hash_password_into_with_memory(password, &h.salt, &mut out, blocks)
+                })
+                .map_err(|e| malformed(format!("argon2 could not use this hash: {e}")))?;
                 Ok(bool::from(out.ct_eq(&h.digest)))
             }
             StoredHash::Bcrypt(stored) => {

@@ -2,7 +2,7 @@
 
 use axum::http::HeaderMap;
 use tessera_core::client::Client;
-use tessera_core::store::{ClientStore, GrantStore};
+use tessera_core::store::GrantStore;
 use tessera_core::tenant::Tenant;
 use tessera_crypto::jws::{VerifyingKey, verify_jwt};
 use tessera_oidc::client_auth::{Presented, check_assertion_claims, extract, secret_matches};
