@@ -32,6 +32,15 @@ impl HashGate {
         self.waiting.load(Ordering::Relaxed)
     }
 
+    /// Whether a sign-in arriving now would be turned away: every slot busy and the queue full.
+    /// Callers check it before their other work (database reads, the risk engine), so that in a
+    /// storm a refusal costs next to nothing and the cores stay with the hashes. [`HashGate::run`]
+    /// still decides.
+    pub fn is_full(&self) -> bool {
+        self.permits.available_permits() == 0
+            && self.waiting.load(Ordering::SeqCst) >= self.max_waiting
+    }
+
     /// Runs `work` on the blocking pool once a slot is free.
     pub async fn run<R: Send + 'static>(
         &self,
@@ -104,6 +113,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(2));
         }
         assert_eq!(gate.queue_depth(), 2);
+        assert!(gate.is_full());
         assert_eq!(gate.run(|| ()).await, Err(Overloaded));
         for _ in 0..3 {
             release_tx.send(()).unwrap();
@@ -113,5 +123,6 @@ mod tests {
         }
         assert_eq!(max_seen.load(Ordering::SeqCst), 1);
         assert_eq!(gate.queue_depth(), 0);
+        assert!(!gate.is_full());
     }
 }

@@ -116,6 +116,10 @@ async fn sign_in_inner(
     user_agent: Option<&str>,
     device_id: Option<String>,
 ) -> Result<User, SignInError> {
+    // In a storm, turn the excess away before any other work.
+    if state.gate.is_full() {
+        return Err(SignInError::Overloaded);
+    }
     let svc = &state.services;
     let store = &svc.store;
     let now = Services::now();

@@ -332,7 +332,7 @@ pub async fn submit(
         ),
         Err(SignInError::Internal(e)) => {
             tracing::error!(error = %e, "sign-in failed with an internal error");
-            form(
+            let mut r = form(
                 &state,
                 &tenant,
                 jar,
@@ -340,7 +340,10 @@ pub async fn submit(
                 &email,
                 &return_field,
                 Some(&tr("login-error-unavailable")),
-            )
+            );
+            // A 503 says when to come back (RFC 9110 §15.6.4), whatever its cause.
+            set_retry_after(&mut r, 5);
+            r
         }
     }
 }
