@@ -182,6 +182,34 @@ fn open_personal(
     Ok(from_json::<PersonalData>("audit_entries.personal_sealed", &json).ok())
 }
 
+/// Entries written by one INSERT statement of a batch: 14 parameters each, far below the limits
+/// of SQLite (32,766) and PostgreSQL (65,535).
+const ENTRIES_PER_INSERT: usize = 64;
+
+/// `INSERT INTO audit_entries … VALUES (…), (…)` for `n` entries (1 ≤ n ≤ [`ENTRIES_PER_INSERT`]).
+fn insert_entries_sql(n: usize) -> &'static str {
+    static SQL: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        (0..=ENTRIES_PER_INSERT)
+            .map(|n| {
+                let rows: Vec<String> = (0..n)
+                    .map(|i| {
+                        let params: Vec<String> =
+                            (1..=14).map(|k| format!("${}", i * 14 + k)).collect();
+                        format!("({})", params.join(", "))
+                    })
+                    .collect();
+                format!(
+                    "INSERT INTO audit_entries (tenant_id, seq, event_id, occurred_at, event_type, \
+                     actor_id, target_id, outcome, body, subject_user_id, personal_sealed, \
+                     personal_digest, prev_hash, hash) VALUES {}",
+                    rows.join(", ")
+                )
+            })
+            .collect()
+    });
+    &SQL[n.min(ENTRIES_PER_INSERT)]
+}
+
 /// What an append computes before its transaction: the texts to store and bind.
 struct PreparedAppend<'a> {
     event: &'a Event,
@@ -343,31 +371,40 @@ impl AuditStore for Store {
                     hash: String::new(),
                 };
                 entry.hash = sha256_hex(&chain_input(&entry));
-                tx_execute!(
-                    tx,
-                    sqlx::query(
-                        "INSERT INTO audit_entries (tenant_id, seq, event_id, occurred_at, event_type, \
-                         actor_id, target_id, outcome, body, subject_user_id, personal_sealed, \
-                         personal_digest, prev_hash, hash) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-                    )
-                    .bind(&p.tenant)
-                    .bind(entry.seq)
-                    .bind(&p.event_id)
-                    .bind(p.occurred_at)
-                    .bind(&p.event_type)
-                    .bind(event.actor.id.as_deref())
-                    .bind(event.target.as_ref().map(|t| t.id.as_str()))
-                    .bind(outcome_str(event.outcome))
-                    .bind(&p.body_text)
-                    .bind(p.subject.as_deref())
-                    .bind(entry.personal_sealed.as_deref())
-                    .bind(entry.personal_digest.as_deref())
-                    .bind(&entry.prev_hash)
-                    .bind(&entry.hash)
-                )?;
                 heads[head].1 = entry.seq;
                 heads[head].2 = entry.hash.clone();
+                entries.push(entry);
+            }
+            // The entries in as few statements as the parameter limits allow.
+            for (chunk, entries) in prepared
+                .chunks(ENTRIES_PER_INSERT)
+                .zip(entries.chunks(ENTRIES_PER_INSERT))
+            {
+                tx_execute!(tx, {
+                    let mut q = sqlx::query(insert_entries_sql(chunk.len()));
+                    for (p, entry) in chunk.iter().zip(entries) {
+                        let event = p.event;
+                        q = q
+                            .bind(p.tenant.as_str())
+                            .bind(entry.seq)
+                            .bind(p.event_id.as_str())
+                            .bind(p.occurred_at)
+                            .bind(p.event_type.as_str())
+                            .bind(event.actor.id.as_deref())
+                            .bind(event.target.as_ref().map(|t| t.id.as_str()))
+                            .bind(outcome_str(event.outcome))
+                            .bind(p.body_text.as_str())
+                            .bind(p.subject.as_deref())
+                            .bind(entry.personal_sealed.as_deref())
+                            .bind(entry.personal_digest.as_deref())
+                            .bind(entry.prev_hash.as_str())
+                            .bind(entry.hash.as_str());
+                    }
+                    q
+                })?;
+            }
+            // Deliveries after their events' entries.
+            for p in &prepared {
                 for d in &p.deliveries {
                     tx_execute!(
                         tx,
@@ -388,8 +425,8 @@ impl AuditStore for Store {
                             .bind(d.delivered_at)
                     )?;
                 }
-                entries.push(entry);
             }
+
             for (tenant, seq, hash) in &heads {
                 tx_execute!(
                     tx,
@@ -688,6 +725,16 @@ mod tests {
     use super::*;
 
     /// Changing these formats makes every sealed entry unreadable.
+    #[test]
+    fn batch_insert_numbers_every_parameter_once() {
+        let sql = insert_entries_sql(3);
+        assert!(
+            sql.ends_with("($29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42)")
+        );
+        assert_eq!(sql.matches('$').count(), 42);
+        assert!(insert_entries_sql(1).contains("VALUES ($1, $2,"));
+    }
+
     #[test]
     fn key_purpose_and_associated_data_are_stable() {
         let tenant = TenantId(Uuid::nil());

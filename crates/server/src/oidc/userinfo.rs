@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tessera_core::UserId;
-use tessera_core::store::ClientStore;
 use tessera_oidc::Params;
 use tessera_oidc::claims::user_claims;
 
@@ -141,7 +140,7 @@ async fn userinfo(
         .get("client_id")
         .and_then(|v| v.as_str())
         .unwrap_or("");
-    let released = match state.services.store.get_client(tenant.id, client_id).await {
+    let released = match state.services.cached_client(tenant.id, client_id).await {
         Ok(Some(client)) => released_claims(&state, &tenant, &client, &user, &scopes).await,
         _ => user_claims(&user, &scopes),
     };
