@@ -21,5 +21,6 @@ pub use jws::{
 pub use master_key::{LoadedMasterKey, MasterKey};
 pub use password::{
     Argon2Params, HashFamily, PasswordCheck, PasswordHasher, inspect_imported_hash,
+    release_idle_hash_memory,
 };
 pub use token::{ct_eq, random_bytes, random_password, random_token, sha256, sha256_hex};

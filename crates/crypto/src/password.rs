@@ -9,6 +9,8 @@
 mod memory;
 mod stored;
 
+pub use memory::release_idle as release_idle_hash_memory;
+
 use std::fmt;
 
 use argon2::{Algorithm, Argon2, Version};

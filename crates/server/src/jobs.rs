@@ -12,8 +12,21 @@ use crate::state::AppState;
 
 const INTERVAL: Duration = Duration::from_secs(600);
 
+/// How long password-hash working memory stays reserved after its last use.
+const HASH_MEMORY_IDLE: Duration = Duration::from_secs(5);
+
 pub fn spawn(state: AppState) {
     crate::retention::spawn(state.clone());
+    // A node at rest gives the memory of its sign-in peak back to the system.
+    tokio::spawn(async {
+        let mut tick = tokio::time::interval(HASH_MEMORY_IDLE);
+        loop {
+            tick.tick().await;
+            if tessera_crypto::release_idle_hash_memory(HASH_MEMORY_IDLE) > 0 {
+                return_free_memory();
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         loop {
@@ -93,5 +106,15 @@ pub async fn run_once(state: &AppState) {
             accounts = deleted,
             "deleted accounts at the end of their grace period"
         );
+    }
+}
+
+/// Asks the allocator to hand freed memory back to the system (glibc keeps it otherwise, in
+/// per-thread arenas, after a peak).
+fn return_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -77,12 +77,18 @@ pub async fn password_sign_in(
         let mut ev = Event::new(tenant.id, Services::now(), kind, Actor::anonymous())
             .failed()
             .ip(ip.map(|i| i.to_string()))
-            .user_agent(user_agent.map(str::to_string))
-            .detail("email", email.chars().take(254).collect::<String>().into());
+            .user_agent(user_agent.map(str::to_string));
+        // An overload refusal records no typed email, so it costs no account lookup: in a
+        // storm the database and the cores stay with the sign-ins being served.
+        let overloaded = matches!(result, Err(SignInError::Overloaded));
+        if !overloaded {
+            ev = ev.detail("email", email.chars().take(254).collect::<String>().into());
+        }
         // The typed email is personal data of the account it names: file it under that user so
         // erasing the user erases it too.
         let normalized = normalize_email(email);
-        if normalized.len() <= 254
+        if !overloaded
+            && normalized.len() <= 254
             && let Ok(Some(u)) = state
                 .services
                 .store

@@ -294,6 +294,8 @@ impl AuditStore for Store {
         transaction!(self, tx => {
             // Per tenant: (seq, hash) of the head as this batch has moved it.
             let mut heads: Vec<(TenantId, i64, String)> = Vec::new();
+            // Per tenant and subject: the salt of the subject's audit key, read once per batch.
+            let mut salts: Vec<(TenantId, String, Vec<u8>)> = Vec::new();
             let mut entries = Vec::with_capacity(prepared.len());
             for p in &prepared {
                 let event = p.event;
@@ -322,25 +324,36 @@ impl AuditStore for Store {
                 let (personal_sealed, personal_digest) = match &p.personal {
                     None => (None, None),
                     Some(json) => {
-                        tx_execute!(
-                            tx,
-                            sqlx::query(
-                                "INSERT INTO audit_subject_keys (tenant_id, subject_id, salt, created_at) \
-                                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) DO NOTHING"
-                            )
-                            .bind(&p.tenant)
-                            .bind(p.subject_key())
-                            .bind(&p.new_salt)
-                            .bind(p.occurred_at)
-                        )?;
-                        let salt: Vec<u8> = tx_fetch_one!(
-                            tx,
-                            sqlx::query_scalar(
-                                "SELECT salt FROM audit_subject_keys WHERE tenant_id = $1 AND subject_id = $2"
-                            )
-                            .bind(&p.tenant)
-                            .bind(p.subject_key())
-                        )?;
+                        let known = salts
+                            .iter()
+                            .find(|(t, subject, _)| *t == event.tenant_id && subject == p.subject_key())
+                            .map(|(_, _, salt)| salt.clone());
+                        let salt = match known {
+                            Some(salt) => salt,
+                            None => {
+                                tx_execute!(
+                                    tx,
+                                    sqlx::query(
+                                        "INSERT INTO audit_subject_keys (tenant_id, subject_id, salt, created_at) \
+                                         VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) DO NOTHING"
+                                    )
+                                    .bind(&p.tenant)
+                                    .bind(p.subject_key())
+                                    .bind(&p.new_salt)
+                                    .bind(p.occurred_at)
+                                )?;
+                                let salt: Vec<u8> = tx_fetch_one!(
+                                    tx,
+                                    sqlx::query_scalar(
+                                        "SELECT salt FROM audit_subject_keys WHERE tenant_id = $1 AND subject_id = $2"
+                                    )
+                                    .bind(&p.tenant)
+                                    .bind(p.subject_key())
+                                )?;
+                                salts.push((event.tenant_id, p.subject_key().to_string(), salt.clone()));
+                                salt
+                            }
+                        };
                         let sealed = self
                             .crypto
                             .encrypt_with_subkey(

@@ -4,9 +4,11 @@
 //! after a sign-in peak, a server held about twenty of them (some 400 MiB) for good. Taking a
 //! buffer from a small pool instead bounds what is kept to [`pool_size`] buffers, and saves the
 //! allocation and the zeroing of 19 MiB per hash. argon2 writes every block before it reads it,
-//! so a reused buffer needs no clearing between runs.
+//! so a reused buffer needs no clearing between runs. Buffers idle for a while are released
+//! ([`release_idle`]), so a server at rest holds none.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use argon2::Block;
 
@@ -14,8 +16,8 @@ use argon2::Block;
 /// hash with a large memory cost must not stay resident.
 const MAX_KEPT_BLOCKS: usize = 32 * 1024;
 
-/// Idle buffers, ready for the next run.
-static POOL: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+/// Idle buffers, ready for the next run, each with when it was last used.
+static POOL: Mutex<Vec<(Instant, Vec<Block>)>> = Mutex::new(Vec::new());
 
 /// How many idle buffers are kept: one per core, as many hashes as the server runs at once by
 /// default (`hash_concurrency`).
@@ -28,18 +30,28 @@ pub(crate) fn with_blocks<R>(blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -
     let kept = {
         let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
         pool.iter()
-            .position(|b| b.len() >= blocks)
-            .map(|i| pool.swap_remove(i))
+            .position(|(_, b)| b.len() >= blocks)
+            .map(|i| pool.swap_remove(i).1)
     };
     let mut buffer = kept.unwrap_or_else(|| vec![Block::default(); blocks]);
     let result = f(&mut buffer[..blocks]);
     if buffer.len() <= MAX_KEPT_BLOCKS {
         let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
         if pool.len() < pool_size() {
-            pool.push(buffer);
+            pool.push((Instant::now(), buffer));
         }
     }
     result
+}
+
+/// Frees the buffers no run has used for `idle`; returns how many bytes were let go. The server
+/// calls it every few seconds (and then asks the allocator to return the memory to the system).
+pub fn release_idle(idle: Duration) -> usize {
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let before: usize = pool.iter().map(|(_, b)| b.len()).sum();
+    pool.retain(|(at, _)| at.elapsed() < idle);
+    let after: usize = pool.iter().map(|(_, b)| b.len()).sum();
+    (before - after) * Block::SIZE
 }
 
 #[cfg(test)]
@@ -59,8 +71,13 @@ mod tests {
         with_blocks(MAX_KEPT_BLOCKS + 1, |b| {
             assert_eq!(b.len(), MAX_KEPT_BLOCKS + 1)
         });
-        let pool = POOL.lock().unwrap();
-        assert!(pool.len() <= pool_size());
-        assert!(pool.iter().all(|b| b.len() <= MAX_KEPT_BLOCKS));
+        {
+            let pool = POOL.lock().unwrap();
+            assert!(pool.len() <= pool_size());
+            assert!(pool.iter().all(|(_, b)| b.len() <= MAX_KEPT_BLOCKS));
+        }
+        // Nothing has been idle for an hour; everything has been idle for no time at all.
+        assert_eq!(release_idle(Duration::from_secs(3600)), 0);
+        release_idle(Duration::ZERO);
     }
 }

@@ -149,7 +149,7 @@ pub async fn load_tenant(state: &AppState, slug: &str) -> Result<Tenant, Respons
     if tessera_core::tenant::validate_slug(slug).is_err() {
         return Err(unknown_tenant());
     }
-    match state.services.store.get_tenant_by_slug(slug).await {
+    match state.services.cached_tenant(slug).await {
         Ok(Some(t)) => {
             // The tenant's default language joins this request's negotiation.
             crate::i18n::set_tenant(&t);
