@@ -20,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use tessera_core::session::Session;
-use tessera_core::store::TenantStore;
 use tessera_core::tenant::Tenant;
 
 use crate::routes;
