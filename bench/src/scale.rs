@@ -16,13 +16,13 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use hyper::header::{AUTHORIZATION, COOKIE, USER_AGENT};
+use hyper::header::AUTHORIZATION;
 use serde_json::Value;
 use tessera_crypto::{Argon2Params, PasswordHasher};
 use url::form_urlencoded;
 
-use crate::load::{self, Expect, RequestTemplate, Window};
-use crate::scenario::{BROWSER_USER_AGENT, SIGNIN_PASSWORD, TENANT, cookie_pair, hidden_input};
+use crate::load::{self, RequestTemplate, Window};
+use crate::scenario::{SIGNIN_PASSWORD, TENANT};
 use crate::server::{Database, Deployment, Server};
 use crate::stats::Summary;
 
@@ -150,7 +150,7 @@ async fn measure(deployment: &Deployment, users: usize, timing: Timing) -> Resul
 
     let mut loads = Vec::new();
     let middle = users / 2;
-    let signin = signin_request(&server, &email(middle)).await?;
+    let signin = crate::scenario::signin_post(&server, &email(middle)).await?;
     loads.push((
         "sign-in",
         measure_load(&server, &signin, timing, "sign-in").await?,
@@ -268,44 +268,6 @@ async fn measure_load(
     Ok(r.summary)
 }
 
-/// The hosted sign-in form's post for `email`, with the CSRF cookie and token of one page view and
-/// the device cookie of one sign-in before the load (as `password-signin` does).
-async fn signin_request(server: &Server, email: &str) -> Result<RequestTemplate> {
-    let login = format!("/t/{TENANT}/login");
-    let page = load::once(server.addr(), &RequestTemplate::get(&login)).await?;
-    ensure!(
-        page.status.is_success(),
-        "GET {login} answered {}",
-        page.status
-    );
-    let cookie = cookie_pair(&page.headers, "tessera_csrf")
-        .with_context(|| format!("GET {login} set no tessera_csrf cookie"))?;
-    let html = String::from_utf8_lossy(&page.body);
-    let token = hidden_input(&html, "csrf_token")
-        .with_context(|| format!("the page of GET {login} has no csrf_token field"))?;
-    let form = form_urlencoded::Serializer::new(String::new())
-        .append_pair("email", email)
-        .append_pair("password", SIGNIN_PASSWORD)
-        .append_pair("csrf_token", &token)
-        .finish();
-    let first = RequestTemplate::post_form(&login, form.clone())
-        .header(COOKIE, &cookie)?
-        .header(USER_AGENT, BROWSER_USER_AGENT)?;
-    let answer = load::once(server.addr(), &first).await?;
-    ensure!(
-        answer.status.as_u16() == 303,
-        "the first sign-in of an imported user answered {}: {}",
-        answer.status,
-        String::from_utf8_lossy(&answer.body)
-    );
-    let device = cookie_pair(&answer.headers, "tessera_device_id")
-        .context("the first sign-in set no tessera_device_id cookie")?;
-    Ok(RequestTemplate::post_form(&login, form)
-        .header(COOKIE, &format!("{cookie}; {device}"))?
-        .header(USER_AGENT, BROWSER_USER_AGENT)?
-        .expecting(Expect::SeeOther))
-}
-
 /// The scale table: each figure at 1,000 users and at N users, and their ratio.
 pub fn table(small: &ScaleRun, large: &ScaleRun) -> String {
     let headers = [
@@ -402,10 +364,46 @@ mod tests {
         assert_ne!(email(1), email(10));
     }
 
+    fn run(users: usize, import_secs: u64, signin_p95_us: u32, idle_kib: u64) -> ScaleRun {
+        let summary = |p95: u32| Summary::new(vec![p95 / 2, p95, p95], 0, Duration::from_secs(1));
+        ScaleRun {
+            users,
+            import: Duration::from_secs(import_secs),
+            loads: vec![
+                ("sign-in", summary(signin_p95_us)),
+                ("lookup by email", summary(3_000)),
+            ],
+            idle_rss_kib: Some(idle_kib),
+            peak_rss_kib: Some(idle_kib * 2),
+        }
+    }
+
     #[test]
-    fn the_deep_page_exists_only_in_a_large_data_set() {
-        // page 1,000 starts after 999 full pages
-        assert!(1_000_000 > PAGE * (DEEP_PAGE - 1));
-        assert!(SMALL <= PAGE * (DEEP_PAGE - 1));
+    fn the_table_sets_each_figure_beside_its_small_counterpart() {
+        let small = run(SMALL, 1, 180_000, 40 * 1024);
+        let large = run(1_000_000, 80, 198_000, 60 * 1024);
+        assert_eq!(small.import_rate(), 1_000.0);
+        assert_eq!(large.import_rate(), 12_500.0);
+        let t = table(&small, &large);
+        assert!(t.contains("| import users/s"), "{t}");
+        assert!(t.contains("12500"), "{t}");
+        // p95 180 ms against 198 ms: ratio 1.10.
+        let row = t
+            .lines()
+            .find(|l| l.starts_with("| sign-in p95 ms"))
+            .expect("row");
+        assert!(
+            row.contains("180.00") && row.contains("198.00") && row.contains("1.10"),
+            "{row}"
+        );
+        // No deep page in either run: dashes, not zeros.
+        let row = t
+            .lines()
+            .find(|l| l.starts_with("| page 1000 p95 ms"))
+            .expect("row");
+        assert!(row.contains('-'), "{row}");
+        let v = json(&[small, large]);
+        assert_eq!(v[1]["users"], 1_000_000);
+        assert_eq!(v[1]["loads"][0]["what"], "sign-in");
     }
 }

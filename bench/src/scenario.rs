@@ -422,12 +422,17 @@ pub fn basic_auth(id: &str, secret: &str) -> String {
 const SIGNIN_EMAIL: &str = "user@bench.example";
 pub const SIGNIN_PASSWORD: &str = "correct horse battery staple, bench";
 
-/// Creates the account, fetches the sign-in page once for its CSRF cookie and form token, and
-/// returns the form post with the right password. The same cookie and token serve every post (a
-/// signed double-submit token is valid as long as the cookie is), and a post without a session
-/// cookie starts a new session each time, as a storm of separate browsers would.
+/// Creates the account and returns its sign-in post (see [`signin_post`]).
 async fn signin_request(deployment: &Deployment, server: &Server) -> Result<RequestTemplate> {
     create_signin_user(deployment).await?;
+    signin_post(server, SIGNIN_EMAIL).await
+}
+
+/// Fetches the sign-in page once for its CSRF cookie and form token, and returns the form post
+/// of `email` with the bench password. The same cookie and token serve every post (a signed
+/// double-submit token is valid as long as the cookie is), and a post without a session cookie
+/// starts a new session each time, as a storm of separate browsers would.
+pub async fn signin_post(server: &Server, email: &str) -> Result<RequestTemplate> {
     let login = format!("/t/{TENANT}/login");
     let page = load::once(server.addr(), &RequestTemplate::get(&login)).await?;
     ensure!(
@@ -441,7 +446,7 @@ async fn signin_request(deployment: &Deployment, server: &Server) -> Result<Requ
     let token = hidden_input(&html, "csrf_token")
         .with_context(|| format!("the page of GET {login} has no csrf_token field"))?;
     let form = form_urlencoded::Serializer::new(String::new())
-        .append_pair("email", SIGNIN_EMAIL)
+        .append_pair("email", email)
         .append_pair("password", SIGNIN_PASSWORD)
         .append_pair("csrf_token", &token)
         .finish();
@@ -454,8 +459,9 @@ async fn signin_request(deployment: &Deployment, server: &Server) -> Result<Requ
     let answer = load::once(server.addr(), &first).await?;
     ensure!(
         answer.status.as_u16() == 303,
-        "the first sign-in answered {}",
-        answer.status
+        "the first sign-in of {email} answered {}: {}",
+        answer.status,
+        String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)])
     );
     let device = cookie_pair(&answer.headers, "tessera_device_id")
         .context("the first sign-in set no tessera_device_id cookie")?;
@@ -486,7 +492,7 @@ pub const BROWSER_USER_AGENT: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
 /// `name=value` of the `Set-Cookie` header that sets `name`, ready for a `Cookie` header.
-pub fn cookie_pair(headers: &HeaderMap, name: &str) -> Option<String> {
+fn cookie_pair(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(SET_COOKIE)
         .iter()

@@ -106,31 +106,14 @@ fn email_index(crypto: &FieldCrypto, email: &str) -> String {
 
 impl UserStore for Store {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        let sealed = SealedUser::new(&self.crypto, user)?;
-        execute!(
-            self,
-            sqlx::query(concat!(
-                "INSERT INTO users (email_bidx, ",
-                user_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-            ))
-            .bind(&sealed.email_bidx)
-            .bind(user.tenant_id.to_string())
-            .bind(user.id.to_string())
-            .bind(&sealed.email)
-            .bind(user.email_verified)
-            .bind(&sealed.name)
-            .bind(&sealed.given_name)
-            .bind(&sealed.family_name)
-            .bind(&sealed.phone)
-            .bind(user.status.as_str())
-            .bind(&sealed.attributes)
-            .bind(user.password_hash.as_ref().map(Secret::expose))
-            .bind(to_millis(user.created_at))
-            .bind(to_millis(user.updated_at))
-            .bind(opt_to_millis(user.last_login_at))
-        )?;
-        Ok(())
+        if self.create_users(std::slice::from_ref(user)).await? == [true] {
+            return Ok(());
+        }
+        // Refused: say which unique value is taken (a repeated id is a caller's bug).
+        let id_taken = self.get_user(user.tenant_id, user.id).await?.is_some();
+        Err(StoreError::Conflict(
+            if id_taken { "id" } else { "email" }.to_string(),
+        ))
     }
 
     async fn create_users(&self, users: &[User]) -> StoreResult<Vec<bool>> {
