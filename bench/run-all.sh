@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every measurement of docs/performance.md ("Results measured here") with one command:
-# SQLite (every scenario of `all`, and the Node oidc-provider peer), the 30 s sign-in storm,
+# SQLite (every scenario of `all`, and the Node oidc-provider peer), SQLite again with each
+# request offered open loop at 80 % of its maximum, the 30 s sign-in storm,
 # PostgreSQL (every scenario of `all`), and the million-user scale scenario.
 #
 # Needs: the release build (cargo build --release --workspace --bins), Node.js 20+ with npm
@@ -18,6 +19,7 @@ out="${OUT:-bench-results}"
 mkdir -p "$out"
 echo "commit $(git rev-parse --short HEAD), reports in $out/" >&2
 "$bench" --scenario all,peer | tee "$out/sqlite.md"
+"$bench" --at-fraction 0.8 | tee "$out/sqlite-at-0.8.md"
 "$bench" --scenario password-signin,login-storm --duration 30 | tee "$out/storm.md"
 "$bench" --database-url "$pg" | tee "$out/postgres.md"
 "$bench" --scenario scale | tee "$out/scale.md"

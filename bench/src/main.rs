@@ -90,6 +90,10 @@ struct Args {
     /// source tree this runner was built from).
     #[arg(long, value_name = "DIR")]
     peer_dir: Option<PathBuf>,
+    /// Also offer each repeated-request scenario open loop at this fraction (0.8) of the rate it
+    /// reached, and report the latencies there.
+    #[arg(long, value_name = "F")]
+    at_fraction: Option<f64>,
     /// scale: users imported into the large tenant (compared with 1,000).
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
     scale_users: usize,
@@ -208,6 +212,9 @@ struct Plan {
     sizes: authz::Sizes,
     storm_factor: f64,
     storm_connections: usize,
+    /// `--at-fraction`: also run each repeated-request scenario open loop at this fraction of
+    /// the rate it just reached.
+    fraction: Option<f64>,
 }
 
 /// Becomes true at the first Ctrl-C. One listener for the whole run, so an interrupt between
@@ -230,6 +237,9 @@ struct Measured {
     server_cpu_percent: Option<f64>,
     /// The storm's details, and the sign-in capacity it was compared with.
     storm: Option<StormResult>,
+    /// With `--at-fraction`: the same request offered open loop at that fraction of `summary`'s
+    /// rate.
+    at_fraction: Option<open_loop::StormCounts>,
 }
 
 /// The process a load run is aimed at: Tessera or the peer.
@@ -279,7 +289,8 @@ async fn measure(
     deployment: &Deployment,
 ) -> Result<Vec<Measured>> {
     let server = deployment.start().await?;
-    let run_for = (plan.warmup + plan.measure) * plan.connections.len() as u32;
+    let runs_per_level = if plan.fraction.is_some() { 2 } else { 1 };
+    let run_for = (plan.warmup + plan.measure) * (plan.connections.len() * runs_per_level) as u32;
     let workload = scenario
         .prepare(deployment, &server, plan.sizes, run_for)
         .await?;
@@ -289,7 +300,14 @@ async fn measure(
         Workload::Repeat(template) => {
             for &connections in &plan.connections {
                 let workers = vec![template.clone(); connections];
-                out.push(measure_level(scenario.name(), target, workers, plan).await?);
+                let mut m = measure_level(scenario.name(), target, workers, plan).await?;
+                if let Some(f) = plan.fraction {
+                    m.at_fraction = Some(
+                        at_fraction(scenario.name(), target, &template, f * m.summary.rate, plan)
+                            .await?,
+                    );
+                }
+                out.push(m);
             }
         }
         Workload::Refresh(mut seed) => {
@@ -329,6 +347,39 @@ async fn measure(
     }
     server.stop().await?;
     Ok(out)
+}
+
+/// The request of a scenario offered open loop at `rate` (a fraction of its closed-loop maximum):
+/// latencies count from when each request was due, so queueing shows (no coordinated omission).
+async fn at_fraction(
+    name: &str,
+    target: Target,
+    template: &load::RequestTemplate,
+    rate: f64,
+    plan: &Plan,
+) -> Result<open_loop::StormCounts> {
+    eprintln!(
+        "  {name}: open loop at {rate:.1}/s, {} s warm-up, {} s measured",
+        plan.warmup.as_secs(),
+        plan.measure.as_secs()
+    );
+    let window = Window::starting_now(plan.warmup, plan.measure);
+    let counts = open_loop::run(
+        target.addr,
+        template,
+        rate,
+        plan.storm_connections,
+        window,
+        plan.warmup,
+    )
+    .await?;
+    if let Some(e) = &counts.first_failure {
+        eprintln!(
+            "  {name}: open loop: {} errors; the first: {e}",
+            counts.failed
+        );
+    }
+    Ok(counts)
 }
 
 /// What the risk engine cost inside the server during a sign-in scenario: the quantiles of
@@ -435,6 +486,7 @@ where
         peak_rss_kib,
         server_cpu_percent,
         storm: None,
+        at_fraction: None,
     })
 }
 
@@ -523,6 +575,7 @@ async fn storm(
         peak_rss_kib: result.peak_rss_kib,
         server_cpu_percent,
         storm: Some(result),
+        at_fraction: None,
     })
 }
 
@@ -583,7 +636,15 @@ async fn run(args: Args) -> Result<()> {
         },
         storm_factor: args.storm_factor,
         storm_connections: usize::from(args.storm_connections),
+        fraction: args.at_fraction,
     };
+    if let Some(f) = plan.fraction
+        && !(f.is_finite() && f > 0.0 && f <= 1.0)
+    {
+        bail!(
+            "--at-fraction takes a number above 0 and at most 1 (0.8 offers 80 % of each maximum)"
+        );
+    }
     if !(plan.storm_factor.is_finite() && plan.storm_factor > 0.0) {
         bail!("--storm-factor takes a positive number (5 offers five times the sign-in capacity)");
     }
@@ -658,6 +719,7 @@ async fn run(args: Args) -> Result<()> {
     // Tessera's client-credentials and introspection rates per number of connections.
     let mut tessera_rates: Vec<(&'static str, usize, f64)> = Vec::new();
     let levels = plan.connections.len();
+    let mut fractions: Vec<report::FractionRow> = Vec::new();
     for scenario in scenarios {
         eprintln!("scenario: {} ({})", scenario.name(), plan.database.name());
         let measured = run_scenario(&plan, scenario, signin_rate, &mut interrupted)
@@ -669,8 +731,21 @@ async fn run(args: Args) -> Result<()> {
             peak_rss_kib,
             server_cpu_percent,
             storm,
+            at_fraction,
         } in measured
         {
+            if let (Some(f), Some(counts)) = (plan.fraction, at_fraction) {
+                fractions.push(report::FractionRow {
+                    scenario: if levels > 1 {
+                        format!("{} x{connections}", scenario.name())
+                    } else {
+                        scenario.name().to_string()
+                    },
+                    fraction: f,
+                    maximum: summary.rate,
+                    counts,
+                });
+            }
             if scenario == Scenario::PasswordSignin {
                 signin_rate = Some(signin_rate.unwrap_or(0.0).max(summary.rate));
             }
@@ -799,6 +874,9 @@ async fn run(args: Args) -> Result<()> {
         }
         if !storms.is_empty() {
             println!("\n{}", report::storm_table(&storms).trim_end());
+        }
+        if !fractions.is_empty() {
+            println!("\n{}", report::fraction_table(&fractions).trim_end());
         }
         if let [small, large] = scale_runs.as_slice() {
             println!("\n{}", scale::table(small, large).trim_end());

@@ -149,6 +149,55 @@ pub fn peer_table(peers: &[PeerComparison]) -> String {
     markdown_table(&headers, &right, &rows)
 }
 
+/// One scenario offered open loop at a fraction of its closed-loop maximum (`--at-fraction`).
+pub struct FractionRow {
+    pub scenario: String,
+    pub fraction: f64,
+    /// The closed-loop rate the fraction is of.
+    pub maximum: f64,
+    pub counts: crate::open_loop::StormCounts,
+}
+
+/// The `--at-fraction` table: the offered rate, what was served, and the latencies there.
+pub fn fraction_table(rows: &[FractionRow]) -> String {
+    let headers = [
+        "scenario",
+        "fraction",
+        "maximum/s",
+        "offered/s",
+        "served/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "503",
+        "other errors",
+        "not sent",
+    ];
+    let right = [
+        false, true, true, true, true, true, true, true, true, true, true,
+    ];
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let c = &r.counts;
+            vec![
+                r.scenario.clone(),
+                format!("{:.2}", r.fraction),
+                format!("{:.0}", r.maximum),
+                format!("{:.0}", c.offered_rate),
+                format!("{:.0}", c.served.rate),
+                crate::stats::ms(c.served.p50),
+                crate::stats::ms(c.served.p95),
+                crate::stats::ms(c.served.p99),
+                c.overloaded.to_string(),
+                c.failed.to_string(),
+                c.unsent.to_string(),
+            ]
+        })
+        .collect();
+    markdown_table(&headers, &right, &body)
+}
+
 /// How the run was set up, printed above the table.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunInfo {
@@ -437,6 +486,25 @@ mod tests {
             peak_rss_kib: Some(400 * 1024),
             end_rss_kib: Some(100 * 1024),
         }
+    }
+
+    #[test]
+    fn fraction_table_shows_the_rate_offered_and_the_latencies_there() {
+        let row = FractionRow {
+            scenario: "jwks".into(),
+            fraction: 0.8,
+            maximum: 312.5,
+            counts: storm().counts,
+        };
+        let t = fraction_table(&[row]);
+        let line = t.lines().nth(2).expect("one row");
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        assert_eq!(
+            &cells[1..12],
+            &[
+                "jwks", "0.80", "312", "250", "48", "2.00", "2.00", "2.00", "1900", "1", "0"
+            ]
+        );
     }
 
     #[test]
