@@ -352,19 +352,7 @@ pub async fn run_each<C: Conversation>(
         .into_iter()
         .map(|c| tokio::spawn(worker(addr, c, window)))
         .collect();
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    let mut first_error = None;
-    for w in workers {
-        let tally = w.await.context("a load worker failed")?;
-        latencies.extend(tally.latencies);
-        errors += tally.errors;
-        first_error = first_error.or(tally.first_error);
-    }
-    Ok(LoadResult {
-        summary: Summary::new(latencies, errors, window.length()),
-        first_error,
-    })
+    gather(workers, window).await
 }
 
 /// Runs `iteration` again and again on `workers` tasks until the end of `window` (closed loop),
@@ -400,11 +388,19 @@ where
             })
         })
         .collect();
+    gather(tasks, window).await
+}
+
+/// Waits for the workers and sums up what they counted inside `window`.
+async fn gather(
+    workers: Vec<tokio::task::JoinHandle<WorkerTally>>,
+    window: Window,
+) -> Result<LoadResult> {
     let mut latencies = Vec::new();
     let mut errors = 0;
     let mut first_error = None;
-    for t in tasks {
-        let tally = t.await.context("a load worker failed")?;
+    for w in workers {
+        let tally = w.await.context("a load worker failed")?;
         latencies.extend(tally.latencies);
         errors += tally.errors;
         first_error = first_error.or(tally.first_error);

@@ -328,18 +328,20 @@ async fn web_client(deployment: &Deployment, server: &Server) -> Result<(Browser
             "--first-party",
         ])
         .await?;
-    let field = |name: &str| {
-        v[name]
-            .as_str()
-            .map(str::to_string)
-            .with_context(|| format!("`tessera client create` printed no {name}: {v}"))
-    };
     let client = WebClient {
-        id: field("client_id")?,
-        secret: field("client_secret")?,
+        id: created_field(&v, "client_id")?,
+        secret: created_field(&v, "client_secret")?,
         redirect_uri: WEB_REDIRECT_URI.to_string(),
     };
     Ok((Browser::new(server.addr()), client))
+}
+
+/// A string field of what `tessera client create --json` printed.
+fn created_field(v: &Value, name: &str) -> Result<String> {
+    v[name]
+        .as_str()
+        .map(str::to_string)
+        .with_context(|| format!("`tessera client create` printed no {name}: {v}"))
 }
 
 /// Never contacted: the flow stops at the redirect and reads the code from it.
@@ -367,15 +369,9 @@ impl MachineClient {
                 "api:read",
             ])
             .await?;
-        let field = |name: &str| {
-            v[name]
-                .as_str()
-                .map(str::to_string)
-                .with_context(|| format!("`tessera client create` printed no {name}: {v}"))
-        };
         Ok(MachineClient {
-            id: field("client_id")?,
-            secret: field("client_secret")?,
+            id: created_field(&v, "client_id")?,
+            secret: created_field(&v, "client_secret")?,
         })
     }
 
