@@ -231,6 +231,18 @@ pub trait GrantStore {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<bool>;
+    /// Rotates the presented refresh token and stores what replaces it, in one transaction: marks
+    /// `token_hash` rotated as `mark_refresh_rotated` does and, only when that succeeded, inserts
+    /// `access` (when given) and `successor` as `insert_access_token` and `insert_refresh_token`
+    /// do. False, with nothing written, on reuse or a lost race (the caller revokes the family).
+    async fn rotate_refresh_token(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+        now: Timestamp,
+        access: Option<&AccessTokenRecord>,
+        successor: &crate::oauth::RefreshToken,
+    ) -> StoreResult<bool>;
     /// Revokes every refresh token and recorded access token of the family; returns how many rows changed.
     async fn revoke_family(
         &self,

@@ -109,7 +109,7 @@ impl AccountDeletionStore for Store {
             return Ok(Vec::new());
         }
         let sql = CLAIM_DUE.text(&self.db);
-        let rows: Vec<DeletionRow> = on_pool!(self, pool => {
+        let rows: Vec<DeletionRow> = on_pool!(write self, pool => {
             sqlx::query_as(sql)
                 .bind(to_millis(now))
                 .bind(to_millis(lease_until))

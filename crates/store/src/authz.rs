@@ -432,7 +432,7 @@ impl AuthzStore for Store {
 
     async fn load_authz_graph(&self, tenant: TenantId) -> StoreResult<AuthzGraph> {
         let tenant = tenant.to_string();
-        let (role_rows, edges, assignment_rows) = transaction!(self, tx => {
+        let (role_rows, edges, assignment_rows) = read_transaction!(self, tx => {
             if let Some(statement) = crate::dialect::snapshot_statement(&self.db) {
                 tx_execute!(tx, sqlx::query(statement))?;
             }

@@ -22,7 +22,11 @@ const ACCEPTED_URLS: &str = "TESSERA_DATABASE_URL must be sqlite://path/to/tesse
 
 /// How long a writer waits for SQLite's single write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-const SQLITE_MAX_CONNECTIONS: u32 = 8;
+/// Connections for reads; writes have one of their own (see `Db`).
+const SQLITE_READ_CONNECTIONS: u32 = 8;
+/// How much of the database file each connection maps into memory (256 MiB; address space, not
+/// resident memory: the pages are the operating system's file cache, shared by all connections).
+const SQLITE_MMAP_BYTES: &str = "268435456";
 const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -50,40 +54,57 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         .foreign_keys(true)
         .busy_timeout(SQLITE_BUSY_TIMEOUT);
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-    let pool = if in_memory {
+    if in_memory {
         // An in-memory database lives as long as one connection to it does: keep exactly one
-        // connection, forever.
-        SqlitePoolOptions::new()
+        // connection, forever, for reads and writes alike.
+        let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
             .connect_with(options)
             .await
-    } else {
-        let path = options.get_filename().to_path_buf();
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Backend(format!(
-                    "cannot create the folder {} for the SQLite database: {e}",
-                    parent.display()
-                ))
-            })?;
-        }
-        let options = options
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL is durable in WAL mode except for the last transactions before a power loss.
-            .synchronous(SqliteSynchronous::Normal);
-        SqlitePoolOptions::new()
-            .max_connections(SQLITE_MAX_CONNECTIONS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-    };
-    let pool =
-        pool.map_err(|e| StoreError::Backend(format!("cannot open the SQLite database: {e}")))?;
-    Ok(Db::Sqlite(pool))
+            .map_err(cannot_open_sqlite)?;
+        return Ok(Db::Sqlite {
+            read: pool.clone(),
+            write: pool,
+        });
+    }
+    let path = options.get_filename().to_path_buf();
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot create the folder {} for the SQLite database: {e}",
+                parent.display()
+            ))
+        })?;
+    }
+    let options = options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL is durable in WAL mode except for the last transactions before a power loss.
+        .synchronous(SqliteSynchronous::Normal)
+        // Pages are read through a memory map instead of one read(2) per page: a connection's
+        // page cache is emptied whenever another connection writes, so reads are frequent.
+        .pragma("mmap_size", SQLITE_MMAP_BYTES);
+    // The writer first: it creates the file and switches it to WAL.
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options.clone())
+        .await
+        .map_err(cannot_open_sqlite)?;
+    let read = SqlitePoolOptions::new()
+        .max_connections(SQLITE_READ_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options.pragma("query_only", "ON"))
+        .await
+        .map_err(cannot_open_sqlite)?;
+    Ok(Db::Sqlite { read, write })
+}
+
+fn cannot_open_sqlite(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(format!("cannot open the SQLite database: {e}"))
 }
 
 async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
@@ -103,7 +124,7 @@ async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
 
 pub(crate) async fn migrate(db: &Db) -> Result<(), StoreError> {
     let result = match db {
-        Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+        Db::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await,
         Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
     };
     result.map_err(|e| StoreError::Backend(format!("database migration failed: {e}")))
@@ -274,7 +295,7 @@ pub(crate) fn conflict_name(err: &dyn DatabaseError) -> String {
 /// transaction already reads one snapshot from its first read to its end.
 pub(crate) fn snapshot_statement(db: &Db) -> Option<&'static str> {
     match db {
-        Db::Sqlite(_) => None,
+        Db::Sqlite { .. } => None,
         Db::Postgres(_) => Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
     }
 }
@@ -302,7 +323,7 @@ impl Locking {
     /// The statement as `db`'s backend spells it.
     pub(crate) fn text(&self, db: &Db) -> &'static str {
         match db {
-            Db::Sqlite(_) => self.sqlite,
+            Db::Sqlite { .. } => self.sqlite,
             Db::Postgres(_) => self.postgres,
         }
     }
@@ -345,7 +366,7 @@ impl Spelled {
 
     pub(crate) fn text(&self, db: &Db) -> &'static str {
         match db {
-            Db::Sqlite(_) => self.sqlite,
+            Db::Sqlite { .. } => self.sqlite,
             Db::Postgres(_) => self.postgres,
         }
     }
@@ -366,7 +387,7 @@ macro_rules! with_json_text {
 /// The statement listing the schema's tables (one `name` column), migration bookkeeping left out.
 pub(crate) fn list_tables_statement(db: &Db) -> &'static str {
     match db {
-        Db::Sqlite(_) => {
+        Db::Sqlite { .. } => {
             "SELECT name FROM sqlite_master WHERE type = 'table' \
              AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name"
         }

@@ -519,7 +519,7 @@ impl FederationStore for Store {
     ) -> StoreResult<Option<FederationState>> {
         // One statement: of two requests with the same state, exactly one gets the row.
         let row: Option<StateRow> = fetch_optional!(
-            self,
+            write self,
             sqlx::query_as(concat!(
                 "DELETE FROM federation_states WHERE tenant_id = $1 AND state_hash = $2 \
                  AND stage = 'authorize' RETURNING ",

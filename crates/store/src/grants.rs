@@ -85,6 +85,84 @@ macro_rules! on_family_conflict {
     };
 }
 
+/// The `INSERT` of a refresh token (`&RefreshToken`), its `amr` already JSON. A token of a family
+/// already revoked is stored revoked (at the time of the family's revocation).
+macro_rules! insert_refresh_query {
+    ($token:expr, $amr:expr) => {
+        sqlx::query(concat!(
+            "INSERT INTO refresh_tokens (",
+            refresh_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, COALESCE($15, ",
+            family_revoked_at!("$3", "$2"),
+            "))"
+        ))
+        .bind(&$token.token_hash)
+        .bind(&$token.family_id)
+        .bind($token.tenant_id.to_string())
+        .bind(&$token.client_id)
+        .bind($token.user_id.map(|u| u.to_string()))
+        .bind($token.session_id.map(|s| s.to_string()))
+        .bind(&$token.scope)
+        .bind(opt_to_millis($token.auth_time))
+        .bind($amr)
+        .bind(&$token.acr)
+        .bind(to_millis($token.created_at))
+        .bind(to_millis($token.expires_at))
+        .bind(to_millis($token.family_expires_at))
+        .bind(opt_to_millis($token.rotated_at))
+        .bind(opt_to_millis($token.revoked_at))
+    };
+}
+
+/// The conditional `UPDATE` that rotates a refresh token: only a token neither rotated nor
+/// revoked, of a family not recorded as revoked.
+macro_rules! mark_rotated_query {
+    ($tenant:expr, $token_hash:expr, $now:expr) => {
+        sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $3 \
+             WHERE tenant_id = $1 AND token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM revoked_families f \
+                             WHERE f.tenant_id = refresh_tokens.tenant_id \
+                             AND f.family_id = refresh_tokens.family_id)",
+        )
+        .bind($tenant.to_string())
+        .bind($token_hash)
+        .bind(to_millis($now))
+    };
+}
+
+/// The `INSERT` of an access-token record (`&AccessTokenRecord`), its opaque claims already JSON
+/// (see `access_claims_json`). A token of a family already revoked is stored revoked.
+macro_rules! insert_access_query {
+    ($record:expr, $claims:expr) => {
+        sqlx::query(concat!(
+            "INSERT INTO access_tokens (",
+            access_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, ",
+            family_revoked_at!("$2", "$5"),
+            "))"
+        ))
+        .bind(&$record.token_id)
+        .bind($record.tenant_id.to_string())
+        .bind(&$record.client_id)
+        .bind($record.user_id.map(|u| u.to_string()))
+        .bind(&$record.family_id)
+        .bind(&$record.scope)
+        .bind($claims)
+        .bind(to_millis($record.created_at))
+        .bind(to_millis($record.expires_at))
+        .bind(opt_to_millis($record.revoked_at))
+    };
+}
+
+fn access_claims_json(record: &AccessTokenRecord) -> Result<Option<String>, StoreError> {
+    record
+        .opaque_claims
+        .as_ref()
+        .map(|c| to_json("access_tokens.opaque_claims", c))
+        .transpose()
+}
+
 fn opt_user(column: &str, value: Option<&str>) -> Result<Option<UserId>, StoreError> {
     value.map(|v| id(column, v, UserId::parse)).transpose()
 }
@@ -344,7 +422,7 @@ impl GrantStore for Store {
         now: Timestamp,
     ) -> StoreResult<Option<AuthorizationCode>> {
         let redeemed: Option<CodeRow> = fetch_optional!(
-            self,
+            write self,
             sqlx::query_as(concat!(
                 "UPDATE authorization_codes SET consumed_at = $3 \
                  WHERE tenant_id = $1 AND code_hash = $2 AND consumed_at IS NULL RETURNING ",
@@ -383,31 +461,7 @@ impl GrantStore for Store {
     /// the family's revocation).
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
         let amr = to_json("refresh_tokens.amr", &token.amr)?;
-        execute!(
-            self,
-            sqlx::query(concat!(
-                "INSERT INTO refresh_tokens (",
-                refresh_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, COALESCE($15, ",
-                family_revoked_at!("$3", "$2"),
-                "))"
-            ))
-            .bind(&token.token_hash)
-            .bind(&token.family_id)
-            .bind(token.tenant_id.to_string())
-            .bind(&token.client_id)
-            .bind(token.user_id.map(|u| u.to_string()))
-            .bind(token.session_id.map(|s| s.to_string()))
-            .bind(&token.scope)
-            .bind(opt_to_millis(token.auth_time))
-            .bind(&amr)
-            .bind(&token.acr)
-            .bind(to_millis(token.created_at))
-            .bind(to_millis(token.expires_at))
-            .bind(to_millis(token.family_expires_at))
-            .bind(opt_to_millis(token.rotated_at))
-            .bind(opt_to_millis(token.revoked_at))
-        )?;
+        execute!(self, insert_refresh_query!(token, &amr))?;
         Ok(())
     }
 
@@ -437,20 +491,33 @@ impl GrantStore for Store {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let rotated = execute!(
-            self,
-            sqlx::query(
-                "UPDATE refresh_tokens SET rotated_at = $3 \
-                 WHERE tenant_id = $1 AND token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL \
-                 AND NOT EXISTS (SELECT 1 FROM revoked_families f \
-                                 WHERE f.tenant_id = refresh_tokens.tenant_id \
-                                 AND f.family_id = refresh_tokens.family_id)"
-            )
-            .bind(tenant.to_string())
-            .bind(token_hash)
-            .bind(to_millis(now))
-        )?;
+        let rotated = execute!(self, mark_rotated_query!(tenant, token_hash, now))?;
         Ok(rotated == 1)
+    }
+
+    /// `mark_refresh_rotated`, then (only when it rotated) `insert_access_token` and
+    /// `insert_refresh_token`, in one transaction: one commit per refresh instead of three, and
+    /// no rotated token without its successor.
+    async fn rotate_refresh_token(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+        now: Timestamp,
+        access: Option<&AccessTokenRecord>,
+        successor: &RefreshToken,
+    ) -> StoreResult<bool> {
+        let access_claims = access.map(access_claims_json).transpose()?.flatten();
+        let amr = to_json("refresh_tokens.amr", &successor.amr)?;
+        transaction!(self, tx => {
+            if tx_execute!(tx, mark_rotated_query!(tenant, token_hash, now))? != 1 {
+                return Ok(false);
+            }
+            if let Some(record) = access {
+                tx_execute!(tx, insert_access_query!(record, &access_claims))?;
+            }
+            tx_execute!(tx, insert_refresh_query!(successor, &amr))?;
+            Ok(true)
+        })
     }
 
     /// Counts the refresh and access tokens this call revoked (tokens revoked before keep their
@@ -578,31 +645,8 @@ impl GrantStore for Store {
     /// `Conflict("token_id")` when the id is taken; `NotFound` when a user is given that is not one
     /// of the tenant's. A token of a family already revoked is stored revoked.
     async fn insert_access_token(&self, record: &AccessTokenRecord) -> StoreResult<()> {
-        let claims = record
-            .opaque_claims
-            .as_ref()
-            .map(|c| to_json("access_tokens.opaque_claims", c))
-            .transpose()?;
-        execute!(
-            self,
-            sqlx::query(concat!(
-                "INSERT INTO access_tokens (",
-                access_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, ",
-                family_revoked_at!("$2", "$5"),
-                "))"
-            ))
-            .bind(&record.token_id)
-            .bind(record.tenant_id.to_string())
-            .bind(&record.client_id)
-            .bind(record.user_id.map(|u| u.to_string()))
-            .bind(&record.family_id)
-            .bind(&record.scope)
-            .bind(&claims)
-            .bind(to_millis(record.created_at))
-            .bind(to_millis(record.expires_at))
-            .bind(opt_to_millis(record.revoked_at))
-        )?;
+        let claims = access_claims_json(record)?;
+        execute!(self, insert_access_query!(record, &claims))?;
         Ok(())
     }
 

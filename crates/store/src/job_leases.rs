@@ -20,7 +20,7 @@ impl JobLeaseStore for Store {
         until: Timestamp,
     ) -> StoreResult<bool> {
         let row: Option<(String,)> = fetch_optional!(
-            self,
+            write self,
             sqlx::query_as(
                 "INSERT INTO job_leases (name, holder, expires_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \

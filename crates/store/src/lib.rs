@@ -81,18 +81,25 @@ pub struct Store {
     crypto: Arc<FieldCrypto>,
 }
 
-/// The pool of whichever backend the deployment uses. Query code never matches on this by hand:
+/// The pools of whichever backend the deployment uses. Query code never matches on this by hand:
 /// it goes through the macros in `macros.rs`.
+///
+/// SQLite lets one writer in at a time, and a connection that finds the write lock taken sleeps
+/// in its busy handler (milliseconds at a time) before it tries again. So every write goes through
+/// one connection (`write`), and writers wait their turn in the pool's queue instead; reads use
+/// `read`, whose connections refuse writes (`PRAGMA query_only`). An in-memory database has one
+/// connection, which both name.
 #[derive(Clone)]
 pub(crate) enum Db {
-    Sqlite(SqlitePool),
+    Sqlite { read: SqlitePool, write: SqlitePool },
     Postgres(PgPool),
 }
 
 impl Store {
     /// Connects to the database named by `url`:
     /// - `sqlite://path/to/file.db` (or `sqlite:path`): the file (and its folder) is created when
-    ///   missing; WAL journal, foreign keys on, 5 s busy timeout;
+    ///   missing; WAL journal, foreign keys on, 5 s busy timeout, one connection for writes and
+    ///   several for reads;
     /// - `sqlite::memory:`: a private in-memory database (tests, demos);
     /// - `postgres://…` or `postgresql://…`.
     ///
@@ -117,7 +124,7 @@ impl Store {
     /// `"sqlite"` or `"postgres"`, for logs and diagnostics.
     pub fn backend(&self) -> &'static str {
         match self.db {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite { .. } => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
@@ -126,7 +133,10 @@ impl Store {
     /// checkpoints the write-ahead log into the database file.
     pub async fn close(&self) {
         match &self.db {
-            Db::Sqlite(pool) => pool.close().await,
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
             Db::Postgres(pool) => pool.close().await,
         }
     }

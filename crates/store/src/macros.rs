@@ -2,43 +2,68 @@
 //! `sqlx::query_as::<_, Row>(SQL).bind(a)`) and expands it once per pool type, so the same SQL and
 //! the same binds are checked against both drivers and no query code branches on the backend.
 //! Driver errors are mapped to `StoreError` on the way out.
+//!
+//! Reads and writes are told apart: on SQLite they go to different pools (see `Db`). `execute!`,
+//! `transaction!` and the `fetch_*!(write …)` forms (for `UPDATE … RETURNING` and the like) write;
+//! `fetch_*!` without `write` and `read_transaction!` read. A write sent down the read path fails
+//! ("attempt to write a readonly database"), so a wrong choice shows in the store tests.
 
-/// Evaluates `$body` with `$pool` bound to the store's pool, whichever backend it is.
+/// Evaluates `$body` with `$pool` bound to the store's pool for reads (`read`) or for writes
+/// (`write`), whichever backend it is. PostgreSQL has one pool for both.
 macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
+    (read $store:expr, $pool:ident => $body:expr) => {
         match &$store.db {
-            crate::Db::Sqlite($pool) => $body,
+            crate::Db::Sqlite { read: $pool, .. } => $body,
+            crate::Db::Postgres($pool) => $body,
+        }
+    };
+    (write $store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            crate::Db::Sqlite { write: $pool, .. } => $body,
             crate::Db::Postgres($pool) => $body,
         }
     };
 }
 
-/// Runs a statement; evaluates to `Result<u64, StoreError>` with the number of rows affected.
+/// Runs a statement that writes; evaluates to `Result<u64, StoreError>` with the number of rows
+/// affected.
 macro_rules! execute {
     ($store:expr, $query:expr) => {
-        on_pool!($store, pool => $query.execute(pool).await.map(|r| r.rows_affected()))
+        on_pool!(write $store, pool => $query.execute(pool).await.map(|r| r.rows_affected()))
             .map_err(crate::error::from_sqlx)
     };
 }
 
-/// Evaluates to `Result<Option<Row>, StoreError>`.
+/// Evaluates to `Result<Option<Row>, StoreError>`. `fetch_optional!(write self, …)` for a
+/// statement that writes and returns rows.
 macro_rules! fetch_optional {
+    (write $store:expr, $query:expr) => {
+        on_pool!(write $store, pool => $query.fetch_optional(pool).await)
+            .map_err(crate::error::from_sqlx)
+    };
     ($store:expr, $query:expr) => {
-        on_pool!($store, pool => $query.fetch_optional(pool).await).map_err(crate::error::from_sqlx)
+        on_pool!(read $store, pool => $query.fetch_optional(pool).await)
+            .map_err(crate::error::from_sqlx)
     };
 }
 
-/// Evaluates to `Result<Row, StoreError>`.
+/// Evaluates to `Result<Row, StoreError>`; `write` as for `fetch_optional!`.
 macro_rules! fetch_one {
+    (write $store:expr, $query:expr) => {
+        on_pool!(write $store, pool => $query.fetch_one(pool).await).map_err(crate::error::from_sqlx)
+    };
     ($store:expr, $query:expr) => {
-        on_pool!($store, pool => $query.fetch_one(pool).await).map_err(crate::error::from_sqlx)
+        on_pool!(read $store, pool => $query.fetch_one(pool).await).map_err(crate::error::from_sqlx)
     };
 }
 
-/// Evaluates to `Result<Vec<Row>, StoreError>`.
+/// Evaluates to `Result<Vec<Row>, StoreError>`; `write` as for `fetch_optional!`.
 macro_rules! fetch_all {
+    (write $store:expr, $query:expr) => {
+        on_pool!(write $store, pool => $query.fetch_all(pool).await).map_err(crate::error::from_sqlx)
+    };
     ($store:expr, $query:expr) => {
-        on_pool!($store, pool => $query.fetch_all(pool).await).map_err(crate::error::from_sqlx)
+        on_pool!(read $store, pool => $query.fetch_all(pool).await).map_err(crate::error::from_sqlx)
     };
 }
 
@@ -48,8 +73,8 @@ macro_rules! fetch_all {
 /// result. On SQLite the transaction is deferred: its first statement should write, so that the
 /// write lock is taken (or waited for) at once instead of being upgraded from a read lock.
 macro_rules! transaction {
-    ($store:expr, $tx:ident => $body:block) => {
-        on_pool!($store, pool => async {
+    (@on $role:ident $store:expr, $tx:ident => $body:block) => {
+        on_pool!($role $store, pool => async {
             let mut transaction = pool.begin().await.map_err(crate::error::from_sqlx)?;
             let result: Result<_, tessera_core::StoreError> = async {
                 let $tx = &mut *transaction;
@@ -69,6 +94,17 @@ macro_rules! transaction {
             }
         }
         .await)
+    };
+    ($store:expr, $tx:ident => $body:block) => {
+        transaction!(@on write $store, $tx => $body)
+    };
+}
+
+/// `transaction!` for reads only: one consistent snapshot of several statements (see
+/// `dialect::snapshot_statement`) on the read path, so it never holds SQLite's writer.
+macro_rules! read_transaction {
+    ($store:expr, $tx:ident => $body:block) => {
+        transaction!(@on read $store, $tx => $body)
     };
 }
 

@@ -185,7 +185,7 @@ impl MailOutboxStore for Store {
             return Ok(Vec::new());
         }
         let sql = CLAIM_MAIL.text(&self.db);
-        let rows: Vec<MailRow> = on_pool!(self, pool => {
+        let rows: Vec<MailRow> = on_pool!(write self, pool => {
             sqlx::query_as(sql)
                 .bind(to_millis(now))
                 .bind(to_millis(lease_until))

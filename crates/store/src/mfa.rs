@@ -528,7 +528,7 @@ impl MfaStore for Store {
 
     async fn record_flow_attempt(&self, tenant: TenantId, id: LoginFlowId) -> StoreResult<u32> {
         let row: Option<(i64,)> = fetch_optional!(
-            self,
+            write self,
             sqlx::query_as(
                 "UPDATE login_flows SET attempts = attempts + 1 \
                  WHERE tenant_id = $1 AND id = $2 RETURNING attempts"

@@ -310,7 +310,7 @@ impl PrivacyStore for Store {
         for _ in 0..APPEND_ATTEMPTS {
             // One statement: the next place in the history, and only for an existing account.
             let inserted: Result<Option<(i64,)>, StoreError> = fetch_optional!(
-                self,
+                write self,
                 sqlx::query_as(concat!(
                     "INSERT INTO consent_records (",
                     record_columns!(),

@@ -66,7 +66,7 @@ impl ThrottleStore for Store {
     ) -> StoreResult<ThrottleState> {
         // $3 now, $4 window, $5 lockout length, $6 lockout threshold.
         let row: ThrottleRow = fetch_one!(
-            self,
+            write self,
             sqlx::query_as(
                 "INSERT INTO signin_throttle (tenant_id, key_bidx, failures, last_failure_at, locked_until) \
                  VALUES ($1, $2, 1, $3, CASE WHEN 1 >= $6 THEN $3 + $5 ELSE NULL END) \

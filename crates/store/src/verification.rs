@@ -129,7 +129,7 @@ impl VerificationStore for Store {
         now: Timestamp,
     ) -> StoreResult<Option<VerificationToken>> {
         let row: Option<VerificationRow> = fetch_optional!(
-            self,
+            write self,
             sqlx::query_as(concat!(
                 "UPDATE verification_tokens SET consumed_at = $4 \
                  WHERE tenant_id = $1 AND purpose = $2 AND token_hash = $3 \
@@ -154,7 +154,7 @@ impl VerificationStore for Store {
         now: Timestamp,
     ) -> StoreResult<Option<VerificationToken>> {
         let row: Option<VerificationRow> = fetch_optional!(
-            self,
+            write self,
             sqlx::query_as(concat!(
                 "UPDATE verification_tokens SET consumed_at = $5 \
                  WHERE tenant_id = $1 AND user_id = $2 AND purpose = $3 AND code_hash = $4 \

@@ -305,7 +305,7 @@ impl WebhookStore for Store {
             return Ok(Vec::new());
         }
         let sql = CLAIM_DELIVERIES.text(&self.db);
-        let rows: Vec<DeliveryRow> = on_pool!(self, pool => {
+        let rows: Vec<DeliveryRow> = on_pool!(write self, pool => {
             sqlx::query_as(sql)
                 .bind(to_millis(now))
                 .bind(to_millis(lease_until))

@@ -64,12 +64,48 @@ pub fn alg_from_metadata(client: &Client, key: &str, default: SigningAlg) -> Sig
         .unwrap_or(default)
 }
 
+/// Tokens signed and their records built, not yet stored (see [`mint`]).
+pub struct Minted {
+    pub response: TokenResponse,
+    /// The access token's record, for user tokens and opaque tokens (machine JWTs are not recorded).
+    pub access_record: Option<AccessTokenRecord>,
+    /// The new refresh token's record, when one is issued.
+    pub refresh_record: Option<RefreshToken>,
+}
+
+/// Mints the grant's tokens and stores their records.
 pub async fn issue(
     state: &AppState,
     tenant: &Tenant,
     client: &Client,
     g: Grant<'_>,
 ) -> Result<TokenResponse, OAuthError> {
+    let minted = mint(state, tenant, client, g).await?;
+    let store = &state.services.store;
+    if let Some(record) = &minted.access_record {
+        store
+            .insert_access_token(record)
+            .await
+            .map_err(server_error)?;
+    }
+    if let Some(record) = &minted.refresh_record {
+        store
+            .insert_refresh_token(record)
+            .await
+            .map_err(server_error)?;
+    }
+    Ok(minted.response)
+}
+
+/// Signs the grant's tokens and builds the records that must be stored before they are handed
+/// out; the caller stores them (with [`issue`], or in one transaction with a refresh token's
+/// rotation).
+pub async fn mint(
+    state: &AppState,
+    tenant: &Tenant,
+    client: &Client,
+    g: Grant<'_>,
+) -> Result<Minted, OAuthError> {
     let svc = &state.services;
     let now = Services::now();
     let now_unix = now.unix_timestamp();
@@ -134,24 +170,18 @@ pub async fn issue(
     };
     // User tokens and opaque tokens are recorded so they can be revoked with their grant; machine
     // JWTs are not (they are short-lived and revocable by jti), which keeps client_credentials write-free.
-    if opaque || g.user.is_some() {
-        let record = AccessTokenRecord {
-            token_id,
-            tenant_id: tenant.id,
-            client_id: client.client_id.clone(),
-            user_id: g.user.map(|u| u.id),
-            family_id: g.family_id.clone(),
-            scope: scope.clone(),
-            opaque_claims: opaque.then(|| claims.clone()),
-            created_at: now,
-            expires_at: now + time::Duration::seconds(at_ttl),
-            revoked_at: None,
-        };
-        svc.store
-            .insert_access_token(&record)
-            .await
-            .map_err(server_error)?;
-    }
+    let access_record = (opaque || g.user.is_some()).then(|| AccessTokenRecord {
+        token_id,
+        tenant_id: tenant.id,
+        client_id: client.client_id.clone(),
+        user_id: g.user.map(|u| u.id),
+        family_id: g.family_id.clone(),
+        scope: scope.clone(),
+        opaque_claims: opaque.then(|| claims.clone()),
+        created_at: now,
+        expires_at: now + time::Duration::seconds(at_ttl),
+        revoked_at: None,
+    });
 
     let id_token = match (g.user, g.scopes.iter().any(|s| s == OPENID)) {
         (Some(user), true) => {
@@ -184,7 +214,7 @@ pub async fn issue(
         _ => None,
     };
 
-    let refresh_token = if g.issue_refresh
+    let (refresh_token, refresh_record) = if g.issue_refresh
         && g.user.is_some()
         && client.grant_types.iter().any(|t| t == GRANT_REFRESH_TOKEN)
     {
@@ -216,22 +246,22 @@ pub async fn issue(
             rotated_at: None,
             revoked_at: None,
         };
-        svc.store
-            .insert_refresh_token(&record)
-            .await
-            .map_err(server_error)?;
-        Some(t)
+        (Some(t), Some(record))
     } else {
-        None
+        (None, None)
     };
 
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: at_ttl,
-        refresh_token,
-        id_token,
-        scope,
+    Ok(Minted {
+        response: TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: at_ttl,
+            refresh_token,
+            id_token,
+            scope,
+        },
+        access_record,
+        refresh_record,
     })
 }
 

@@ -18,7 +18,7 @@ use tessera_oidc::scope::{OPENID, check_allowed, parse_scope};
 use tessera_oidc::{ErrorCode, OAuthError, Params};
 
 use super::client_auth::authenticate;
-use super::issue::{Grant, TokenResponse, issue};
+use super::issue::{Grant, TokenResponse, issue, mint};
 use crate::app::Services;
 use crate::state::AppState;
 
@@ -379,21 +379,7 @@ async fn refresh(
             "the refresh was refused for this network; sign in again",
         ));
     }
-    if !store
-        .mark_refresh_rotated(tenant.id, &hash, now)
-        .await
-        .map_err(store_error)?
-    {
-        // Someone else used it at the same moment: treat as reuse.
-        store
-            .revoke_family(tenant.id, &token.family_id, now)
-            .await
-            .map_err(store_error)?;
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used; all tokens of this grant are revoked",
-        ));
-    }
-    let resp = issue(
+    let minted = mint(
         state,
         tenant,
         client,
@@ -411,6 +397,45 @@ async fn refresh(
         },
     )
     .await?;
+    // The rotation and the new tokens' records are one transaction: one commit per refresh.
+    let rotated = match &minted.refresh_record {
+        Some(successor) => store
+            .rotate_refresh_token(
+                tenant.id,
+                &hash,
+                now,
+                minted.access_record.as_ref(),
+                successor,
+            )
+            .await
+            .map_err(store_error)?,
+        // The client may no longer use refresh tokens: rotate, record the access token, and
+        // hand out no successor.
+        None => {
+            let rotated = store
+                .mark_refresh_rotated(tenant.id, &hash, now)
+                .await
+                .map_err(store_error)?;
+            if rotated && let Some(record) = &minted.access_record {
+                store
+                    .insert_access_token(record)
+                    .await
+                    .map_err(store_error)?;
+            }
+            rotated
+        }
+    };
+    if !rotated {
+        // Someone else used it at the same moment: treat as reuse.
+        store
+            .revoke_family(tenant.id, &token.family_id, now)
+            .await
+            .map_err(store_error)?;
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used; all tokens of this grant are revoked",
+        ));
+    }
+    let resp = minted.response;
     let ev = Event::new(
         tenant.id,
         Services::now(),

@@ -1178,3 +1178,100 @@ pub async fn concurrent_refresh_rotation_has_one_winner(h: &Harness) {
             .is_some()
     );
 }
+
+/// `rotate_refresh_token`: the winner's successor and access record are stored with the rotation;
+/// a reused token, a token of a revoked family, and every loser of a race write nothing.
+pub async fn rotation_stores_the_successor_in_one_transaction(h: &Harness) {
+    let s = &h.store;
+    let t = tenant(s, "acme").await;
+    let alice = user(s, t.id, "alice@example.com").await;
+    s.insert_refresh_token(&new_refresh(t.id, Some(alice.id), "rt-a", "fam", "web"))
+        .await
+        .unwrap();
+    let at = t0() + Duration::minutes(5);
+    let successor = |hash: &str| RefreshToken {
+        created_at: at,
+        ..new_refresh(t.id, Some(alice.id), hash, "fam", "web")
+    };
+    let access = |id: &str| new_access(t.id, Some(alice.id), id, Some("fam"), "web");
+
+    let b = successor("rt-b");
+    assert!(
+        s.rotate_refresh_token(t.id, "rt-a", at, Some(&access("at-b")), &b)
+            .await
+            .unwrap()
+    );
+    let old = s.get_refresh_token(t.id, "rt-a").await.unwrap().unwrap();
+    assert_eq!(old.rotated_at, Some(at));
+    let new = s.get_refresh_token(t.id, "rt-b").await.unwrap().unwrap();
+    assert_eq!(new, b);
+    let rec = s.get_access_token(t.id, "at-b").await.unwrap().unwrap();
+    assert_eq!(rec.family_id.as_deref(), Some("fam"));
+    assert_eq!(rec.revoked_at, None);
+
+    // Reuse of the rotated token: refused, and neither record of the attempt is written.
+    assert!(
+        !s.rotate_refresh_token(t.id, "rt-a", at, Some(&access("at-x")), &successor("rt-x"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.get_refresh_token(t.id, "rt-x").await.unwrap(), None);
+    assert_eq!(s.get_access_token(t.id, "at-x").await.unwrap(), None);
+    // An unknown token and another tenant's token are refused the same way.
+    assert!(
+        !s.rotate_refresh_token(t.id, "rt-nope", at, None, &successor("rt-y"))
+            .await
+            .unwrap()
+    );
+    let other = tenant(s, "other").await;
+    assert!(
+        !s.rotate_refresh_token(other.id, "rt-b", at, None, &successor("rt-y"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.get_refresh_token(t.id, "rt-y").await.unwrap(), None);
+
+    // A revoked family: the live token is refused and nothing is added to the family.
+    s.revoke_family(t.id, "fam", at).await.unwrap();
+    assert!(
+        !s.rotate_refresh_token(t.id, "rt-b", at, Some(&access("at-c")), &successor("rt-c"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.get_refresh_token(t.id, "rt-c").await.unwrap(), None);
+    assert_eq!(s.get_access_token(t.id, "at-c").await.unwrap(), None);
+
+    // A race: ten rotations of one token, one winner, exactly one successor stored.
+    s.insert_refresh_token(&new_refresh(t.id, Some(alice.id), "rt-race", "fam2", "web"))
+        .await
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let store = s.clone();
+        let next = RefreshToken {
+            family_id: "fam2".into(),
+            ..successor(&format!("rt-race-{i}"))
+        };
+        tasks.spawn(async move {
+            store
+                .rotate_refresh_token(t.id, "rt-race", at, None, &next)
+                .await
+                .unwrap()
+        });
+    }
+    let mut won = 0;
+    while let Some(r) = tasks.join_next().await {
+        won += usize::from(r.unwrap());
+    }
+    assert_eq!(won, 1, "exactly one rotation wins");
+    let mut stored = 0;
+    for i in 0..10 {
+        stored += usize::from(
+            s.get_refresh_token(t.id, &format!("rt-race-{i}"))
+                .await
+                .unwrap()
+                .is_some(),
+        );
+    }
+    assert_eq!(stored, 1, "only the winner's successor is stored");
+}
