@@ -44,7 +44,7 @@ const CRYPTO_BASELINE: Duration = Duration::from_secs(2);
 )]
 struct Args {
     /// Scenarios to run (repeat or separate with commas), or `all` (every one but authz-check,
-    /// peer and scale). discovery, jwks, refresh and authz-check also run healthz, their baseline;
+    /// peer and scale). discovery, jwks and authz-check also run healthz, their baseline;
     /// peer also runs client-credentials and introspection against Tessera.
     #[arg(long, value_delimiter = ',', default_value = "all")]
     scenario: Vec<ScenarioArg>,
@@ -700,6 +700,16 @@ async fn run(args: Args) -> Result<()> {
         verify = Some(b);
     }
 
+    let mut pair = None;
+    if scenarios
+        .iter()
+        .any(|s| s.baseline() == BaselineKind::TokenPairSign)
+    {
+        let b = crypto_baseline("ES256+RS256 sign", baseline::token_pair_sign).await?;
+        baselines.push(b.clone());
+        pair = Some(b);
+    }
+
     if scenarios
         .iter()
         .any(|s| s.baseline() == BaselineKind::Argon2Verify)
@@ -775,6 +785,7 @@ async fn run(args: Args) -> Result<()> {
                     .map(|(_, b)| b.clone()),
                 BaselineKind::Es256Sign => sign.clone(),
                 BaselineKind::Es256Verify => verify.clone(),
+                BaselineKind::TokenPairSign => pair.clone(),
                 BaselineKind::Argon2Verify => argon2.clone(),
                 BaselineKind::SigninCapacity => storm.as_ref().map(|s| s.capacity.clone()),
             };

@@ -61,6 +61,9 @@ pub enum BaselineKind {
     Es256Sign,
     /// ES256 JWT verifications per second, all cores, in-process.
     Es256Verify,
+    /// Token pairs signed per second, all cores, in-process: one ES256 access token and one
+    /// RS256 ID token, the signatures of a refresh whose scope holds `openid`.
+    TokenPairSign,
     /// argon2id verifications per second (default parameters), all cores, in-process.
     Argon2Verify,
     /// The password sign-in rate (closed loop) of this run: `password-signin`'s when it ran,
@@ -177,9 +180,8 @@ impl Scenario {
     pub fn baseline(self) -> BaselineKind {
         match self {
             Scenario::Healthz => BaselineKind::None,
-            Scenario::Discovery | Scenario::Jwks | Scenario::AuthzCheck | Scenario::Refresh => {
-                BaselineKind::Healthz
-            }
+            Scenario::Discovery | Scenario::Jwks | Scenario::AuthzCheck => BaselineKind::Healthz,
+            Scenario::Refresh => BaselineKind::TokenPairSign,
             Scenario::ClientCredentials => BaselineKind::Es256Sign,
             Scenario::Introspection | Scenario::Userinfo => BaselineKind::Es256Verify,
             Scenario::PasswordSignin | Scenario::CodeFlow => BaselineKind::Argon2Verify,
@@ -521,6 +523,7 @@ mod tests {
                 BaselineKind::Healthz => assert!(Scenario::Healthz < s),
                 BaselineKind::Es256Sign
                 | BaselineKind::Es256Verify
+                | BaselineKind::TokenPairSign
                 | BaselineKind::Argon2Verify => {}
                 // Measured by the storm itself, or taken from password-signin, which runs first.
                 BaselineKind::SigninCapacity => assert!(Scenario::PasswordSignin < s),

@@ -223,6 +223,12 @@ pub trait GrantStore {
         tenant: TenantId,
         token_hash: &str,
     ) -> StoreResult<Option<crate::oauth::RefreshToken>>;
+    /// `get_refresh_token` and `is_family_revoked` of its family, in one round trip.
+    async fn get_refresh_token_with_family(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+    ) -> StoreResult<Option<(crate::oauth::RefreshToken, bool)>>;
     /// Sets rotated_at only if the token is neither rotated nor revoked; true when this call did it
     /// (false means reuse or a lost race: the caller revokes the family).
     async fn mark_refresh_rotated(
@@ -265,6 +271,13 @@ pub trait GrantStore {
         tenant: TenantId,
         token_id: &str,
     ) -> StoreResult<Option<AccessTokenRecord>>;
+    /// `get_access_token` and, when the record has a family, `is_family_revoked` of it, in one
+    /// round trip (false without a family).
+    async fn get_access_token_with_family(
+        &self,
+        tenant: TenantId,
+        token_id: &str,
+    ) -> StoreResult<Option<(AccessTokenRecord, bool)>>;
     /// Records the revocation of a (possibly unrecorded) JWT access token by its id until it expires.
     async fn revoke_access_token(
         &self,

@@ -75,6 +75,22 @@ macro_rules! family_revoked_at {
     };
 }
 
+/// How many records say that the family `$family` of tenant `$tenant` is revoked (a scalar
+/// subquery, 0 when it is not): a `revoked_families` row, a revoked access token whose id is the
+/// family, a revoked refresh token whose hash is the family. See `is_family_revoked`.
+macro_rules! family_hits {
+    ($tenant:literal, $family:literal) => {
+        concat!(
+            "((SELECT COUNT(*) FROM revoked_families f WHERE f.tenant_id = ", $tenant,
+            " AND f.family_id = ", $family, ") \
+              + (SELECT COUNT(*) FROM access_tokens x WHERE x.tenant_id = ", $tenant,
+            " AND x.token_id = ", $family, " AND x.revoked_at IS NOT NULL) \
+              + (SELECT COUNT(*) FROM refresh_tokens y WHERE y.tenant_id = ", $tenant,
+            " AND y.token_hash = ", $family, " AND y.revoked_at IS NOT NULL))"
+        )
+    };
+}
+
 /// The upsert tail of a `revoked_families` insert: a family revoked again keeps its first
 /// revocation time and the later of the two expiries.
 macro_rules! on_family_conflict {
@@ -216,6 +232,14 @@ impl CodeRow {
             consumed_at: opt_from_millis(self.consumed_at)?,
         })
     }
+}
+
+/// A row with the `family_hits!` count of its family beside it.
+#[derive(sqlx::FromRow)]
+struct WithFamily<T> {
+    #[sqlx(flatten)]
+    row: T,
+    family_hits: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -483,6 +507,28 @@ impl GrantStore for Store {
         row.map(RefreshRow::into_token).transpose()
     }
 
+    /// One statement: the token and whether its family is revoked.
+    async fn get_refresh_token_with_family(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+    ) -> StoreResult<Option<(RefreshToken, bool)>> {
+        let row: Option<WithFamily<RefreshRow>> = fetch_optional!(
+            self,
+            sqlx::query_as(concat!(
+                "SELECT ",
+                refresh_columns!(),
+                ", ",
+                family_hits!("$1", "refresh_tokens.family_id"),
+                " AS family_hits FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2"
+            ))
+            .bind(tenant.to_string())
+            .bind(token_hash)
+        )?;
+        row.map(|r| Ok((r.row.into_token()?, r.family_hits > 0)))
+            .transpose()
+    }
+
     /// One conditional `UPDATE`; a token of a family recorded as revoked is refused too (even if
     /// the token row itself escaped the revocation). Expiry is the caller's to check.
     async fn mark_refresh_rotated(
@@ -668,6 +714,28 @@ impl GrantStore for Store {
         row.map(AccessRow::into_record).transpose()
     }
 
+    /// One statement: the record and whether its family (if it has one) is revoked.
+    async fn get_access_token_with_family(
+        &self,
+        tenant: TenantId,
+        token_id: &str,
+    ) -> StoreResult<Option<(AccessTokenRecord, bool)>> {
+        let row: Option<WithFamily<AccessRow>> = fetch_optional!(
+            self,
+            sqlx::query_as(concat!(
+                "SELECT ",
+                access_columns!(),
+                ", CASE WHEN access_tokens.family_id IS NULL THEN 0 ELSE ",
+                family_hits!("$1", "access_tokens.family_id"),
+                " END AS family_hits FROM access_tokens WHERE tenant_id = $1 AND token_id = $2"
+            ))
+            .bind(tenant.to_string())
+            .bind(token_id)
+        )?;
+        row.map(|r| Ok((r.row.into_record()?, r.family_hits > 0)))
+            .transpose()
+    }
+
     /// Records an unknown token as a revoked row (empty scope, created `now`); a recorded one gets
     /// `revoked_at = now` unless it was revoked before. An id recorded for another tenant is left
     /// alone.
@@ -701,15 +769,9 @@ impl GrantStore for Store {
     async fn is_family_revoked(&self, tenant: TenantId, family_id: &str) -> StoreResult<bool> {
         let hits: i64 = fetch_one!(
             self,
-            sqlx::query_scalar(
-                "SELECT (SELECT COUNT(*) FROM revoked_families WHERE tenant_id = $1 AND family_id = $2) \
-                      + (SELECT COUNT(*) FROM access_tokens \
-                         WHERE tenant_id = $1 AND token_id = $2 AND revoked_at IS NOT NULL) \
-                      + (SELECT COUNT(*) FROM refresh_tokens \
-                         WHERE tenant_id = $1 AND token_hash = $2 AND revoked_at IS NOT NULL)"
-            )
-            .bind(tenant.to_string())
-            .bind(family_id)
+            sqlx::query_scalar(concat!("SELECT ", family_hits!("$1", "$2")))
+                .bind(tenant.to_string())
+                .bind(family_id)
         )?;
         Ok(hits > 0)
     }

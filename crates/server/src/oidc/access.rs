@@ -50,29 +50,25 @@ pub async fn active_access_token(state: &AppState, tenant: &Tenant, token: &str)
             return None;
         }
         let jti = claims.get("jti").and_then(|v| v.as_str())?;
-        if let Some(rec) = svc.store.get_access_token(tenant.id, jti).await.ok()? {
-            if rec.revoked_at.is_some() {
-                return None;
-            }
-            if let Some(f) = &rec.family_id
-                && svc.store.is_family_revoked(tenant.id, f).await.ok()?
-            {
-                return None;
-            }
+        // Unrecorded machine tokens are active until they expire; recorded ones unless revoked,
+        // by themselves or with their family.
+        if let Some((rec, family_revoked)) = svc
+            .store
+            .get_access_token_with_family(tenant.id, jti)
+            .await
+            .ok()?
+            && (rec.revoked_at.is_some() || family_revoked)
+        {
+            return None;
         }
         return Some(claims);
     }
-    let rec = svc
+    let (rec, family_revoked) = svc
         .store
-        .get_access_token(tenant.id, &sha256_hex(token.as_bytes()))
+        .get_access_token_with_family(tenant.id, &sha256_hex(token.as_bytes()))
         .await
         .ok()??;
-    if rec.revoked_at.is_some() || rec.expires_at <= now {
-        return None;
-    }
-    if let Some(f) = &rec.family_id
-        && svc.store.is_family_revoked(tenant.id, f).await.ok()?
-    {
+    if rec.revoked_at.is_some() || family_revoked || rec.expires_at <= now {
         return None;
     }
     rec.opaque_claims

@@ -24,8 +24,8 @@ async fn refresh_claims(
 ) -> Result<Option<Value>, OAuthError> {
     let store = &state.services.store;
     let now = Services::now();
-    let Some(t) = store
-        .get_refresh_token(tenant.id, &sha256_hex(token.as_bytes()))
+    let Some((t, family_revoked)) = store
+        .get_refresh_token_with_family(tenant.id, &sha256_hex(token.as_bytes()))
         .await
         .map_err(store_error)?
     else {
@@ -35,10 +35,7 @@ async fn refresh_claims(
         || t.rotated_at.is_some()
         || now >= t.expires_at
         || now >= t.family_expires_at
-        || store
-            .is_family_revoked(tenant.id, &t.family_id)
-            .await
-            .map_err(store_error)?;
+        || family_revoked;
     if inactive {
         return Ok(None);
     }

@@ -283,8 +283,8 @@ async fn refresh(
     let now = Services::now();
     let presented = params.require("refresh_token")?;
     let hash = sha256_hex(presented.as_bytes());
-    let Some(token) = store
-        .get_refresh_token(tenant.id, &hash)
+    let Some((token, family_revoked)) = store
+        .get_refresh_token_with_family(tenant.id, &hash)
         .await
         .map_err(store_error)?
     else {
@@ -322,11 +322,7 @@ async fn refresh(
     if now >= token.expires_at || now >= token.family_expires_at {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
-    if store
-        .is_family_revoked(tenant.id, &token.family_id)
-        .await
-        .map_err(store_error)?
-    {
+    if family_revoked {
         return Err(OAuthError::invalid_grant(
             "the refresh token has been revoked",
         ));

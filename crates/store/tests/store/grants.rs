@@ -1275,3 +1275,67 @@ pub async fn rotation_stores_the_successor_in_one_transaction(h: &Harness) {
     }
     assert_eq!(stored, 1, "only the winner's successor is stored");
 }
+
+/// The one-statement reads (`get_*_with_family`) give the record and exactly what
+/// `is_family_revoked` says of its family, through every way a family is revoked.
+pub async fn reads_with_family_agree_with_is_family_revoked(h: &Harness) {
+    let s = &h.store;
+    let t = tenant(s, "acme").await;
+    let alice = user(s, t.id, "alice@example.com").await;
+    let at = new_access(t.id, Some(alice.id), "at-1", Some("fam-w"), "web");
+    let rt = new_refresh(t.id, Some(alice.id), "rt-1", "fam-w", "web");
+    let machine = new_access(t.id, None, "jti-m", None, "svc");
+    s.insert_access_token(&at).await.unwrap();
+    s.insert_refresh_token(&rt).await.unwrap();
+    s.insert_access_token(&machine).await.unwrap();
+
+    let check = |revoked: bool| async move {
+        assert_eq!(s.is_family_revoked(t.id, "fam-w").await.unwrap(), revoked);
+        let (rec, fam) = s
+            .get_access_token_with_family(t.id, "at-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(fam, revoked);
+        assert_eq!(Some(rec), s.get_access_token(t.id, "at-1").await.unwrap());
+        let (tok, fam) = s
+            .get_refresh_token_with_family(t.id, "rt-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(fam, revoked);
+        assert_eq!(Some(tok), s.get_refresh_token(t.id, "rt-1").await.unwrap());
+    };
+    check(false).await;
+    // No family: never revoked through one, whatever else is.
+    assert_eq!(
+        s.get_access_token_with_family(t.id, "jti-m").await.unwrap(),
+        Some((machine.clone(), false))
+    );
+    // Unknown ids, and another tenant's: nothing.
+    let other = tenant(s, "other").await;
+    assert_eq!(s.get_access_token_with_family(t.id, "nope").await.unwrap(), None);
+    assert_eq!(s.get_refresh_token_with_family(t.id, "nope").await.unwrap(), None);
+    assert_eq!(s.get_access_token_with_family(other.id, "at-1").await.unwrap(), None);
+    assert_eq!(s.get_refresh_token_with_family(other.id, "rt-1").await.unwrap(), None);
+
+    // A family named by a revoked access token (its id is the family) counts as revoked.
+    let now = t0() + Duration::minutes(5);
+    s.revoke_access_token(t.id, "fam-w", "web", now + Duration::hours(1), now)
+        .await
+        .unwrap();
+    check(true).await;
+
+    // A family recorded in revoked_families: the same answer, and the token rows say so too.
+    let at2 = new_access(t.id, Some(alice.id), "at-2", Some("fam-v"), "web");
+    s.insert_access_token(&at2).await.unwrap();
+    s.insert_refresh_token(&new_refresh(t.id, Some(alice.id), "rt-2", "fam-v", "web"))
+        .await
+        .unwrap();
+    assert!(!s.get_access_token_with_family(t.id, "at-2").await.unwrap().unwrap().1);
+    s.revoke_family(t.id, "fam-v", now).await.unwrap();
+    let (rec, fam) = s.get_access_token_with_family(t.id, "at-2").await.unwrap().unwrap();
+    assert!(fam && rec.revoked_at == Some(now));
+    let (tok, fam) = s.get_refresh_token_with_family(t.id, "rt-2").await.unwrap().unwrap();
+    assert!(fam && tok.revoked_at == Some(now));
+}

@@ -73,6 +73,7 @@ on_both_backends!(
     grants::concurrent_code_redemption_has_one_winner,
     grants::concurrent_refresh_rotation_has_one_winner,
     grants::rotation_stores_the_successor_in_one_transaction,
+    grants::reads_with_family_agree_with_is_family_revoked,
     at_rest::personal_data_is_encrypted_at_rest,
     at_rest::audit_and_webhook_secrets_are_encrypted_at_rest,
     isolation::audit_and_webhook_isolation,
