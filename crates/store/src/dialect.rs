@@ -24,9 +24,6 @@ const ACCEPTED_URLS: &str = "TESSERA_DATABASE_URL must be sqlite://path/to/tesse
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections for reads; writes have one of their own (see `Db`).
 const SQLITE_READ_CONNECTIONS: u32 = 8;
-/// How much of the database file each connection maps into memory (256 MiB; address space, not
-/// resident memory: the pages are the operating system's file cache, shared by all connections).
-const SQLITE_MMAP_BYTES: &str = "268435456";
 const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -83,10 +80,7 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         // NORMAL is durable in WAL mode except for the last transactions before a power loss.
-        .synchronous(SqliteSynchronous::Normal)
-        // Pages are read through a memory map instead of one read(2) per page: a connection's
-        // page cache is emptied whenever another connection writes, so reads are frequent.
-        .pragma("mmap_size", SQLITE_MMAP_BYTES);
+        .synchronous(SqliteSynchronous::Normal);
     // The writer first: it creates the file and switches it to WAL.
     let write = SqlitePoolOptions::new()
         .max_connections(1)
