@@ -109,7 +109,8 @@ pub fn es256_sign(duration: Duration) -> Result<Baseline> {
 /// whose scope holds `openid` signs exactly these two (RS256 is OpenID Connect's default ID-token
 /// algorithm), so this is the ceiling its cryptography sets.
 pub fn token_pair_sign(duration: Duration) -> Result<Baseline> {
-    let access = Arc::new(SigningKey::generate(SigningAlg::ES256).context("generating a P-256 key")?);
+    let access =
+        Arc::new(SigningKey::generate(SigningAlg::ES256).context("generating a P-256 key")?);
     let id = Arc::new(SigningKey::generate(SigningAlg::RS256).context("generating an RSA key")?);
     let rate = best_round(duration, move |n| {
         let claims = access_token_claims(n);

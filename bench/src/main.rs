@@ -608,6 +608,23 @@ async fn run_peer(plan: &Plan, dir: &Path) -> Result<Vec<(&'static str, Measured
     Ok(out)
 }
 
+/// The in-process baselines a run measured, by kind.
+#[derive(Default)]
+struct CryptoBaselines(Vec<(BaselineKind, Baseline)>);
+
+impl CryptoBaselines {
+    fn set(&mut self, kind: BaselineKind, b: Baseline) {
+        self.0.push((kind, b));
+    }
+
+    fn get(&self, kind: BaselineKind) -> Option<Baseline> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, b)| b.clone())
+    }
+}
+
 async fn crypto_baseline(name: &str, f: fn(Duration) -> Result<Baseline>) -> Result<Baseline> {
     eprintln!(
         "baseline: {name} on all cores, best of {} rounds of {:?}",
@@ -680,43 +697,34 @@ async fn run(args: Args) -> Result<()> {
 
     // The crypto baselines run first, while no server of this run is up to compete with them.
     let mut baselines = Vec::new();
-    let mut sign = None;
-    let mut verify = None;
-    let mut argon2 = None;
-    if scenarios
-        .iter()
-        .any(|s| s.baseline() == BaselineKind::Es256Sign)
-    {
-        let b = crypto_baseline("ES256 sign", baseline::es256_sign).await?;
-        baselines.push(b.clone());
-        sign = Some(b);
-    }
-    if scenarios
-        .iter()
-        .any(|s| s.baseline() == BaselineKind::Es256Verify)
-    {
-        let b = crypto_baseline("ES256 verify", baseline::es256_verify).await?;
-        baselines.push(b.clone());
-        verify = Some(b);
-    }
-
-    let mut pair = None;
-    if scenarios
-        .iter()
-        .any(|s| s.baseline() == BaselineKind::TokenPairSign)
-    {
-        let b = crypto_baseline("ES256+RS256 sign", baseline::token_pair_sign).await?;
-        baselines.push(b.clone());
-        pair = Some(b);
-    }
-
-    if scenarios
-        .iter()
-        .any(|s| s.baseline() == BaselineKind::Argon2Verify)
-    {
-        let b = crypto_baseline("argon2id verify", baseline::argon2_verify).await?;
-        baselines.push(b.clone());
-        argon2 = Some(b);
+    let mut crypto = CryptoBaselines::default();
+    for (kind, name, measure) in [
+        (
+            BaselineKind::Es256Sign,
+            "ES256 sign",
+            baseline::es256_sign as fn(_) -> _,
+        ),
+        (
+            BaselineKind::Es256Verify,
+            "ES256 verify",
+            baseline::es256_verify,
+        ),
+        (
+            BaselineKind::TokenPairSign,
+            "ES256+RS256 sign",
+            baseline::token_pair_sign,
+        ),
+        (
+            BaselineKind::Argon2Verify,
+            "argon2id verify",
+            baseline::argon2_verify,
+        ),
+    ] {
+        if scenarios.iter().any(|s| s.baseline() == kind) {
+            let b = crypto_baseline(name, measure).await?;
+            baselines.push(b.clone());
+            crypto.set(kind, b);
+        }
     }
 
     let mut interrupted = interrupt_flag();
@@ -783,10 +791,10 @@ async fn run(args: Args) -> Result<()> {
                     .iter()
                     .find(|(c, _)| *c == connections)
                     .map(|(_, b)| b.clone()),
-                BaselineKind::Es256Sign => sign.clone(),
-                BaselineKind::Es256Verify => verify.clone(),
-                BaselineKind::TokenPairSign => pair.clone(),
-                BaselineKind::Argon2Verify => argon2.clone(),
+                BaselineKind::Es256Sign
+                | BaselineKind::Es256Verify
+                | BaselineKind::TokenPairSign
+                | BaselineKind::Argon2Verify => crypto.get(scenario.baseline()),
                 BaselineKind::SigninCapacity => storm.as_ref().map(|s| s.capacity.clone()),
             };
             if let Some(s) = storm {
@@ -836,11 +844,11 @@ async fn run(args: Args) -> Result<()> {
             results.push(ScenarioResult {
                 scenario: row,
                 // The same baselines as Tessera's rows, so both are normalized alike.
-                baseline: if name == "client-credentials" {
-                    sign.clone()
+                baseline: crypto.get(if name == "client-credentials" {
+                    BaselineKind::Es256Sign
                 } else {
-                    verify.clone()
-                },
+                    BaselineKind::Es256Verify
+                }),
                 summary: m.summary,
                 peak_rss_kib: m.peak_rss_kib,
                 server_cpu_percent: m.server_cpu_percent,

@@ -81,12 +81,21 @@ macro_rules! family_revoked_at {
 macro_rules! family_hits {
     ($tenant:literal, $family:literal) => {
         concat!(
-            "((SELECT COUNT(*) FROM revoked_families f WHERE f.tenant_id = ", $tenant,
-            " AND f.family_id = ", $family, ") \
-              + (SELECT COUNT(*) FROM access_tokens x WHERE x.tenant_id = ", $tenant,
-            " AND x.token_id = ", $family, " AND x.revoked_at IS NOT NULL) \
-              + (SELECT COUNT(*) FROM refresh_tokens y WHERE y.tenant_id = ", $tenant,
-            " AND y.token_hash = ", $family, " AND y.revoked_at IS NOT NULL))"
+            "((SELECT COUNT(*) FROM revoked_families f WHERE f.tenant_id = ",
+            $tenant,
+            " AND f.family_id = ",
+            $family,
+            ") \
+              + (SELECT COUNT(*) FROM access_tokens x WHERE x.tenant_id = ",
+            $tenant,
+            " AND x.token_id = ",
+            $family,
+            " AND x.revoked_at IS NOT NULL) \
+              + (SELECT COUNT(*) FROM refresh_tokens y WHERE y.tenant_id = ",
+            $tenant,
+            " AND y.token_hash = ",
+            $family,
+            " AND y.revoked_at IS NOT NULL))"
         )
     };
 }

@@ -1314,10 +1314,26 @@ pub async fn reads_with_family_agree_with_is_family_revoked(h: &Harness) {
     );
     // Unknown ids, and another tenant's: nothing.
     let other = tenant(s, "other").await;
-    assert_eq!(s.get_access_token_with_family(t.id, "nope").await.unwrap(), None);
-    assert_eq!(s.get_refresh_token_with_family(t.id, "nope").await.unwrap(), None);
-    assert_eq!(s.get_access_token_with_family(other.id, "at-1").await.unwrap(), None);
-    assert_eq!(s.get_refresh_token_with_family(other.id, "rt-1").await.unwrap(), None);
+    assert_eq!(
+        s.get_access_token_with_family(t.id, "nope").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_refresh_token_with_family(t.id, "nope").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_access_token_with_family(other.id, "at-1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_refresh_token_with_family(other.id, "rt-1")
+            .await
+            .unwrap(),
+        None
+    );
 
     // A family named by a revoked access token (its id is the family) counts as revoked.
     let now = t0() + Duration::minutes(5);
@@ -1332,10 +1348,24 @@ pub async fn reads_with_family_agree_with_is_family_revoked(h: &Harness) {
     s.insert_refresh_token(&new_refresh(t.id, Some(alice.id), "rt-2", "fam-v", "web"))
         .await
         .unwrap();
-    assert!(!s.get_access_token_with_family(t.id, "at-2").await.unwrap().unwrap().1);
+    assert!(
+        !s.get_access_token_with_family(t.id, "at-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+    );
     s.revoke_family(t.id, "fam-v", now).await.unwrap();
-    let (rec, fam) = s.get_access_token_with_family(t.id, "at-2").await.unwrap().unwrap();
+    let (rec, fam) = s
+        .get_access_token_with_family(t.id, "at-2")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(fam && rec.revoked_at == Some(now));
-    let (tok, fam) = s.get_refresh_token_with_family(t.id, "rt-2").await.unwrap().unwrap();
+    let (tok, fam) = s
+        .get_refresh_token_with_family(t.id, "rt-2")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(fam && tok.revoked_at == Some(now));
 }
