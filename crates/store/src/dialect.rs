@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sqlx::error::DatabaseError;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tessera_core::StoreError;
 
@@ -107,6 +107,11 @@ async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
             "invalid PostgreSQL URL in TESSERA_DATABASE_URL ({e}); {ACCEPTED_URLS}"
         ))
     })?;
+    let options = if loopback_without_sslmode(url, &options) {
+        options.ssl_mode(PgSslMode::Disable)
+    } else {
+        options
+    };
     let pool = PgPoolOptions::new()
         .max_connections(POSTGRES_MAX_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -114,6 +119,30 @@ async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
         .await
         .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
     Ok(Db::Postgres(pool))
+}
+
+/// Whether the URL names a server on this host's loopback interface and no `sslmode` is set (in
+/// the URL or `PGSSLMODE`). There TLS protects nothing (the traffic never leaves the host) and
+/// the driver's default (`prefer`: TLS whenever the server offers it) costs CPU on both ends and,
+/// measured with sqlx 0.9, stalls token issuance at high concurrency (docs/performance.md), so
+/// such connections go without TLS. Any other host keeps the driver's default; an explicit
+/// `sslmode` always wins.
+fn loopback_without_sslmode(url: &str, options: &PgConnectOptions) -> bool {
+    let explicit = url.split_once('?').is_some_and(|(_, query)| {
+        query
+            .split('&')
+            .any(|pair| pair.to_ascii_lowercase().starts_with("sslmode="))
+    }) || std::env::var_os("PGSSLMODE").is_some();
+    let host = options
+        .get_host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let loopback = options.get_socket().is_none()
+        && (host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()));
+    loopback && !explicit
 }
 
 pub(crate) async fn migrate(db: &Db) -> Result<(), StoreError> {
@@ -395,6 +424,36 @@ pub(crate) fn list_tables_statement(db: &Db) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn loopback_servers_go_without_tls_unless_sslmode_is_named() {
+        use std::str::FromStr;
+
+        use sqlx::postgres::PgConnectOptions;
+
+        let decide = |url: &str| {
+            let options = PgConnectOptions::from_str(url).expect("a valid URL");
+            super::loopback_without_sslmode(url, &options)
+        };
+        // PGSSLMODE would make every URL explicit; the test environment does not set it.
+        if std::env::var_os("PGSSLMODE").is_some() {
+            return;
+        }
+        assert!(decide("postgres://u@127.0.0.1:5432/db"));
+        assert!(decide("postgres://u@localhost/db"));
+        assert!(decide("postgresql://u@[::1]:5432/db"));
+        assert!(decide("postgres://u@127.0.0.2/db?application_name=x"));
+        assert!(!decide("postgres://u@127.0.0.1/db?sslmode=require"));
+        assert!(!decide(
+            "postgres://u@localhost/db?application_name=x&SSLMODE=prefer"
+        ));
+        assert!(!decide("postgres://u@db.internal:5432/db"));
+        assert!(!decide("postgres://u@10.0.0.5/db"));
+        // A Unix socket has no TLS to turn off.
+        assert!(!decide(
+            "postgres://u@localhost/db?host=/var/run/postgresql"
+        ));
+    }
+
     #[test]
     fn json_fields_are_read_in_each_dialect() {
         let s = with_json_text!("SELECT "; "body", "method"; " FROM audit_entries");
