@@ -107,26 +107,36 @@ async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
             "invalid PostgreSQL URL in TESSERA_DATABASE_URL ({e}); {ACCEPTED_URLS}"
         ))
     })?;
-    let options = if loopback_without_sslmode(url, &options) {
-        options.ssl_mode(PgSslMode::Disable)
+    let pool = if loopback_without_sslmode(url, &options) {
+        match postgres_pool(options.clone().ssl_mode(PgSslMode::Disable)).await {
+            // A server that accepts only encrypted connections (`hostssl` rules) refuses this
+            // one itself (28000); it gets the driver's default after all. A server that cannot
+            // be reached is not tried twice.
+            Err(sqlx::Error::Database(_)) => postgres_pool(options).await,
+            other => other,
+        }
     } else {
-        options
+        postgres_pool(options).await
     };
-    let pool = PgPoolOptions::new()
+    let pool =
+        pool.map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
+    Ok(Db::Postgres(pool))
+}
+
+async fn postgres_pool(options: PgConnectOptions) -> Result<sqlx::PgPool, sqlx::Error> {
+    PgPoolOptions::new()
         .max_connections(POSTGRES_MAX_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await
-        .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
-    Ok(Db::Postgres(pool))
 }
 
 /// Whether the URL names a server on this host's loopback interface and no `sslmode` is set (in
 /// the URL or `PGSSLMODE`). There TLS protects nothing (the traffic never leaves the host) and
 /// the driver's default (`prefer`: TLS whenever the server offers it) costs CPU on both ends and,
 /// measured with sqlx 0.9, stalls token issuance at high concurrency (docs/performance.md), so
-/// such connections go without TLS. Any other host keeps the driver's default; an explicit
-/// `sslmode` always wins.
+/// such connections try without TLS first (and fall back to the default when the server
+/// refuses them). Any other host keeps the driver's default; an explicit `sslmode` always wins.
 fn loopback_without_sslmode(url: &str, options: &PgConnectOptions) -> bool {
     let explicit = url.split_once('?').is_some_and(|(_, query)| {
         query
