@@ -124,18 +124,29 @@ async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
 }
 
 async fn postgres_pool(options: PgConnectOptions) -> Result<sqlx::PgPool, sqlx::Error> {
+    let port = options.get_port();
+    let over_tcp = options.get_socket().is_none();
     PgPoolOptions::new()
         .max_connections(POSTGRES_MAX_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        // Nagle's algorithm off on each new connection (see `nodelay.rs`).
+        .after_connect(move |_, _| {
+            Box::pin(async move {
+                if over_tcp {
+                    crate::nodelay::on_sockets_to_port(port);
+                }
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await
 }
 
 /// Whether the URL names a server on this host's loopback interface and no `sslmode` is set (in
 /// the URL or `PGSSLMODE`). There TLS protects nothing (the traffic never leaves the host) and
-/// the driver's default (`prefer`: TLS whenever the server offers it) costs CPU on both ends and,
-/// measured with sqlx 0.9, stalls token issuance at high concurrency (docs/performance.md), so
-/// such connections try without TLS first (and fall back to the default when the server
+/// the driver's default (`prefer`: TLS whenever the server offers it) costs CPU on both ends
+/// (docs/performance.md: client-credentials 6,967/s without TLS against 4,795–6,348/s with it),
+/// so such connections try without TLS first (and fall back to the default when the server
 /// refuses them). Any other host keeps the driver's default; an explicit `sslmode` always wins.
 fn loopback_without_sslmode(url: &str, options: &PgConnectOptions) -> bool {
     let explicit = url.split_once('?').is_some_and(|(_, query)| {

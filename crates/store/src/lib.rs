@@ -34,6 +34,7 @@ mod macros;
 // Before the modules that use its `for_update!` macros.
 #[macro_use]
 mod dialect;
+mod nodelay;
 
 mod account_deletions;
 mod analytics;
