@@ -50,7 +50,7 @@ pub struct Grant<'a> {
     pub issue_refresh: bool,
 }
 
-fn server_error(e: impl std::fmt::Display) -> OAuthError {
+pub(super) fn server_error(e: impl std::fmt::Display) -> OAuthError {
     tracing::error!(error = %e, "token issuance failed");
     OAuthError::new(ErrorCode::ServerError, "the token could not be issued")
 }

@@ -18,7 +18,7 @@ use tessera_oidc::scope::{OPENID, check_allowed, parse_scope};
 use tessera_oidc::{ErrorCode, OAuthError, Params};
 
 use super::client_auth::authenticate;
-use super::issue::{Grant, TokenResponse, issue, mint};
+use super::issue::{Grant, TokenResponse, issue, mint, server_error};
 use crate::app::Services;
 use crate::state::AppState;
 
@@ -393,34 +393,22 @@ async fn refresh(
         },
     )
     .await?;
-    // The rotation and the new tokens' records are one transaction: one commit per refresh.
-    let rotated = match &minted.refresh_record {
-        Some(successor) => store
-            .rotate_refresh_token(
-                tenant.id,
-                &hash,
-                now,
-                minted.access_record.as_ref(),
-                successor,
-            )
-            .await
-            .map_err(store_error)?,
-        // The client may no longer use refresh tokens: rotate, record the access token, and
-        // hand out no successor.
-        None => {
-            let rotated = store
-                .mark_refresh_rotated(tenant.id, &hash, now)
-                .await
-                .map_err(store_error)?;
-            if rotated && let Some(record) = &minted.access_record {
-                store
-                    .insert_access_token(record)
-                    .await
-                    .map_err(store_error)?;
-            }
-            rotated
-        }
+    // The rotation and the new tokens' records are one transaction: one commit per refresh. The
+    // endpoint admits only clients that may use refresh tokens, and the grant has a user, so
+    // `mint` always made a successor.
+    let Some(successor) = &minted.refresh_record else {
+        return Err(server_error("no successor refresh token was minted"));
     };
+    let rotated = store
+        .rotate_refresh_token(
+            tenant.id,
+            &hash,
+            now,
+            minted.access_record.as_ref(),
+            successor,
+        )
+        .await
+        .map_err(store_error)?;
     if !rotated {
         // Someone else used it at the same moment: treat as reuse.
         store
