@@ -18,6 +18,7 @@ mod groups;
 mod isolation;
 mod mail;
 mod mfa;
+mod plans;
 mod privacy;
 mod privacy_requests;
 mod risk_velocity;
