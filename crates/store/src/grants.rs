@@ -143,16 +143,111 @@ macro_rules! insert_refresh_query {
 /// revoked, of a family not recorded as revoked.
 macro_rules! mark_rotated_query {
     ($tenant:expr, $token_hash:expr, $now:expr) => {
-        sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = $3 \
-             WHERE tenant_id = $1 AND token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL \
-             AND NOT EXISTS (SELECT 1 FROM revoked_families f \
-                             WHERE f.tenant_id = refresh_tokens.tenant_id \
-                             AND f.family_id = refresh_tokens.family_id)",
+        sqlx::query(mark_rotated_sql!())
+            .bind($tenant.to_string())
+            .bind($token_hash)
+            .bind(to_millis($now))
+    };
+}
+
+/// The SQL of `mark_rotated_query!`: tenant `$1`, token hash `$2`, rotation time `$3`.
+macro_rules! mark_rotated_sql {
+    () => {
+        "UPDATE refresh_tokens SET rotated_at = $3 \
+         WHERE tenant_id = $1 AND token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM revoked_families f \
+                         WHERE f.tenant_id = refresh_tokens.tenant_id \
+                         AND f.family_id = refresh_tokens.family_id)"
+    };
+}
+
+/// The values of the successor refresh token (`$4`–`$18`) and of the access-token record
+/// (`$19`–`$28`, all null when there is none) in a rotation, as the tail of an
+/// `INSERT … SELECT`; `$rest` is the `FROM`/`WHERE` that makes each insert depend on the rotation.
+macro_rules! rotation_successor_sql {
+    ($($rest:literal),*) => {
+        concat!(
+            "INSERT INTO refresh_tokens (",
+            refresh_columns!(),
+            ") SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, COALESCE($18, ",
+            family_revoked_at!("$6", "$5"),
+            ")",
+            $($rest),*
         )
-        .bind($tenant.to_string())
-        .bind($token_hash)
-        .bind(to_millis($now))
+    };
+}
+
+macro_rules! rotation_access_sql {
+    ($($rest:literal),*) => {
+        concat!(
+            "INSERT INTO access_tokens (",
+            access_columns!(),
+            ") SELECT $19, $20, $21, $22, $23, $24, $25, $26, $27, COALESCE($28, ",
+            family_revoked_at!("$20", "$23"),
+            ")",
+            $($rest),*
+        )
+    };
+}
+
+/// A refresh token's rotation with the records of its successor, as one message to the database
+/// (see `rotate_refresh_token`). PostgreSQL: one statement whose data-modifying `WITH` parts
+/// insert only if the rotation updated a row; it returns how many successors it stored.
+/// SQLite, which has no data-modifying `WITH`: three statements sent together, each insert
+/// conditional on the previous statement having changed one row (`changes()`), run inside a
+/// transaction; the rows they changed together say whether the rotation happened.
+const ROTATE_WITH_SUCCESSOR: crate::dialect::Spelled = crate::dialect::Spelled::new(
+    concat!(
+        mark_rotated_sql!(),
+        "; ",
+        rotation_successor_sql!(" WHERE changes() = 1"),
+        "; ",
+        rotation_access_sql!(" WHERE changes() = 1 AND $19 IS NOT NULL")
+    ),
+    concat!(
+        "WITH rotated AS (",
+        mark_rotated_sql!(),
+        " RETURNING 1), successor AS (",
+        rotation_successor_sql!(" FROM rotated RETURNING 1"),
+        "), access AS (",
+        rotation_access_sql!(" FROM rotated WHERE $19 IS NOT NULL"),
+        ") SELECT COUNT(*) FROM successor"
+    ),
+);
+
+/// Binds the 28 parameters of `ROTATE_WITH_SUCCESSOR` to `$query`.
+macro_rules! bind_rotation {
+    ($query:expr, $tenant:expr, $token_hash:expr, $now:expr, $successor:expr, $amr:expr,
+     $access:expr, $access_claims:expr) => {
+        $query
+            .bind($tenant.to_string())
+            .bind($token_hash)
+            .bind(to_millis($now))
+            .bind(&$successor.token_hash)
+            .bind(&$successor.family_id)
+            .bind($successor.tenant_id.to_string())
+            .bind(&$successor.client_id)
+            .bind($successor.user_id.map(|u| u.to_string()))
+            .bind($successor.session_id.map(|s| s.to_string()))
+            .bind(&$successor.scope)
+            .bind(opt_to_millis($successor.auth_time))
+            .bind($amr)
+            .bind(&$successor.acr)
+            .bind(to_millis($successor.created_at))
+            .bind(to_millis($successor.expires_at))
+            .bind(to_millis($successor.family_expires_at))
+            .bind(opt_to_millis($successor.rotated_at))
+            .bind(opt_to_millis($successor.revoked_at))
+            .bind($access.map(|r| r.token_id.clone()))
+            .bind($access.map(|r| r.tenant_id.to_string()))
+            .bind($access.map(|r| r.client_id.clone()))
+            .bind($access.and_then(|r| r.user_id.map(|u| u.to_string())))
+            .bind($access.and_then(|r| r.family_id.clone()))
+            .bind($access.map(|r| r.scope.clone()))
+            .bind($access_claims)
+            .bind($access.map(|r| to_millis(r.created_at)))
+            .bind($access.map(|r| to_millis(r.expires_at)))
+            .bind($access.and_then(|r| opt_to_millis(r.revoked_at)))
     };
 }
 
@@ -563,16 +658,49 @@ impl GrantStore for Store {
     ) -> StoreResult<bool> {
         let access_claims = access.map(access_claims_json).transpose()?.flatten();
         let amr = to_json("refresh_tokens.amr", &successor.amr)?;
-        transaction!(self, tx => {
-            if tx_execute!(tx, mark_rotated_query!(tenant, token_hash, now))? != 1 {
-                return Ok(false);
+        let sql = ROTATE_WITH_SUCCESSOR.text(&self.db);
+        match &self.db {
+            crate::Db::Postgres(pool) => {
+                let (stored,): (i64,) = bind_rotation!(
+                    sqlx::query_as(sql),
+                    tenant,
+                    token_hash,
+                    now,
+                    successor,
+                    &amr,
+                    access,
+                    &access_claims
+                )
+                .fetch_one(pool)
+                .await
+                .map_err(crate::error::from_sqlx)?;
+                Ok(stored == 1)
             }
-            if let Some(record) = access {
-                tx_execute!(tx, insert_access_query!(record, &access_claims))?;
-            }
-            tx_execute!(tx, insert_refresh_query!(successor, &amr))?;
-            Ok(true)
-        })
+            crate::Db::Sqlite { .. } => transaction!(self, tx => {
+                let changed = tx_execute!(
+                    tx,
+                    bind_rotation!(
+                        sqlx::query(sql),
+                        tenant,
+                        token_hash,
+                        now,
+                        successor,
+                        &amr,
+                        access,
+                        &access_claims
+                    )
+                )?;
+                let expected = if access.is_some() { 3 } else { 2 };
+                match changed {
+                    0 => Ok(false),
+                    n if n == expected => Ok(true),
+                    // Rolled back by `transaction!`: a rotation without all of its successors.
+                    n => Err(StoreError::Backend(format!(
+                        "a refresh-token rotation changed {n} rows instead of {expected}"
+                    ))),
+                }
+            }),
+        }
     }
 
     /// Counts the refresh and access tokens this call revoked (tokens revoked before keep their

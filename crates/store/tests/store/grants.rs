@@ -1209,6 +1209,38 @@ pub async fn rotation_stores_the_successor_in_one_transaction(h: &Harness) {
     assert_eq!(rec.family_id.as_deref(), Some("fam"));
     assert_eq!(rec.revoked_at, None);
 
+    // A successor that cannot be stored (its hash is taken) undoes the rotation: the token
+    // stays usable and the access record of the attempt is not kept either.
+    assert!(
+        s.rotate_refresh_token(
+            t.id,
+            "rt-b",
+            at,
+            Some(&access("at-dup")),
+            &successor("rt-a")
+        )
+        .await
+        .is_err()
+    );
+    let b_again = s.get_refresh_token(t.id, "rt-b").await.unwrap().unwrap();
+    assert_eq!(b_again.rotated_at, None);
+    assert_eq!(s.get_access_token(t.id, "at-dup").await.unwrap(), None);
+    // An access record that cannot be stored undoes the rotation and the successor.
+    assert!(
+        s.rotate_refresh_token(t.id, "rt-b", at, Some(&access("at-b")), &successor("rt-z"))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        s.get_refresh_token(t.id, "rt-b")
+            .await
+            .unwrap()
+            .unwrap()
+            .rotated_at,
+        None
+    );
+    assert_eq!(s.get_refresh_token(t.id, "rt-z").await.unwrap(), None);
+
     // Reuse of the rotated token: refused, and neither record of the attempt is written.
     assert!(
         !s.rotate_refresh_token(t.id, "rt-a", at, Some(&access("at-x")), &successor("rt-x"))
