@@ -114,28 +114,39 @@ macro_rules! on_family_conflict {
 /// already revoked is stored revoked (at the time of the family's revocation).
 macro_rules! insert_refresh_query {
     ($token:expr, $amr:expr) => {
-        sqlx::query(concat!(
-            "INSERT INTO refresh_tokens (",
-            refresh_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, COALESCE($15, ",
-            family_revoked_at!("$3", "$2"),
-            "))"
-        ))
-        .bind(&$token.token_hash)
-        .bind(&$token.family_id)
-        .bind($token.tenant_id.to_string())
-        .bind(&$token.client_id)
-        .bind($token.user_id.map(|u| u.to_string()))
-        .bind($token.session_id.map(|s| s.to_string()))
-        .bind(&$token.scope)
-        .bind(opt_to_millis($token.auth_time))
-        .bind($amr)
-        .bind(&$token.acr)
-        .bind(to_millis($token.created_at))
-        .bind(to_millis($token.expires_at))
-        .bind(to_millis($token.family_expires_at))
-        .bind(opt_to_millis($token.rotated_at))
-        .bind(opt_to_millis($token.revoked_at))
+        bind_refresh!(
+            sqlx::query(concat!(
+                "INSERT INTO refresh_tokens (",
+                refresh_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, COALESCE($15, ",
+                family_revoked_at!("$3", "$2"),
+                "))"
+            )),
+            $token,
+            $amr
+        )
+    };
+}
+
+/// Binds a refresh token's 15 values, in `refresh_columns!` order, to `$query`.
+macro_rules! bind_refresh {
+    ($query:expr, $token:expr, $amr:expr) => {
+        $query
+            .bind(&$token.token_hash)
+            .bind(&$token.family_id)
+            .bind($token.tenant_id.to_string())
+            .bind(&$token.client_id)
+            .bind($token.user_id.map(|u| u.to_string()))
+            .bind($token.session_id.map(|s| s.to_string()))
+            .bind(&$token.scope)
+            .bind(opt_to_millis($token.auth_time))
+            .bind($amr)
+            .bind(&$token.acr)
+            .bind(to_millis($token.created_at))
+            .bind(to_millis($token.expires_at))
+            .bind(to_millis($token.family_expires_at))
+            .bind(opt_to_millis($token.rotated_at))
+            .bind(opt_to_millis($token.revoked_at))
     };
 }
 
@@ -219,35 +230,24 @@ const ROTATE_WITH_SUCCESSOR: crate::dialect::Spelled = crate::dialect::Spelled::
 macro_rules! bind_rotation {
     ($query:expr, $tenant:expr, $token_hash:expr, $now:expr, $successor:expr, $amr:expr,
      $access:expr, $access_claims:expr) => {
-        $query
-            .bind($tenant.to_string())
-            .bind($token_hash)
-            .bind(to_millis($now))
-            .bind(&$successor.token_hash)
-            .bind(&$successor.family_id)
-            .bind($successor.tenant_id.to_string())
-            .bind(&$successor.client_id)
-            .bind($successor.user_id.map(|u| u.to_string()))
-            .bind($successor.session_id.map(|s| s.to_string()))
-            .bind(&$successor.scope)
-            .bind(opt_to_millis($successor.auth_time))
-            .bind($amr)
-            .bind(&$successor.acr)
-            .bind(to_millis($successor.created_at))
-            .bind(to_millis($successor.expires_at))
-            .bind(to_millis($successor.family_expires_at))
-            .bind(opt_to_millis($successor.rotated_at))
-            .bind(opt_to_millis($successor.revoked_at))
-            .bind($access.map(|r| r.token_id.clone()))
-            .bind($access.map(|r| r.tenant_id.to_string()))
-            .bind($access.map(|r| r.client_id.clone()))
-            .bind($access.and_then(|r| r.user_id.map(|u| u.to_string())))
-            .bind($access.and_then(|r| r.family_id.clone()))
-            .bind($access.map(|r| r.scope.clone()))
-            .bind($access_claims)
-            .bind($access.map(|r| to_millis(r.created_at)))
-            .bind($access.map(|r| to_millis(r.expires_at)))
-            .bind($access.and_then(|r| opt_to_millis(r.revoked_at)))
+        bind_refresh!(
+            $query
+                .bind($tenant.to_string())
+                .bind($token_hash)
+                .bind(to_millis($now)),
+            $successor,
+            $amr
+        )
+        .bind($access.map(|r| r.token_id.clone()))
+        .bind($access.map(|r| r.tenant_id.to_string()))
+        .bind($access.map(|r| r.client_id.clone()))
+        .bind($access.and_then(|r| r.user_id.map(|u| u.to_string())))
+        .bind($access.and_then(|r| r.family_id.clone()))
+        .bind($access.map(|r| r.scope.clone()))
+        .bind($access_claims)
+        .bind($access.map(|r| to_millis(r.created_at)))
+        .bind($access.map(|r| to_millis(r.expires_at)))
+        .bind($access.and_then(|r| opt_to_millis(r.revoked_at)))
     };
 }
 
