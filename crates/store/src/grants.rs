@@ -645,9 +645,9 @@ impl GrantStore for Store {
         Ok(rotated == 1)
     }
 
-    /// `mark_refresh_rotated`, then (only when it rotated) `insert_access_token` and
-    /// `insert_refresh_token`, in one transaction: one commit per refresh instead of three, and
-    /// no rotated token without its successor.
+    /// What `mark_refresh_rotated`, then (only when it rotated) `insert_access_token` and
+    /// `insert_refresh_token` would do, as one message to the database (`ROTATE_WITH_SUCCESSOR`):
+    /// one commit per refresh instead of three, and no rotated token without its successor.
     async fn rotate_refresh_token(
         &self,
         tenant: TenantId,
@@ -659,10 +659,11 @@ impl GrantStore for Store {
         let access_claims = access.map(access_claims_json).transpose()?.flatten();
         let amr = to_json("refresh_tokens.amr", &successor.amr)?;
         let sql = ROTATE_WITH_SUCCESSOR.text(&self.db);
-        match &self.db {
-            crate::Db::Postgres(pool) => {
-                let (stored,): (i64,) = bind_rotation!(
-                    sqlx::query_as(sql),
+        // The same 28 values, bound to the PostgreSQL query (which returns a count) or the SQLite one.
+        macro_rules! bound {
+            ($query:expr) => {
+                bind_rotation!(
+                    $query,
                     tenant,
                     token_hash,
                     now,
@@ -671,25 +672,18 @@ impl GrantStore for Store {
                     access,
                     &access_claims
                 )
-                .fetch_one(pool)
-                .await
-                .map_err(crate::error::from_sqlx)?;
+            };
+        }
+        match &self.db {
+            crate::Db::Postgres(pool) => {
+                let (stored,): (i64,) = bound!(sqlx::query_as(sql))
+                    .fetch_one(pool)
+                    .await
+                    .map_err(crate::error::from_sqlx)?;
                 Ok(stored == 1)
             }
             crate::Db::Sqlite { .. } => transaction!(self, tx => {
-                let changed = tx_execute!(
-                    tx,
-                    bind_rotation!(
-                        sqlx::query(sql),
-                        tenant,
-                        token_hash,
-                        now,
-                        successor,
-                        &amr,
-                        access,
-                        &access_claims
-                    )
-                )?;
+                let changed = tx_execute!(tx, bound!(sqlx::query(sql)))?;
                 let expected = if access.is_some() { 3 } else { 2 };
                 match changed {
                     0 => Ok(false),
