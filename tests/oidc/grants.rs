@@ -396,7 +396,63 @@ async fn client_auth_grant_types_and_malformed_requests(backend: Backend) {
     crate::rp::assert_no_server_errors(&server);
 }
 
+/// UserInfo and the refresh grant read the token, its account and its session in one statement:
+/// what they answer follows the account. Refreshed tokens carry the same subject and claims; an
+/// account disabled or deleted by an operator makes both refuse the tokens it held.
+async fn tokens_follow_their_account(backend: Backend) {
+    let (_dep, server, api) = start(backend).await;
+    let op = Op::new(&server, &api, "holder").await;
+    let app = op.web_client(&api).await;
+    let b = browser(&server);
+    let (_, t) = op.sign_in_and_get_tokens(&b, &app, "openid email").await;
+    let first = op
+        .assert_userinfo_ok(t["access_token"].as_str().expect("at"), "first token")
+        .await;
+    assert_eq!(first["sub"], op.user_id.as_str(), "{first}");
+    assert_eq!(first["email"], op.email.as_str(), "{first}");
+
+    let r = op
+        .refresh(&app, t["refresh_token"].as_str().expect("rt"))
+        .await;
+    let refreshed = token_success(&r);
+    let again = op
+        .assert_userinfo_ok(
+            refreshed["access_token"].as_str().expect("at"),
+            "refreshed token",
+        )
+        .await;
+    assert_eq!(again, first, "the refreshed token names the same account");
+
+    // Disabled: the refresh grant and UserInfo refuse what the account held.
+    let r = api
+        .post_empty(&format!("/tenants/holder/users/{}/disable", op.user_id))
+        .await
+        .expect(200);
+    assert_eq!(r["status"], "disabled");
+    let rt = refreshed["refresh_token"].as_str().expect("rt");
+    assert_oauth_error(&op.refresh(&app, rt).await, 400, "invalid_grant");
+    op.assert_userinfo_rejects(
+        refreshed["access_token"].as_str().expect("at"),
+        "a disabled account's token",
+    )
+    .await;
+
+    // Deleted: the same, and nothing fails on the way.
+    let r = api
+        .delete(&format!("/tenants/holder/users/{}", op.user_id))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_oauth_error(&op.refresh(&app, rt).await, 400, "invalid_grant");
+    op.assert_userinfo_rejects(
+        refreshed["access_token"].as_str().expect("at"),
+        "a deleted account's token",
+    )
+    .await;
+    crate::rp::assert_no_server_errors(&server);
+}
+
 on_both_backends!(
     code_replay_pkce_and_redirect_binding,
-    client_auth_grant_types_and_malformed_requests
+    client_auth_grant_types_and_malformed_requests,
+    tokens_follow_their_account
 );

@@ -31,11 +31,37 @@ pub struct Session {
 /// How often a session's `last_seen_at` is written back; reads in between skip the write.
 pub const TOUCH_INTERVAL_SECS: i64 = 60;
 
-impl Session {
+/// The part of a session that decides whether it is still active: what a token bound to it needs
+/// to know, read without the rest (no personal fields to open).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLifetime {
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub idle_timeout_secs: i64,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl SessionLifetime {
+    /// Not revoked, before the absolute end and within the idle timeout.
     pub fn is_active(&self, now: Timestamp) -> bool {
         self.revoked_at.is_none()
             && now < self.expires_at
             && now < self.last_seen_at + time::Duration::seconds(self.idle_timeout_secs)
+    }
+}
+
+impl Session {
+    pub fn lifetime(&self) -> SessionLifetime {
+        SessionLifetime {
+            last_seen_at: self.last_seen_at,
+            expires_at: self.expires_at,
+            idle_timeout_secs: self.idle_timeout_secs,
+            revoked_at: self.revoked_at,
+        }
+    }
+
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.lifetime().is_active(now)
     }
 
     /// Whether a request at `now` should refresh `last_seen_at` in the store.

@@ -165,6 +165,18 @@ pub trait ApiKeyStore {
     ) -> StoreResult<bool>;
 }
 
+/// A presented token read together with what its checks need, in one round trip: whether its
+/// family (grant) was revoked, the account it was issued to and the session it is bound to.
+#[derive(Clone, Debug)]
+pub struct PresentedToken<T> {
+    pub token: T,
+    pub family_revoked: bool,
+    /// The account the token names, when it names one and the account still exists.
+    pub user: Option<User>,
+    /// The browser session the token is bound to, when it is bound to one that still exists.
+    pub session: Option<crate::session::SessionLifetime>,
+}
+
 /// An access token as recorded when it must stay revocable (tokens from user grants, opaque
 /// tokens). `client_credentials` JWTs are not recorded: they are short-lived and revoked by jti.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -229,6 +241,13 @@ pub trait GrantStore {
         tenant: TenantId,
         token_hash: &str,
     ) -> StoreResult<Option<(crate::oauth::RefreshToken, bool)>>;
+    /// `get_refresh_token_with_family`, the user the token names and the lifetime of the session
+    /// it is bound to, in one round trip (what a refresh grant checks before it mints).
+    async fn present_refresh_token(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+    ) -> StoreResult<Option<PresentedToken<crate::oauth::RefreshToken>>>;
     /// Sets rotated_at only if the token is neither rotated nor revoked; true when this call did it
     /// (false means reuse or a lost race: the caller revokes the family).
     async fn mark_refresh_rotated(
@@ -278,6 +297,13 @@ pub trait GrantStore {
         tenant: TenantId,
         token_id: &str,
     ) -> StoreResult<Option<(AccessTokenRecord, bool)>>;
+    /// `get_access_token_with_family` and the user the token names, in one round trip (what
+    /// UserInfo checks). `session` is always `None`: access records do not name a session.
+    async fn present_access_token(
+        &self,
+        tenant: TenantId,
+        token_id: &str,
+    ) -> StoreResult<Option<PresentedToken<AccessTokenRecord>>>;
     /// Records the revocation of a (possibly unrecorded) JWT access token by its id until it expires.
     async fn revoke_access_token(
         &self,

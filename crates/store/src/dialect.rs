@@ -408,6 +408,12 @@ impl Spelled {
         Spelled { sqlite, postgres }
     }
 
+    /// The PostgreSQL spelling (for the plan test that `testing` serves).
+    #[cfg(feature = "testing")]
+    pub(crate) const fn postgres(&self) -> &'static str {
+        self.postgres
+    }
+
     pub(crate) fn text(&self, db: &Db) -> &'static str {
         match db {
             Db::Sqlite { .. } => self.sqlite,

@@ -20,7 +20,7 @@ use time::Duration;
 use tessera_core::oauth::{
     AuthorizationCode, ConsentGrant, DeviceAuthorization, DeviceStatus, RefreshToken,
 };
-use tessera_core::store::{AccessTokenRecord, GrantStore, StoreResult};
+use tessera_core::store::{AccessTokenRecord, GrantStore, PresentedToken, StoreResult};
 use tessera_core::{SessionId, StoreError, TenantId, Timestamp, UserId};
 
 use crate::Store;
@@ -28,6 +28,8 @@ use crate::codec::{
     from_json, from_millis, id, opt_from_millis, opt_to_millis, to_json, to_millis,
 };
 use crate::error::corrupt;
+use crate::sessions::{JoinedSessionLifetime, joined_session_lifetime_columns};
+use crate::users::{JoinedUser, joined_user_columns};
 
 /// The shortest time a revoked family stays recorded, for families whose rows do not tell how long
 /// their tokens live (unrecorded tokens, or no rows at all yet).
@@ -346,6 +348,95 @@ struct WithFamily<T> {
     family_hits: i64,
 }
 
+/// The joins of a presented token's derived table `t` to the user (`u`) and the session (`s`) it
+/// names, each by its key within the tenant. PostgreSQL gets each as a `LATERAL` subquery: planned
+/// as a plain join, the generic plan of a new database (no statistics yet) scanned the tenant's
+/// users and sessions (`Index Cond: (tenant_id = $1)`) and filtered them by id (see
+/// `crates/store/tests/store/plans.rs`).
+macro_rules! join_token_user {
+    (sqlite) => {
+        " LEFT JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id"
+    };
+    (postgres) => {
+        " LEFT JOIN LATERAL (SELECT * FROM users WHERE users.id = t.user_id \
+           AND users.tenant_id = t.tenant_id OFFSET 0) u ON true"
+    };
+}
+
+macro_rules! join_token_session {
+    (sqlite) => {
+        " LEFT JOIN sessions s ON s.id = t.session_id AND s.tenant_id = t.tenant_id"
+    };
+    (postgres) => {
+        " LEFT JOIN LATERAL (SELECT * FROM sessions WHERE sessions.id = t.session_id \
+           AND sessions.tenant_id = t.tenant_id OFFSET 0) s ON true"
+    };
+}
+
+/// `present_refresh_token`'s statement: the token with its family's `family_hits!`, its user and
+/// its session's lifetime.
+macro_rules! present_refresh_sql {
+    ($dialect:ident) => {
+        concat!(
+            "SELECT t.*, ",
+            joined_user_columns!(),
+            ", ",
+            joined_session_lifetime_columns!(),
+            " FROM (SELECT ",
+            refresh_columns!(),
+            ", ",
+            family_hits!("$1", "refresh_tokens.family_id"),
+            " AS family_hits FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2) t",
+            join_token_user!($dialect),
+            join_token_session!($dialect)
+        )
+    };
+}
+
+pub(crate) const PRESENT_REFRESH: crate::dialect::Spelled =
+    crate::dialect::Spelled::new(present_refresh_sql!(sqlite), present_refresh_sql!(postgres));
+
+/// `present_access_token`'s statement: the token with its family's `family_hits!` and its user.
+macro_rules! present_access_sql {
+    ($dialect:ident) => {
+        concat!(
+            "SELECT t.*, ",
+            joined_user_columns!(),
+            " FROM (SELECT ",
+            access_columns!(),
+            ", CASE WHEN access_tokens.family_id IS NULL THEN 0 ELSE ",
+            family_hits!("$1", "access_tokens.family_id"),
+            " END AS family_hits FROM access_tokens WHERE tenant_id = $1 AND token_id = $2) t",
+            join_token_user!($dialect)
+        )
+    };
+}
+
+pub(crate) const PRESENT_ACCESS: crate::dialect::Spelled =
+    crate::dialect::Spelled::new(present_access_sql!(sqlite), present_access_sql!(postgres));
+
+/// A presented access token's row: the record, its family's `family_hits!` and the joined user.
+#[derive(sqlx::FromRow)]
+struct PresentedAccessRow {
+    #[sqlx(flatten)]
+    row: AccessRow,
+    family_hits: i64,
+    #[sqlx(flatten)]
+    user: JoinedUser,
+}
+
+/// A presented refresh token's row: as `PresentedAccessRow`, with the bound session's lifetime.
+#[derive(sqlx::FromRow)]
+struct PresentedRefreshRow {
+    #[sqlx(flatten)]
+    row: RefreshRow,
+    family_hits: i64,
+    #[sqlx(flatten)]
+    user: JoinedUser,
+    #[sqlx(flatten)]
+    session: JoinedSessionLifetime,
+}
+
 #[derive(sqlx::FromRow)]
 struct RefreshRow {
     token_hash: String,
@@ -633,6 +724,30 @@ impl GrantStore for Store {
             .transpose()
     }
 
+    /// One statement (`PRESENT_REFRESH`): `get_refresh_token_with_family`'s query as a derived
+    /// table, joined to the user and the session it names (each by its key, within the tenant).
+    async fn present_refresh_token(
+        &self,
+        tenant: TenantId,
+        token_hash: &str,
+    ) -> StoreResult<Option<PresentedToken<RefreshToken>>> {
+        let row: Option<PresentedRefreshRow> = fetch_optional!(
+            self,
+            sqlx::query_as(PRESENT_REFRESH.text(&self.db))
+                .bind(tenant.to_string())
+                .bind(token_hash)
+        )?;
+        row.map(|r| {
+            Ok(PresentedToken {
+                token: r.row.into_token()?,
+                family_revoked: r.family_hits > 0,
+                user: r.user.into_user(&self.crypto)?,
+                session: r.session.into_lifetime()?,
+            })
+        })
+        .transpose()
+    }
+
     /// One conditional `UPDATE`; a token of a family recorded as revoked is refused too (even if
     /// the token row itself escaped the revocation). Expiry is the caller's to check.
     async fn mark_refresh_rotated(
@@ -865,6 +980,30 @@ impl GrantStore for Store {
         )?;
         row.map(|r| Ok((r.row.into_record()?, r.family_hits > 0)))
             .transpose()
+    }
+
+    /// One statement (`PRESENT_ACCESS`): `get_access_token_with_family`'s query as a derived
+    /// table, joined to the user it names (by its key, within the tenant).
+    async fn present_access_token(
+        &self,
+        tenant: TenantId,
+        token_id: &str,
+    ) -> StoreResult<Option<PresentedToken<AccessTokenRecord>>> {
+        let row: Option<PresentedAccessRow> = fetch_optional!(
+            self,
+            sqlx::query_as(PRESENT_ACCESS.text(&self.db))
+                .bind(tenant.to_string())
+                .bind(token_id)
+        )?;
+        row.map(|r| {
+            Ok(PresentedToken {
+                token: r.row.into_record()?,
+                family_revoked: r.family_hits > 0,
+                user: r.user.into_user(&self.crypto)?,
+                session: None,
+            })
+        })
+        .transpose()
     }
 
     /// Records an unknown token as a revoked row (empty scope, created `now`); a recorded one gets

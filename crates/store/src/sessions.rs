@@ -5,7 +5,7 @@
 //! `now < last_seen_at + idle_timeout_secs` (the same rule as `Session::is_active`); lists,
 //! revocation counts and touches use that rule in SQL.
 
-use tessera_core::session::Session;
+use tessera_core::session::{Session, SessionLifetime};
 use tessera_core::store::{SessionStore, StoreResult};
 use tessera_core::{SessionId, StoreError, TenantId, Timestamp, UserId};
 use tessera_crypto::FieldCrypto;
@@ -14,6 +14,7 @@ use crate::Store;
 use crate::codec::{
     Sealer, from_json, from_millis, id, opt_from_millis, opt_to_millis, to_json, to_millis,
 };
+use crate::error::corrupt;
 
 macro_rules! session_columns {
     () => {
@@ -32,6 +33,47 @@ macro_rules! active_at {
             $param
         )
     };
+}
+
+/// The lifetime columns of a join that names `sessions` as `s`, each as `s_<column>` (read back by
+/// `JoinedSessionLifetime`).
+macro_rules! joined_session_lifetime_columns {
+    () => {
+        "s.id AS s_id, s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at, \
+         s.idle_timeout_secs AS s_idle_timeout_secs, s.revoked_at AS s_revoked_at"
+    };
+}
+pub(crate) use joined_session_lifetime_columns;
+
+/// The session lifetime of a `LEFT JOIN sessions s` row; `None` when the join found none.
+#[derive(sqlx::FromRow)]
+pub(crate) struct JoinedSessionLifetime {
+    s_id: Option<String>,
+    s_last_seen_at: Option<i64>,
+    s_expires_at: Option<i64>,
+    s_idle_timeout_secs: Option<i64>,
+    s_revoked_at: Option<i64>,
+}
+
+impl JoinedSessionLifetime {
+    pub(crate) fn into_lifetime(self) -> Result<Option<SessionLifetime>, StoreError> {
+        if self.s_id.is_none() {
+            return Ok(None);
+        }
+        let (Some(last_seen_at), Some(expires_at), Some(idle_timeout_secs)) = (
+            self.s_last_seen_at,
+            self.s_expires_at,
+            self.s_idle_timeout_secs,
+        ) else {
+            return Err(corrupt("a session row lacks its lifetime columns"));
+        };
+        Ok(Some(SessionLifetime {
+            last_seen_at: from_millis(last_seen_at)?,
+            expires_at: from_millis(expires_at)?,
+            idle_timeout_secs,
+            revoked_at: opt_from_millis(self.s_revoked_at)?,
+        }))
+    }
 }
 
 #[derive(sqlx::FromRow)]

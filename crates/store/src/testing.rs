@@ -20,6 +20,16 @@ pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The PostgreSQL statements that read a presented token with its user (and session): refresh,
+/// then access. Both take the tenant and the token's key as `$1` and `$2`; the plan test checks
+/// that each joined row is found by its own key.
+pub fn postgres_presented_token_reads() -> [&'static str; 2] {
+    [
+        crate::grants::PRESENT_REFRESH.postgres(),
+        crate::grants::PRESENT_ACCESS.postgres(),
+    ]
+}
+
 /// A field-encryption key under a freshly generated master key.
 pub fn test_field_crypto() -> Arc<FieldCrypto> {
     let master = MasterKey::generate().expect("the system random number generator works in tests");

@@ -71,6 +71,61 @@ impl UserRow {
     }
 }
 
+/// The user columns of a join that names `users` as `u`, each as `u_<column>` so they cannot clash
+/// with the other table's (read back by `JoinedUser`).
+macro_rules! joined_user_columns {
+    () => {
+        "u.tenant_id AS u_tenant_id, u.id AS u_id, u.email AS u_email, \
+         u.email_verified AS u_email_verified, u.name AS u_name, u.given_name AS u_given_name, \
+         u.family_name AS u_family_name, u.phone AS u_phone, u.status AS u_status, \
+         u.attributes AS u_attributes, u.password_hash AS u_password_hash, \
+         u.created_at AS u_created_at, u.updated_at AS u_updated_at, \
+         u.last_login_at AS u_last_login_at"
+    };
+}
+pub(crate) use joined_user_columns;
+
+/// The user of a `LEFT JOIN users u` row (`joined_user_columns!`); `None` when the join found none.
+pub(crate) struct JoinedUser(Option<UserRow>);
+
+impl JoinedUser {
+    pub(crate) fn into_user(self, crypto: &FieldCrypto) -> Result<Option<User>, StoreError> {
+        self.0.map(|r| r.into_user(crypto)).transpose()
+    }
+}
+
+/// `FromRow` for each backend's row type: the derive cannot rename every field with a prefix.
+macro_rules! joined_user_from_row {
+    ($row:ty) => {
+        impl<'r> sqlx::FromRow<'r, $row> for JoinedUser {
+            fn from_row(row: &'r $row) -> Result<Self, sqlx::Error> {
+                use sqlx::Row;
+                let Some(id) = row.try_get::<Option<String>, _>("u_id")? else {
+                    return Ok(JoinedUser(None));
+                };
+                Ok(JoinedUser(Some(UserRow {
+                    tenant_id: row.try_get("u_tenant_id")?,
+                    id,
+                    email: row.try_get("u_email")?,
+                    email_verified: row.try_get("u_email_verified")?,
+                    name: row.try_get("u_name")?,
+                    given_name: row.try_get("u_given_name")?,
+                    family_name: row.try_get("u_family_name")?,
+                    phone: row.try_get("u_phone")?,
+                    status: row.try_get("u_status")?,
+                    attributes: row.try_get("u_attributes")?,
+                    password_hash: row.try_get("u_password_hash")?,
+                    created_at: row.try_get("u_created_at")?,
+                    updated_at: row.try_get("u_updated_at")?,
+                    last_login_at: row.try_get("u_last_login_at")?,
+                })))
+            }
+        }
+    };
+}
+joined_user_from_row!(sqlx::sqlite::SqliteRow);
+joined_user_from_row!(sqlx::postgres::PgRow);
+
 /// The columns of a user as they are written: personal fields sealed, email indexed.
 struct SealedUser {
     email_bidx: String,

@@ -2,8 +2,9 @@
 //! expiry, type, and revocation of the token or its grant.
 
 use serde_json::Value;
-use tessera_core::store::GrantStore;
+use tessera_core::store::{AccessTokenRecord, GrantStore, PresentedToken};
 use tessera_core::tenant::Tenant;
+use tessera_core::user::User;
 use tessera_crypto::jws::verify_jwt;
 use tessera_crypto::sha256_hex;
 
@@ -13,6 +14,61 @@ use crate::state::AppState;
 /// The claims of an active access token, or `None` when it is not (for whatever reason; callers
 /// must not tell the presenter which).
 pub async fn active_access_token(state: &AppState, tenant: &Tenant, token: &str) -> Option<Value> {
+    checked(state, tenant, token, Holder::Skip)
+        .await
+        .map(|(claims, _)| claims)
+}
+
+/// As `active_access_token`, with the account the token's record names read in the same round
+/// trip (UserInfo). `None` for the user when the token is not recorded (machine tokens) or its
+/// account is gone; the caller decides what that means.
+pub async fn active_access_token_with_user(
+    state: &AppState,
+    tenant: &Tenant,
+    token: &str,
+) -> Option<(Value, Option<User>)> {
+    checked(state, tenant, token, Holder::Read).await
+}
+
+/// Whether to read the token's account along with its record.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    Skip,
+    Read,
+}
+
+/// The record of a token (by jti or by hash), whether its family is revoked and, when asked, its
+/// account: one statement either way.
+async fn record(
+    svc: &Services,
+    tenant: &Tenant,
+    token_id: &str,
+    holder: Holder,
+) -> Option<Option<PresentedToken<AccessTokenRecord>>> {
+    let store = &svc.store;
+    match holder {
+        Holder::Read => store.present_access_token(tenant.id, token_id).await.ok(),
+        Holder::Skip => store
+            .get_access_token_with_family(tenant.id, token_id)
+            .await
+            .ok()
+            .map(|found| {
+                found.map(|(token, family_revoked)| PresentedToken {
+                    token,
+                    family_revoked,
+                    user: None,
+                    session: None,
+                })
+            }),
+    }
+}
+
+async fn checked(
+    state: &AppState,
+    tenant: &Tenant,
+    token: &str,
+    holder: Holder,
+) -> Option<(Value, Option<User>)> {
     if token.is_empty() || token.len() > 8192 {
         return None;
     }
@@ -52,24 +108,18 @@ pub async fn active_access_token(state: &AppState, tenant: &Tenant, token: &str)
         let jti = claims.get("jti").and_then(|v| v.as_str())?;
         // Unrecorded machine tokens are active until they expire; recorded ones unless revoked,
         // by themselves or with their family.
-        if let Some((rec, family_revoked)) = svc
-            .store
-            .get_access_token_with_family(tenant.id, jti)
-            .await
-            .ok()?
-            && (rec.revoked_at.is_some() || family_revoked)
-        {
+        let Some(found) = record(svc, tenant, jti, holder).await? else {
+            return Some((claims, None));
+        };
+        if found.token.revoked_at.is_some() || found.family_revoked {
             return None;
         }
-        return Some(claims);
+        return Some((claims, found.user));
     }
-    let (rec, family_revoked) = svc
-        .store
-        .get_access_token_with_family(tenant.id, &sha256_hex(token.as_bytes()))
-        .await
-        .ok()??;
-    if rec.revoked_at.is_some() || family_revoked || rec.expires_at <= now {
+    let found = record(svc, tenant, &sha256_hex(token.as_bytes()), holder).await??;
+    let rec = found.token;
+    if rec.revoked_at.is_some() || found.family_revoked || rec.expires_at <= now {
         return None;
     }
-    rec.opaque_claims
+    Some((rec.opaque_claims?, found.user))
 }

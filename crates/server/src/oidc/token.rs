@@ -10,7 +10,7 @@ use tessera_core::client::{
     GRANT_REFRESH_TOKEN,
 };
 use tessera_core::events::{Actor, Event, EventKind, Target};
-use tessera_core::store::{GrantStore, SessionStore};
+use tessera_core::store::GrantStore;
 use tessera_core::tenant::Tenant;
 use tessera_crypto::sha256_hex;
 use tessera_oidc::pkce::verify_s256;
@@ -281,15 +281,18 @@ async fn refresh(
 ) -> Result<TokenResponse, OAuthError> {
     let store = &state.services.store;
     let now = Services::now();
-    let presented = params.require("refresh_token")?;
-    let hash = sha256_hex(presented.as_bytes());
-    let Some((token, family_revoked)) = store
-        .get_refresh_token_with_family(tenant.id, &hash)
+    let raw = params.require("refresh_token")?;
+    let hash = sha256_hex(raw.as_bytes());
+    // The token, its family's revocation, its account and its session: one round trip.
+    let Some(presented) = store
+        .present_refresh_token(tenant.id, &hash)
         .await
         .map_err(store_error)?
     else {
         return Err(OAuthError::invalid_grant("the refresh token is invalid"));
     };
+    let token = &presented.token;
+    let family_revoked = presented.family_revoked;
     if token.client_id != client.client_id {
         return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",
@@ -328,12 +331,8 @@ async fn refresh(
         ));
     }
     // Tokens bound to a browser session end with it (sign-out, revocation); offline tokens do not.
-    if let Some(sid) = token.session_id {
-        let active = store
-            .get_session(tenant.id, sid)
-            .await
-            .map_err(store_error)?
-            .is_some_and(|s| s.is_active(now));
+    if token.session_id.is_some() {
+        let active = presented.session.is_some_and(|s| s.is_active(now));
         if !active {
             return Err(OAuthError::invalid_grant(
                 "the session this refresh token belongs to has ended",
@@ -353,21 +352,19 @@ async fn refresh(
             asked
         }
     };
-    let Some(user_id) = token.user_id else {
+    if token.user_id.is_none() {
         return Err(OAuthError::invalid_grant("the refresh token has no user"));
+    }
+    let Some(user) = &presented.user else {
+        return Err(OAuthError::invalid_grant("the user no longer exists"));
     };
-    let user = state
-        .services
-        .user(tenant.id, user_id)
-        .await
-        .map_err(|_| OAuthError::invalid_grant("the user no longer exists"))?;
     if !user.can_sign_in() {
         return Err(OAuthError::invalid_grant("the user account is disabled"));
     }
     // A public client refreshes from the person's device: the risk engine checks that source
     // (a confidential client's server is not the person's network, so it is not judged).
     if client.is_public()
-        && crate::risk::refresh(state, tenant, &user, Some(source.ip), source.user_agent)
+        && crate::risk::refresh(state, tenant, user, Some(source.ip), source.user_agent)
             .await
             .is_some()
     {
@@ -380,7 +377,7 @@ async fn refresh(
         tenant,
         client,
         Grant {
-            user: Some(&user),
+            user: Some(user),
             scopes,
             auth_time: token.auth_time,
             amr: token.amr.clone(),

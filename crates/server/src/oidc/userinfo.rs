@@ -11,7 +11,7 @@ use tessera_oidc::claims::user_claims;
 use super::issue::released_claims;
 use tessera_oidc::scope::{OPENID, parse_scope};
 
-use super::access::active_access_token;
+use super::access::active_access_token_with_user;
 use super::token::tenant_or_404;
 use crate::state::AppState;
 
@@ -100,7 +100,8 @@ async fn userinfo(
             return r;
         }
     };
-    let Some(claims) = active_access_token(&state, &tenant, &token).await else {
+    let Some((claims, holder)) = active_access_token_with_user(&state, &tenant, &token).await
+    else {
         return bearer_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
@@ -126,7 +127,13 @@ async fn userinfo(
             "the token does not name a user",
         );
     };
-    let user = match state.services.user(tenant.id, user_id).await {
+    // The account read with the token's record when it is the subject (it always is for the
+    // tokens Tessera records); otherwise, read it now.
+    let user = match holder {
+        Some(u) if u.id == user_id => Ok(u),
+        _ => state.services.user(tenant.id, user_id).await,
+    };
+    let user = match user {
         Ok(u) if u.can_sign_in() => u,
         _ => {
             return bearer_error(

@@ -14,6 +14,113 @@ use time::Duration;
 use crate::common::*;
 use crate::signing_keys::new_signing_key;
 
+/// The one-statement reads for presented tokens (`present_*_token`) give what the separate reads
+/// give: the record, its family's revocation, the account (personal fields opened) and the bound
+/// session's lifetime; nothing across tenants, nothing for accounts or sessions that are gone.
+pub async fn presented_tokens_carry_their_user_and_session(h: &Harness) {
+    let s = &h.store;
+    let t = tenant(s, "acme").await;
+    let mut alice = user(s, t.id, "alice@example.com").await;
+    alice.name = Some("Alice Liddell".into());
+    alice.phone = Some("+15555550100".into());
+    alice.attributes = json!({"department": "R&D"});
+    s.update_user(&alice).await.unwrap();
+    let alice = s.get_user(t.id, alice.id).await.unwrap().unwrap();
+    let sess = session(s, &alice, "sess-hash-p", t0()).await;
+
+    let mut rt = new_refresh(t.id, Some(alice.id), "rt-p", "fam-p", "web");
+    rt.session_id = Some(sess.id);
+    s.insert_refresh_token(&rt).await.unwrap();
+    let at = new_access(t.id, Some(alice.id), "at-p", Some("fam-p"), "web");
+    s.insert_access_token(&at).await.unwrap();
+    let machine = new_access(t.id, None, "jti-pm", None, "svc");
+    s.insert_access_token(&machine).await.unwrap();
+
+    let p = s
+        .present_refresh_token(t.id, "rt-p")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.token, rt);
+    assert!(!p.family_revoked);
+    assert_eq!(p.user.as_ref(), Some(&alice));
+    assert_eq!(p.session, Some(sess.lifetime()));
+    assert!(p.session.unwrap().is_active(t0() + Duration::minutes(1)));
+
+    let p = s.present_access_token(t.id, "at-p").await.unwrap().unwrap();
+    assert_eq!(p.token, at);
+    assert!(!p.family_revoked);
+    assert_eq!(p.user.as_ref(), Some(&alice));
+    assert_eq!(p.session, None);
+
+    // A machine token names no account.
+    let p = s
+        .present_access_token(t.id, "jti-pm")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((p.token, p.family_revoked, p.user), (machine, false, None));
+
+    // Unknown ids and another tenant's: nothing.
+    let other = tenant(s, "other").await;
+    assert!(
+        s.present_refresh_token(t.id, "nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.present_access_token(t.id, "nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.present_refresh_token(other.id, "rt-p")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.present_access_token(other.id, "at-p")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A token bound to a session that is not stored: no lifetime (the caller refuses it).
+    let orphan = new_refresh(t.id, Some(alice.id), "rt-orphan", "fam-o", "web");
+    s.insert_refresh_token(&orphan).await.unwrap();
+    let p = s
+        .present_refresh_token(t.id, "rt-orphan")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.session, None);
+    assert_eq!(p.user.as_ref(), Some(&alice));
+
+    // A revoked session is read as revoked; a revoked family as revoked.
+    let now = t0() + Duration::minutes(5);
+    s.revoke_session(t.id, sess.id, now).await.unwrap();
+    s.revoke_family(t.id, "fam-p", now).await.unwrap();
+    let p = s
+        .present_refresh_token(t.id, "rt-p")
+        .await
+        .unwrap()
+        .unwrap();
+    let lifetime = p.session.unwrap();
+    assert_eq!(lifetime.revoked_at, Some(now));
+    assert!(!lifetime.is_active(now));
+    assert!(p.family_revoked);
+    assert!(
+        s.present_access_token(t.id, "at-p")
+            .await
+            .unwrap()
+            .unwrap()
+            .family_revoked
+    );
+}
+
 /// A code issued at t0, valid ten minutes, every optional field set.
 pub fn new_code(user: &User, code_hash: &str, client_id: &str) -> AuthorizationCode {
     AuthorizationCode {

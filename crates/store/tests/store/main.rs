@@ -75,6 +75,7 @@ on_both_backends!(
     grants::concurrent_refresh_rotation_has_one_winner,
     grants::rotation_stores_the_successor_in_one_transaction,
     grants::reads_with_family_agree_with_is_family_revoked,
+    grants::presented_tokens_carry_their_user_and_session,
     at_rest::personal_data_is_encrypted_at_rest,
     at_rest::audit_and_webhook_secrets_are_encrypted_at_rest,
     isolation::audit_and_webhook_isolation,
