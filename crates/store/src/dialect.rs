@@ -13,6 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use tessera_core::StoreError;
 
 use crate::Db;
+use crate::checkpoint::Checkpointer;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -65,6 +66,7 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         return Ok(Db::Sqlite {
             read: pool.clone(),
             write: pool,
+            checkpointer: None,
         });
     }
     let path = options.get_filename().to_path_buf();
@@ -85,16 +87,26 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options.clone())
+        .connect_with(options.clone().pragma(
+            "wal_autocheckpoint",
+            crate::checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
+        ))
         .await
         .map_err(cannot_open_sqlite)?;
     let read = SqlitePoolOptions::new()
         .max_connections(SQLITE_READ_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options.pragma("query_only", "ON"))
+        .connect_with(options.clone().pragma("query_only", "ON"))
         .await
         .map_err(cannot_open_sqlite)?;
-    Ok(Db::Sqlite { read, write })
+    let checkpointer = Checkpointer::start(options)
+        .await
+        .map_err(cannot_open_sqlite)?;
+    Ok(Db::Sqlite {
+        read,
+        write,
+        checkpointer: Some(checkpointer),
+    })
 }
 
 fn cannot_open_sqlite(e: sqlx::Error) -> StoreError {

@@ -41,6 +41,7 @@ mod analytics;
 mod api_keys;
 mod audit;
 mod authz;
+mod checkpoint;
 mod clients;
 mod codec;
 mod error;
@@ -88,11 +89,16 @@ pub struct Store {
 /// SQLite lets one writer in at a time, and a connection that finds the write lock taken sleeps
 /// in its busy handler (milliseconds at a time) before it tries again. So every write goes through
 /// one connection (`write`), and writers wait their turn in the pool's queue instead; reads use
-/// `read`, whose connections refuse writes (`PRAGMA query_only`). An in-memory database has one
-/// connection, which both name.
+/// `read`, whose connections refuse writes (`PRAGMA query_only`). A file's write-ahead log is
+/// checkpointed by a connection and task of its own (`checkpoint.rs`). An in-memory database has
+/// one connection, which both name, and no log.
 #[derive(Clone)]
 pub(crate) enum Db {
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        checkpointer: Option<Arc<checkpoint::Checkpointer>>,
+    },
     Postgres(PgPool),
 }
 
@@ -134,7 +140,14 @@ impl Store {
     /// checkpoints the write-ahead log into the database file.
     pub async fn close(&self) {
         match &self.db {
-            Db::Sqlite { read, write } => {
+            Db::Sqlite {
+                read,
+                write,
+                checkpointer,
+            } => {
+                if let Some(checkpointer) = checkpointer {
+                    checkpointer.close().await;
+                }
                 read.close().await;
                 write.close().await;
             }
