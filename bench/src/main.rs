@@ -90,8 +90,8 @@ struct Args {
     /// source tree this runner was built from).
     #[arg(long, value_name = "DIR")]
     peer_dir: Option<PathBuf>,
-    /// Also offer each repeated-request scenario open loop at this fraction (0.8) of the rate it
-    /// reached, and report the latencies there.
+    /// Also offer each repeated-request scenario, and refresh, open loop at this fraction (0.8) of
+    /// the rate it reached, and report the latencies there.
     #[arg(long, value_name = "F")]
     at_fraction: Option<f64>,
     /// scale: users imported into the large tenant (compared with 1,000).
@@ -212,8 +212,8 @@ struct Plan {
     sizes: authz::Sizes,
     storm_factor: f64,
     storm_connections: usize,
-    /// `--at-fraction`: also run each repeated-request scenario open loop at this fraction of
-    /// the rate it just reached.
+    /// `--at-fraction`: also run each repeated-request scenario, and refresh, open loop at this
+    /// fraction of the rate it just reached.
     fraction: Option<f64>,
 }
 
@@ -314,7 +314,22 @@ async fn measure(
             for &connections in &plan.connections {
                 // Fresh tokens for every level, made before its clock starts.
                 let workers = seed.conversations(connections).await?;
-                out.push(measure_level(scenario.name(), target, workers, plan).await?);
+                let mut m = measure_level(scenario.name(), target, workers, plan).await?;
+                if let Some(f) = plan.fraction {
+                    // As many fresh tokens as the open loop may have requests in flight.
+                    let fresh = seed.conversations(plan.storm_connections).await?;
+                    m.at_fraction = Some(
+                        refresh_at_fraction(
+                            scenario.name(),
+                            target,
+                            fresh,
+                            f * m.summary.rate,
+                            plan,
+                        )
+                        .await?,
+                    );
+                }
+                out.push(m);
             }
         }
         Workload::Flows(seed) => {
@@ -367,6 +382,48 @@ async fn at_fraction(
     let counts = open_loop::run(
         target.addr,
         template,
+        rate,
+        plan.storm_connections,
+        window,
+        plan.warmup,
+    )
+    .await?;
+    if let Some(e) = &counts.first_failure {
+        eprintln!(
+            "  {name}: open loop: {} errors; the first: {e}",
+            counts.failed
+        );
+    }
+    Ok(counts)
+}
+
+/// Refresh-token grants offered open loop at `rate`, each spending one of the conversations'
+/// tokens and keeping the rotated one (see `open_loop::run_refresh`).
+async fn refresh_at_fraction(
+    name: &str,
+    target: Target,
+    conversations: Vec<refresh::RefreshConversation>,
+    rate: f64,
+    plan: &Plan,
+) -> Result<open_loop::StormCounts> {
+    let Some(template) = conversations.first().map(|c| c.template().clone()) else {
+        bail!("{name}: no refresh token to offer open loop");
+    };
+    let tokens = conversations
+        .iter()
+        .map(|c| c.token().to_string())
+        .collect();
+    eprintln!(
+        "  {name}: open loop at {rate:.1}/s with {} token families, {} s warm-up, {} s measured",
+        conversations.len(),
+        plan.warmup.as_secs(),
+        plan.measure.as_secs()
+    );
+    let window = Window::starting_now(plan.warmup, plan.measure);
+    let counts = open_loop::run_refresh(
+        target.addr,
+        &template,
+        tokens,
         rate,
         plan.storm_connections,
         window,

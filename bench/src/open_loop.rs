@@ -1,4 +1,4 @@
-//! The open-loop generator of the `login-storm` scenario: requests arrive at a fixed rate whatever
+//! The open-loop generator of the `login-storm` scenario and of `--at-fraction`: requests arrive at a fixed rate whatever
 //! the server answers, as a crowd of separate browsers would, instead of each worker waiting for
 //! its previous answer (the closed loop of `load.rs`, which slows down with the server).
 //!
@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::load::{Answer, Connection, Expect, REQUEST_TIMEOUT, RequestTemplate, Window};
 use crate::load::{host_header, micros};
+use crate::refresh;
 use crate::stats::{Micros, Summary};
 
 /// When request `i` (from 0) is due, at `rate` requests per second from `start`.
@@ -140,19 +141,32 @@ async fn one(
     template: Arc<RequestTemplate>,
     due: Instant,
 ) -> Record {
-    let record = |outcome| Record {
+    let outcome = match exchange(addr, &pool, &template).await {
+        Ok(answer) => classify(&answer, template.expect),
+        Err(outcome) => outcome,
+    };
+    Record {
         due,
         end: Instant::now(),
         outcome,
-    };
+    }
+}
+
+/// Sends `template` on an idle or new connection of `pool`: the answer, or how the request ended
+/// without one (not sent, or failed).
+async fn exchange(
+    addr: SocketAddr,
+    pool: &Pool,
+    template: &RequestTemplate,
+) -> Result<Answer, Outcome> {
     let mut conn = match pool.take() {
-        None => return record(Outcome::Unsent),
+        None => return Err(Outcome::Unsent),
         Some(Some(c)) => c,
         Some(None) => match tokio::time::timeout(REQUEST_TIMEOUT, Connection::open(addr)).await {
             Ok(Ok(c)) => c,
             failed => {
                 pool.forget();
-                return record(Outcome::Failed(match failed {
+                return Err(Outcome::Failed(match failed {
                     Ok(Err(e)) => format!("connect: {e:#}"),
                     _ => "connect: timed out".into(),
                 }));
@@ -163,24 +177,90 @@ async fn one(
         Ok(r) => r,
         Err(e) => {
             pool.give_back(conn);
-            return record(Outcome::Failed(format!("{e:#}")));
+            return Err(Outcome::Failed(format!("{e:#}")));
         }
     };
     match tokio::time::timeout(REQUEST_TIMEOUT, conn.send(req)).await {
         Ok(Ok(answer)) => {
-            let outcome = classify(&answer, template.expect);
             pool.give_back(conn);
-            record(outcome)
+            Ok(answer)
         }
         Ok(Err(e)) => {
             pool.forget();
-            record(Outcome::Failed(format!("transport: {e:#}")))
+            Err(Outcome::Failed(format!("transport: {e:#}")))
         }
         Err(_) => {
             pool.forget();
-            record(Outcome::Failed("request timed out".into()))
+            Err(Outcome::Failed("request timed out".into()))
         }
     }
+}
+
+/// One refresh-token grant of the open loop: it spends a token of `tokens` (none free: not sent,
+/// like a request without a connection) and puts back the one the answer carries. A refused
+/// grant loses its token.
+async fn one_refresh(
+    addr: SocketAddr,
+    pool: Arc<Pool>,
+    tokens: Arc<Mutex<Vec<String>>>,
+    template: Arc<RequestTemplate>,
+    due: Instant,
+) -> Record {
+    let record = |outcome| Record {
+        due,
+        end: Instant::now(),
+        outcome,
+    };
+    let Some(token) = tokens.lock().ok().and_then(|mut t| t.pop()) else {
+        return record(Outcome::Unsent);
+    };
+    let mut request = (*template).clone();
+    request.body = refresh::grant_body(&token).into();
+    match exchange(addr, &pool, &request).await {
+        Ok(answer) => match refresh::rotated_token(&answer) {
+            Ok(next) => {
+                if let Ok(mut t) = tokens.lock() {
+                    t.push(next);
+                }
+                record(Outcome::Served)
+            }
+            Err(e) => record(Outcome::Failed(e)),
+        },
+        Err(outcome) => {
+            // Not sent: the token is still good.
+            if outcome == Outcome::Unsent
+                && let Ok(mut t) = tokens.lock()
+            {
+                t.push(token);
+            }
+            record(outcome)
+        }
+    }
+}
+
+/// Refresh-token grants offered open loop at `rate`, each spending one of `tokens` (each of its
+/// own token family) and keeping the rotated one for a later request; otherwise as [`run`].
+/// `template` is the token endpoint POST with the client's authentication (its body is replaced).
+pub async fn run_refresh(
+    addr: SocketAddr,
+    template: &RequestTemplate,
+    tokens: Vec<String>,
+    rate: f64,
+    max_connections: usize,
+    window: Window,
+    warmup: Duration,
+) -> Result<StormCounts> {
+    let tokens = Arc::new(Mutex::new(tokens));
+    let template = Arc::new(template.clone());
+    schedule(
+        addr,
+        rate,
+        max_connections,
+        window,
+        warmup,
+        move |pool, due| one_refresh(addr, pool, Arc::clone(&tokens), Arc::clone(&template), due),
+    )
+    .await
 }
 
 /// Sends `template` at `rate` requests per second from the start of the warm-up to the end of
@@ -193,6 +273,32 @@ pub async fn run(
     window: Window,
     warmup: Duration,
 ) -> Result<StormCounts> {
+    let template = Arc::new(template.clone());
+    schedule(
+        addr,
+        rate,
+        max_connections,
+        window,
+        warmup,
+        move |pool, due| one(addr, pool, Arc::clone(&template), due),
+    )
+    .await
+}
+
+/// Starts `request(pool, due)` for each arrival at `rate` from the start of the warm-up to the end
+/// of `window`, and tallies the records once the last has ended.
+async fn schedule<F, Fut>(
+    addr: SocketAddr,
+    rate: f64,
+    max_connections: usize,
+    window: Window,
+    warmup: Duration,
+    request: F,
+) -> Result<StormCounts>
+where
+    F: Fn(Arc<Pool>, Instant) -> Fut,
+    Fut: std::future::Future<Output = Record> + Send + 'static,
+{
     if !addr.ip().is_loopback() {
         bail!("load is only ever sent to the loopback interface, not to {addr}");
     }
@@ -204,7 +310,6 @@ pub async fn run(
         open: Mutex::new((0, 0)),
         max: max_connections.max(1),
     });
-    let template = Arc::new(template.clone());
     let start = window
         .measure_from
         .checked_sub(warmup)
@@ -217,7 +322,7 @@ pub async fn run(
             break;
         }
         tokio::time::sleep_until(due.into()).await;
-        tasks.spawn(one(addr, Arc::clone(&pool), Arc::clone(&template), due));
+        tasks.spawn(request(Arc::clone(&pool), due));
         // Collect what has finished, so a long storm does not hold every task.
         while let Some(done) = tasks.try_join_next() {
             records.push(done?);
@@ -293,6 +398,122 @@ mod tests {
             headers,
             body: Bytes::from_static(b"busy"),
         }
+    }
+
+    /// A token endpoint on 127.0.0.1 that answers `refresh_token=t-N` with `t-N+1` once per
+    /// token (a token spent twice, or `t-bad`, gets 400), over keep-alive HTTP/1.1.
+    async fn rotating_token_endpoint() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let spent = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = Arc::clone(&spent);
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let seen = Arc::clone(&seen);
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        // One request: headers, then Content-Length bytes of body.
+                        let (head_end, length) = loop {
+                            let text = String::from_utf8_lossy(&buf).to_string();
+                            if let Some(end) = text.find("\r\n\r\n") {
+                                let length = text[..end]
+                                    .lines()
+                                    .find_map(|l| {
+                                        l.to_ascii_lowercase()
+                                            .strip_prefix("content-length:")
+                                            .map(|v| v.trim().parse::<usize>().unwrap())
+                                    })
+                                    .unwrap_or(0);
+                                if buf.len() >= end + 4 + length {
+                                    break (end + 4, length);
+                                }
+                            }
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let body =
+                            String::from_utf8_lossy(&buf[head_end..head_end + length]).to_string();
+                        buf.drain(..head_end + length);
+                        let token = body
+                            .split("refresh_token=")
+                            .nth(1)
+                            .unwrap_or("")
+                            .to_string();
+                        let fresh = {
+                            let mut seen = seen.lock().unwrap();
+                            let fresh = !seen.contains(&token)
+                                && token.starts_with("t-")
+                                && token != "t-bad";
+                            seen.push(token.clone());
+                            fresh
+                        };
+                        let (status, json) = if fresh {
+                            let n: u64 = token[2..].parse().unwrap();
+                            ("200 OK", format!(r#"{{"refresh_token":"t-{}"}}"#, n + 1000))
+                        } else {
+                            (
+                                "400 Bad Request",
+                                r#"{"error":"invalid_grant"}"#.to_string(),
+                            )
+                        };
+                        let answer = format!(
+                            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{json}",
+                            json.len()
+                        );
+                        if socket.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, spent)
+    }
+
+    /// The open loop spends each token once and keeps the rotated one; a refused grant loses its
+    /// token and counts as failed; with every token in flight a request is not sent.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn open_loop_refreshes_spend_each_token_once() {
+        let (addr, spent) = rotating_token_endpoint().await;
+        let template = RequestTemplate::post_form("/t/bench/token", String::new());
+        let tokens = vec!["t-1".to_string(), "t-2".to_string(), "t-bad".to_string()];
+        let window = Window::starting_now(Duration::ZERO, Duration::from_millis(500));
+        let c = run_refresh(addr, &template, tokens, 200.0, 8, window, Duration::ZERO)
+            .await
+            .unwrap();
+        let spent = spent.lock().unwrap().clone();
+        let mut unique = spent.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            spent.len(),
+            "no token was presented twice: {spent:?}"
+        );
+        assert_eq!(spent.iter().filter(|t| *t == "t-bad").count(), 1);
+        assert_eq!(c.failed, 1, "the refused grant: {:?}", c.first_failure);
+        assert!(
+            c.served.ok + 10 >= spent.len() as u64 - 1,
+            "{} served of {}",
+            c.served.ok,
+            spent.len()
+        );
+        assert!(
+            spent.len() >= 50,
+            "two token families at 200/s for 0.5 s: {}",
+            spent.len()
+        );
+        assert_eq!(c.scheduled, 100);
+        assert_eq!(
+            c.served.ok + c.failed + c.unsent + c.answered_after,
+            100,
+            "{c:?}"
+        );
     }
 
     #[test]

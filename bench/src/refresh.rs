@@ -23,7 +23,8 @@ impl RefreshConversation {
     }
 }
 
-fn grant_body(token: &str) -> String {
+/// The form body of a refresh-token grant that spends `token`.
+pub fn grant_body(token: &str) -> String {
     form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "refresh_token")
         .append_pair("refresh_token", token)
@@ -41,6 +42,18 @@ pub fn rotated_token(answer: &Answer) -> Result<String, String> {
         .as_str()
         .map(str::to_string)
         .ok_or_else(|| format!("the refresh grant answered without a new refresh token: {v}"))
+}
+
+impl RefreshConversation {
+    /// The token this conversation would spend next.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The token endpoint POST with the client's authentication (its body spends `token`).
+    pub fn template(&self) -> &RequestTemplate {
+        &self.template
+    }
 }
 
 impl Conversation for RefreshConversation {
