@@ -373,28 +373,17 @@ async fn at_fraction(
     rate: f64,
     plan: &Plan,
 ) -> Result<open_loop::StormCounts> {
-    eprintln!(
-        "  {name}: open loop at {rate:.1}/s, {} s warm-up, {} s measured",
-        plan.warmup.as_secs(),
-        plan.measure.as_secs()
-    );
-    let window = Window::starting_now(plan.warmup, plan.measure);
-    let counts = open_loop::run(
-        target.addr,
-        template,
-        rate,
-        plan.storm_connections,
-        window,
-        plan.warmup,
-    )
-    .await?;
-    if let Some(e) = &counts.first_failure {
-        eprintln!(
-            "  {name}: open loop: {} errors; the first: {e}",
-            counts.failed
-        );
-    }
-    Ok(counts)
+    offered_open_loop(name, rate, String::new(), plan, |window| {
+        open_loop::run(
+            target.addr,
+            template,
+            rate,
+            plan.storm_connections,
+            window,
+            plan.warmup,
+        )
+    })
+    .await
 }
 
 /// Refresh-token grants offered open loop at `rate`, each spending one of the conversations'
@@ -413,23 +402,39 @@ async fn refresh_at_fraction(
         .iter()
         .map(|c| c.token().to_string())
         .collect();
+    let families = format!(" with {} token families", conversations.len());
+    offered_open_loop(name, rate, families, plan, |window| {
+        open_loop::run_refresh(
+            target.addr,
+            &template,
+            tokens,
+            rate,
+            plan.storm_connections,
+            window,
+            plan.warmup,
+        )
+    })
+    .await
+}
+
+/// Says what is offered, runs `offer` over a window starting now and reports its first failure.
+async fn offered_open_loop<F, Fut>(
+    name: &str,
+    rate: f64,
+    detail: String,
+    plan: &Plan,
+    offer: F,
+) -> Result<open_loop::StormCounts>
+where
+    F: FnOnce(Window) -> Fut,
+    Fut: std::future::Future<Output = Result<open_loop::StormCounts>>,
+{
     eprintln!(
-        "  {name}: open loop at {rate:.1}/s with {} token families, {} s warm-up, {} s measured",
-        conversations.len(),
+        "  {name}: open loop at {rate:.1}/s{detail}, {} s warm-up, {} s measured",
         plan.warmup.as_secs(),
         plan.measure.as_secs()
     );
-    let window = Window::starting_now(plan.warmup, plan.measure);
-    let counts = open_loop::run_refresh(
-        target.addr,
-        &template,
-        tokens,
-        rate,
-        plan.storm_connections,
-        window,
-        plan.warmup,
-    )
-    .await?;
+    let counts = offer(Window::starting_now(plan.warmup, plan.measure)).await?;
     if let Some(e) = &counts.first_failure {
         eprintln!(
             "  {name}: open loop: {} errors; the first: {e}",
