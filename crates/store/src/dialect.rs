@@ -4,6 +4,7 @@
 //! [`Locking`]). Query code stays dialect-free.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::error::DatabaseError;
@@ -14,6 +15,7 @@ use tessera_core::StoreError;
 
 use crate::Db;
 use crate::checkpoint::Checkpointer;
+use crate::group_commit::GroupCommit;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -65,6 +67,7 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
             .map_err(cannot_open_sqlite)?;
         return Ok(Db::Sqlite {
             read: pool.clone(),
+            rotations: Arc::new(GroupCommit::new(pool.clone())),
             write: pool,
             checkpointer: None,
         });
@@ -104,6 +107,7 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         .map_err(cannot_open_sqlite)?;
     Ok(Db::Sqlite {
         read,
+        rotations: Arc::new(GroupCommit::new(write.clone())),
         write,
         checkpointer: Some(checkpointer),
     })
@@ -411,8 +415,8 @@ macro_rules! for_update_skip_locked {
 /// (reading a field of JSON text). Built by `with_json_text!`; [`Spelled::text`] picks the
 /// spelling of the store's backend.
 pub(crate) struct Spelled {
-    sqlite: &'static str,
-    postgres: &'static str,
+    pub(crate) sqlite: &'static str,
+    pub(crate) postgres: &'static str,
 }
 
 impl Spelled {

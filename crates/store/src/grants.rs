@@ -253,6 +253,54 @@ macro_rules! bind_rotation {
     };
 }
 
+/// A refresh token's rotation with its successor's records, as the SQLite writer runs it in a
+/// group commit (see `rotate_refresh_token`). `Ok(false)`: the token was not rotated (already
+/// rotated, revoked, of a revoked family, or unknown), and nothing was written.
+pub(crate) struct Rotation {
+    tenant: TenantId,
+    token_hash: String,
+    now: Timestamp,
+    access: Option<AccessTokenRecord>,
+    access_claims: Option<String>,
+    successor: RefreshToken,
+    amr: String,
+}
+
+impl crate::group_commit::BatchedWrite for Rotation {
+    type Output = bool;
+
+    fn run<'c>(
+        &'c self,
+        conn: &'c mut sqlx::SqliteConnection,
+    ) -> std::pin::Pin<Box<dyn Future<Output = StoreResult<bool>> + Send + 'c>> {
+        Box::pin(async move {
+            let changed = bind_rotation!(
+                sqlx::query(ROTATE_WITH_SUCCESSOR.sqlite),
+                self.tenant,
+                &self.token_hash,
+                self.now,
+                &self.successor,
+                &self.amr,
+                self.access.as_ref(),
+                &self.access_claims
+            )
+            .execute(&mut *conn)
+            .await
+            .map_err(crate::error::from_sqlx)?
+            .rows_affected();
+            let expected = if self.access.is_some() { 3 } else { 2 };
+            match changed {
+                0 => Ok(false),
+                n if n == expected => Ok(true),
+                // Rolled back by the group commit: a rotation without all of its successors.
+                n => Err(StoreError::Backend(format!(
+                    "a refresh-token rotation changed {n} rows instead of {expected}"
+                ))),
+            }
+        })
+    }
+}
+
 /// The `INSERT` of an access-token record (`&AccessTokenRecord`), its opaque claims already JSON
 /// (see `access_claims_json`). A token of a family already revoked is stored revoked.
 macro_rules! insert_access_query {
@@ -762,7 +810,8 @@ impl GrantStore for Store {
 
     /// What `mark_refresh_rotated`, then (only when it rotated) `insert_access_token` and
     /// `insert_refresh_token` would do, as one message to the database (`ROTATE_WITH_SUCCESSOR`):
-    /// one commit per refresh instead of three, and no rotated token without its successor.
+    /// no rotated token without its successor. On SQLite the rotation is group-committed with the
+    /// others waiting for the writer (`group_commit.rs`).
     async fn rotate_refresh_token(
         &self,
         tenant: TenantId,
@@ -773,12 +822,10 @@ impl GrantStore for Store {
     ) -> StoreResult<bool> {
         let access_claims = access.map(access_claims_json).transpose()?.flatten();
         let amr = to_json("refresh_tokens.amr", &successor.amr)?;
-        let sql = ROTATE_WITH_SUCCESSOR.text(&self.db);
-        // The same 28 values, bound to the PostgreSQL query (which returns a count) or the SQLite one.
-        macro_rules! bound {
-            ($query:expr) => {
-                bind_rotation!(
-                    $query,
+        match &self.db {
+            crate::Db::Postgres(pool) => {
+                let (stored,): (i64,) = bind_rotation!(
+                    sqlx::query_as(ROTATE_WITH_SUCCESSOR.postgres),
                     tenant,
                     token_hash,
                     now,
@@ -787,28 +834,24 @@ impl GrantStore for Store {
                     access,
                     &access_claims
                 )
-            };
-        }
-        match &self.db {
-            crate::Db::Postgres(pool) => {
-                let (stored,): (i64,) = bound!(sqlx::query_as(sql))
-                    .fetch_one(pool)
-                    .await
-                    .map_err(crate::error::from_sqlx)?;
+                .fetch_one(pool)
+                .await
+                .map_err(crate::error::from_sqlx)?;
                 Ok(stored == 1)
             }
-            crate::Db::Sqlite { .. } => transaction!(self, tx => {
-                let changed = tx_execute!(tx, bound!(sqlx::query(sql)))?;
-                let expected = if access.is_some() { 3 } else { 2 };
-                match changed {
-                    0 => Ok(false),
-                    n if n == expected => Ok(true),
-                    // Rolled back by `transaction!`: a rotation without all of its successors.
-                    n => Err(StoreError::Backend(format!(
-                        "a refresh-token rotation changed {n} rows instead of {expected}"
-                    ))),
-                }
-            }),
+            crate::Db::Sqlite { rotations, .. } => {
+                rotations
+                    .run(Rotation {
+                        tenant,
+                        token_hash: token_hash.to_owned(),
+                        now,
+                        access: access.cloned(),
+                        access_claims,
+                        successor: successor.clone(),
+                        amr,
+                    })
+                    .await
+            }
         }
     }
 

@@ -47,6 +47,7 @@ mod codec;
 mod error;
 mod federation;
 mod grants;
+mod group_commit;
 mod groups;
 mod job_leases;
 mod logos;
@@ -98,6 +99,8 @@ pub(crate) enum Db {
         read: SqlitePool,
         write: SqlitePool,
         checkpointer: Option<Arc<checkpoint::Checkpointer>>,
+        /// Refresh-token rotations, group-committed on `write` (`group_commit.rs`).
+        rotations: Arc<group_commit::GroupCommit<grants::Rotation>>,
     },
     Postgres(PgPool),
 }
@@ -144,6 +147,7 @@ impl Store {
                 read,
                 write,
                 checkpointer,
+                ..
             } => {
                 if let Some(checkpointer) = checkpointer {
                     checkpointer.close().await;
