@@ -2,10 +2,10 @@
 //!
 //! - `audit_heads` holds, per tenant, the chain head (seq and hash of the newest entry) and the
 //!   anchor verification starts from (seq and hash of the last pruned entry). An append takes the
-//!   head row's lock before reading it: on PostgreSQL `SELECT … FOR UPDATE` after an
-//!   `INSERT … ON CONFLICT DO NOTHING` that creates the row on first use; on SQLite the same
-//!   insert is the transaction's first statement, so the database's write lock is held before the
-//!   head is read. Concurrent appends, on any number of nodes, therefore get seq 1, 2, 3… without
+//!   head row's lock as it reads it (`LOCK_HEAD`: an `INSERT … ON CONFLICT DO UPDATE … RETURNING`
+//!   that creates the row on first use and otherwise locks and returns it); on SQLite that insert
+//!   is the transaction's first statement, so the database's write lock is held before the head
+//!   is read. Concurrent appends, on any number of nodes, therefore get seq 1, 2, 3… without
 //!   gaps or forks.
 //! - `audit_entries.body` is the event's non-personal part as JSON text, exactly as hashed
 //!   (`serde_json::to_string(&event.body())`); it is parsed again when read, and the hash of an
@@ -56,10 +56,13 @@ macro_rules! entry_columns {
     };
 }
 
-/// The tenant's chain head, locked until the end of the transaction (on SQLite, the write lock
-/// the transaction already holds does that).
-const LOCK_HEAD: crate::dialect::Locking =
-    for_update!("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1";);
+/// Creates the tenant's head on first use, locks it for the rest of the transaction and returns
+/// it: the conflict's no-op update takes the row lock that `FOR UPDATE` would (PostgreSQL) and
+/// returns the row as it stands (after any concurrent append that held the lock has committed).
+const LOCK_HEAD: &str = "INSERT INTO audit_heads (tenant_id, seq, hash, anchor_seq, anchor_hash) \
+     VALUES ($1, 0, $2, 0, $2) \
+     ON CONFLICT (tenant_id) DO UPDATE SET seq = audit_heads.seq \
+     RETURNING seq, hash";
 
 #[derive(sqlx::FromRow)]
 struct EntryRow {
@@ -303,19 +306,11 @@ impl AuditStore for Store {
                     Some(i) => i,
                     None => {
                         // The first statement writes (see the module comment): it creates the
-                        // head on first use and, on SQLite, takes the write lock.
-                        tx_execute!(
-                            tx,
-                            sqlx::query(
-                                "INSERT INTO audit_heads (tenant_id, seq, hash, anchor_seq, anchor_hash) \
-                                 VALUES ($1, 0, $2, 0, $2) ON CONFLICT (tenant_id) DO NOTHING"
-                            )
-                            .bind(&p.tenant)
-                            .bind(GENESIS_HASH)
-                        )?;
+                        // head on first use, locks it (on SQLite, takes the write lock) and reads
+                        // it, in one round trip.
                         let (seq, hash): (i64, String) = tx_fetch_one!(
                             tx,
-                            sqlx::query_as(LOCK_HEAD.text(&self.db)).bind(&p.tenant)
+                            sqlx::query_as(LOCK_HEAD).bind(&p.tenant).bind(GENESIS_HASH)
                         )?;
                         heads.push((event.tenant_id, seq, hash));
                         heads.len() - 1

@@ -367,8 +367,8 @@ pub(crate) fn snapshot_statement(db: &Db) -> Option<&'static str> {
 /// read must come after a write in its transaction, see `transaction!`), and a single statement
 /// is atomic on its own.
 ///
-/// Built by `for_update!` and `for_update_skip_locked!`, the only places the locking clauses
-/// are spelled; [`Locking::text`] picks the spelling of the store's backend.
+/// Built by `for_update_skip_locked!`, the only place the locking clause is spelled;
+/// [`Locking::text`] picks the spelling of the store's backend.
 pub(crate) struct Locking {
     sqlite: &'static str,
     postgres: &'static str,
@@ -389,19 +389,10 @@ impl Locking {
     }
 }
 
-/// `for_update!(head…; tail…)`: the statement `head tail`, with `FOR UPDATE` between the two on
-/// PostgreSQL. Each part is a string literal (or a macro expanding to one).
-macro_rules! for_update {
-    ($($head:expr),+ ; $($tail:expr),* $(,)?) => {
-        crate::dialect::Locking::new(
-            concat!($($head,)+ $($tail,)*),
-            concat!($($head,)+ " FOR UPDATE", $($tail,)*),
-        )
-    };
-}
-
-/// `for_update_skip_locked!(head…; tail…)`: as `for_update!` with `FOR UPDATE SKIP LOCKED`,
-/// so that concurrent transactions each take different rows instead of waiting for one another.
+/// `for_update_skip_locked!(head…; tail…)`: the statement `head tail`, with
+/// `FOR UPDATE SKIP LOCKED` between the two on PostgreSQL, so that concurrent transactions each
+/// take different rows instead of waiting for one another. Each part is a string literal (or a
+/// macro expanding to one).
 macro_rules! for_update_skip_locked {
     ($($head:expr),+ ; $($tail:expr),* $(,)?) => {
         crate::dialect::Locking::new(
@@ -511,16 +502,7 @@ mod tests {
     }
 
     #[test]
-    fn locking_clauses_go_between_head_and_tail_on_postgres_only() {
-        let head = for_update!("SELECT seq FROM audit_heads WHERE tenant_id = $1";);
-        assert_eq!(
-            head.sqlite,
-            "SELECT seq FROM audit_heads WHERE tenant_id = $1"
-        );
-        assert_eq!(
-            head.postgres,
-            "SELECT seq FROM audit_heads WHERE tenant_id = $1 FOR UPDATE"
-        );
+    fn the_skip_locked_clause_goes_between_head_and_tail_on_postgres_only() {
         let claim = for_update_skip_locked!("UPDATE t SET a = 1 WHERE id IN (SELECT id FROM t LIMIT $1"; ") RETURNING ", "id");
         assert_eq!(
             claim.sqlite,

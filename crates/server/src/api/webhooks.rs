@@ -195,6 +195,7 @@ pub async fn create_webhook(
     };
     sub.validate()?;
     state.services.store.create_webhook(&sub).await?;
+    state.services.webhooks_changed(tenant.id);
     let ev = Event::new(
         tenant.id,
         sub.created_at,
@@ -251,6 +252,7 @@ pub async fn delete_webhook(
     if !state.services.store.delete_webhook(tenant.id, id).await? {
         return Err(ApiError::not_found("webhook"));
     }
+    state.services.webhooks_changed(tenant.id);
     let ev = Event::new(
         tenant.id,
         Services::now(),

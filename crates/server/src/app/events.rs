@@ -3,7 +3,9 @@
 //! webhook or SIEM stream. Metrics count events by type. Handlers never write the audit trail.
 //! Appends are group-committed: see [`AuditWriter`].
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tessera_core::TenantId;
@@ -53,6 +55,70 @@ const QUEUE: usize = 4096;
 #[derive(Clone, Default)]
 pub struct AuditWriter {
     queue: Arc<OnceLock<mpsc::Sender<Pending>>>,
+    subscriptions: Subscriptions,
+}
+
+/// How long a tenant's webhook subscriptions, once read, serve the audit writer on SQLite, should
+/// another process change them (the server's own changes apply at once: see
+/// [`Services::webhooks_changed`]).
+const SUBSCRIPTIONS_FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// The webhook subscriptions of each tenant, as last read, and when. Under load every audit batch
+/// needed them, and reading them each time was one more wait on the database for every event.
+/// Kept on SQLite only, where one server process is the deployment: on PostgreSQL several nodes
+/// share the database, and a subscription made through one must apply to the very next event of
+/// every other, so there they are read for each batch. A subscription deleted meanwhile gets no
+/// delivery either way (`INSERT_DELIVERY` stores one only for a subscription that exists).
+#[derive(Clone, Default)]
+struct Subscriptions {
+    inner: Arc<Mutex<SubscriptionsInner>>,
+}
+
+#[derive(Default)]
+struct SubscriptionsInner {
+    by_tenant: HashMap<TenantId, (Instant, Arc<Vec<WebhookSubscription>>)>,
+    /// Counts the changes made here: a list read while one was made is not kept, as it may
+    /// predate the change.
+    changes: u64,
+}
+
+impl Subscriptions {
+    async fn of(&self, store: &Store, tenant: TenantId) -> Arc<Vec<WebhookSubscription>> {
+        if store.backend() != "sqlite" {
+            return Arc::new(read_subscriptions(store, tenant).await.unwrap_or_default());
+        }
+        let changes_before = {
+            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let cached = inner
+                .by_tenant
+                .get(&tenant)
+                .filter(|(read_at, _)| read_at.elapsed() < SUBSCRIPTIONS_FRESH_FOR);
+            if let Some((_, subs)) = cached {
+                return subs.clone();
+            }
+            inner.changes
+        };
+        let read_at = Instant::now();
+        // A list that could not be read is not kept: the next batch tries again.
+        let Some(subs) = read_subscriptions(store, tenant).await.map(Arc::new) else {
+            return Arc::new(Vec::new());
+        };
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        // Drop what has gone stale, so tenants seen once do not stay forever.
+        inner
+            .by_tenant
+            .retain(|_, (at, _)| at.elapsed() < SUBSCRIPTIONS_FRESH_FOR);
+        if inner.changes == changes_before {
+            inner.by_tenant.insert(tenant, (read_at, subs.clone()));
+        }
+        subs
+    }
+
+    fn forget(&self, tenant: TenantId) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.changes += 1;
+        inner.by_tenant.remove(&tenant);
+    }
 }
 
 /// One event waiting for the writer, and where its entry goes.
@@ -65,20 +131,20 @@ impl AuditWriter {
     fn queue(&self, store: &Store) -> &mpsc::Sender<Pending> {
         self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(write_loop(store.clone(), rx));
+            tokio::spawn(write_loop(store.clone(), self.subscriptions.clone(), rx));
             tx
         })
     }
 }
 
-async fn write_loop(store: Store, mut rx: mpsc::Receiver<Pending>) {
+async fn write_loop(store: Store, subscriptions: Subscriptions, mut rx: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let pending = std::mem::take(&mut batch);
         metrics::histogram!("tessera_audit_batch_events").record(pending.len() as f64);
         let (events, replies): (Vec<Event>, Vec<_>) =
             pending.into_iter().map(|p| (p.event, p.reply)).unzip();
-        let entries = append(&store, &events).await;
+        let entries = append(&store, &subscriptions, &events).await;
         for (reply, entry) in replies.into_iter().zip(entries) {
             // A caller that stopped waiting (its request was dropped) needs no answer.
             let _ = reply.send(entry);
@@ -89,8 +155,12 @@ async fn write_loop(store: Store, mut rx: mpsc::Receiver<Pending>) {
 /// Appends `events` with their webhook deliveries, in one transaction when it can. Should the
 /// batch fail as a whole (one event repeated, say), each event is tried on its own, so one bad
 /// event loses no other. One entry (or `None`, logged) per event, in order.
-async fn append(store: &Store, events: &[Event]) -> Vec<Option<AuditEntry>> {
-    let deliveries = deliveries_of(store, events).await;
+async fn append(
+    store: &Store,
+    subscriptions: &Subscriptions,
+    events: &[Event],
+) -> Vec<Option<AuditEntry>> {
+    let deliveries = deliveries_of(store, subscriptions, events).await;
     if events.len() > 1 {
         let batch: Vec<(&Event, &[WebhookDelivery])> = events
             .iter()
@@ -136,31 +206,37 @@ async fn append_one(
     }
 }
 
-/// The webhook deliveries of each event: the tenant's subscriptions are read once per batch.
-async fn deliveries_of(store: &Store, events: &[Event]) -> Vec<Vec<WebhookDelivery>> {
-    let mut subscriptions: Vec<(TenantId, Vec<WebhookSubscription>)> = Vec::new();
+/// `None` (logged) when they cannot be read: the event is then audited but not delivered.
+async fn read_subscriptions(store: &Store, tenant: TenantId) -> Option<Vec<WebhookSubscription>> {
+    store
+        .list_webhooks(tenant)
+        .await
+        .inspect_err(|e| {
+            tracing::error!(error = %e, "cannot read webhook subscriptions; the event is audited but not delivered");
+        })
+        .ok()
+}
+
+/// The webhook deliveries of each event, from its tenant's subscriptions.
+async fn deliveries_of(
+    store: &Store,
+    subscriptions: &Subscriptions,
+    events: &[Event],
+) -> Vec<Vec<WebhookDelivery>> {
+    let mut by_tenant: Vec<(TenantId, Arc<Vec<WebhookSubscription>>)> = Vec::new();
     let mut out = Vec::with_capacity(events.len());
     for event in events {
-        let i = match subscriptions
-            .iter()
-            .position(|(t, _)| *t == event.tenant_id)
-        {
+        let i = match by_tenant.iter().position(|(t, _)| *t == event.tenant_id) {
             Some(i) => i,
             None => {
-                let subs = match store.list_webhooks(event.tenant_id).await {
-                    Ok(subs) => subs,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot read webhook subscriptions; the event is audited but not delivered");
-                        Vec::new()
-                    }
-                };
-                subscriptions.push((event.tenant_id, subs));
-                subscriptions.len() - 1
+                let subs = subscriptions.of(store, event.tenant_id).await;
+                by_tenant.push((event.tenant_id, subs));
+                by_tenant.len() - 1
             }
         };
         let type_name = event.kind.type_name();
         out.push(
-            subscriptions[i]
+            by_tenant[i]
                 .1
                 .iter()
                 .filter(|s| s.wants(&type_name))
@@ -187,6 +263,12 @@ async fn deliveries_of(store: &Store, events: &[Event]) -> Vec<Vec<WebhookDelive
 }
 
 impl Services {
+    /// Tells the audit writer that `tenant`'s webhook subscriptions were made or deleted here, so
+    /// its next events are matched against them at once.
+    pub fn webhooks_changed(&self, tenant: TenantId) {
+        self.audit.subscriptions.forget(tenant);
+    }
+
     /// Records an event (through the group-committing [`AuditWriter`]) and returns once it is
     /// stored. A failure to record is logged loudly but does not undo the action that already
     /// happened; the operator sees it in the log and in `tessera_audit_write_failures_total`.
@@ -208,7 +290,12 @@ impl Services {
             },
             // The writer is gone (its runtime has shut down): write directly.
             Err(mpsc::error::SendError(p)) => {
-                let deliveries = deliveries_of(&self.store, std::slice::from_ref(&p.event)).await;
+                let deliveries = deliveries_of(
+                    &self.store,
+                    &self.audit.subscriptions,
+                    std::slice::from_ref(&p.event),
+                )
+                .await;
                 append_one(&self.store, &p.event, &deliveries[0]).await
             }
         }
