@@ -90,10 +90,20 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options.clone().pragma(
-            "wal_autocheckpoint",
-            crate::checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
-        ))
+        .connect_with(
+            options
+                .clone()
+                .pragma(
+                    "wal_autocheckpoint",
+                    crate::checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
+                )
+                // The writer's temporary structures (a statement's journal, the rows a
+                // `RETURNING` collects) stay in memory: as files (SQLite's default) each was
+                // created in the system's temporary folder and deleted again, hundreds of times a
+                // second under load, every one a wait inside a commit. Its statements are small;
+                // the readers, whose sorts can be large, keep the default.
+                .pragma("temp_store", "MEMORY"),
+        )
         .await
         .map_err(cannot_open_sqlite)?;
     let read = SqlitePoolOptions::new()
@@ -458,6 +468,26 @@ pub(crate) fn list_tables_statement(db: &Db) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    /// The writer keeps its temporary structures in memory (no temporary file per commit); the
+    /// readers keep SQLite's default, as their sorts can be large.
+    #[tokio::test]
+    async fn only_the_sqlite_writer_keeps_temporary_structures_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let crate::Db::Sqlite { read, write, .. } = super::connect(&url).await.unwrap() else {
+            panic!("a SQLite URL opens SQLite");
+        };
+        let temp_store = |pool: sqlx::SqlitePool| async move {
+            sqlx::query_scalar::<_, i64>("PRAGMA temp_store")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        };
+        // 2 is MEMORY, 0 the default (files).
+        assert_eq!(temp_store(write).await, 2);
+        assert_eq!(temp_store(read).await, 0);
+    }
+
     #[test]
     fn loopback_servers_go_without_tls_unless_sslmode_is_named() {
         use std::str::FromStr;
