@@ -412,9 +412,10 @@ macro_rules! for_update_skip_locked {
     };
 }
 
-/// A read-only statement in its two spellings, for the few places where the SQL functions differ
-/// (reading a field of JSON text). Built by `with_json_text!`; [`Spelled::text`] picks the
-/// spelling of the store's backend.
+/// A statement in its two spellings, for the places where the dialects differ (reading a field of
+/// JSON text, built by `with_json_text!`; joins and data-modifying `WITH`). [`Spelled::text`]
+/// picks the spelling of the store's backend; code that already matched on the backend reads the
+/// field.
 pub(crate) struct Spelled {
     pub(crate) sqlite: &'static str,
     pub(crate) postgres: &'static str,
@@ -423,12 +424,6 @@ pub(crate) struct Spelled {
 impl Spelled {
     pub(crate) const fn new(sqlite: &'static str, postgres: &'static str) -> Spelled {
         Spelled { sqlite, postgres }
-    }
-
-    /// The PostgreSQL spelling (for the plan test that `testing` serves).
-    #[cfg(feature = "testing")]
-    pub(crate) const fn postgres(&self) -> &'static str {
-        self.postgres
     }
 
     pub(crate) fn text(&self, db: &Db) -> &'static str {

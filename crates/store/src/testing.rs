@@ -25,8 +25,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// that each joined row is found by its own key.
 pub fn postgres_presented_token_reads() -> [&'static str; 2] {
     [
-        crate::grants::PRESENT_REFRESH.postgres(),
-        crate::grants::PRESENT_ACCESS.postgres(),
+        crate::grants::PRESENT_REFRESH.postgres,
+        crate::grants::PRESENT_ACCESS.postgres,
     ]
 }
 
