@@ -171,7 +171,7 @@ async fn postgres_pool(options: PgConnectOptions) -> Result<sqlx::PgPool, sqlx::
 /// Whether the URL names a server on this host's loopback interface and no `sslmode` is set (in
 /// the URL or `PGSSLMODE`). There TLS protects nothing (the traffic never leaves the host) and
 /// the driver's default (`prefer`: TLS whenever the server offers it) costs CPU on both ends
-/// (docs/performance.md: client-credentials 6,967/s without TLS against 4,795–6,348/s with it),
+/// (docs/performance-history.md: client-credentials 6,967/s without TLS against 4,795–6,348/s with it),
 /// so such connections try without TLS first (and fall back to the default when the server
 /// refuses them). Any other host keeps the driver's default; an explicit `sslmode` always wins.
 fn loopback_without_sslmode(url: &str, options: &PgConnectOptions) -> bool {

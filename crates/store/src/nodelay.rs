@@ -2,7 +2,7 @@
 //!
 //! sqlx 0.9 opens its sockets without `TCP_NODELAY` and offers no hook to set it. Over TLS a
 //! query can leave as several small writes, and Nagle's algorithm then holds the later ones back
-//! until the server's delayed acknowledgement arrives. Measured (docs/performance.md):
+//! until the server's delayed acknowledgement arrives. Measured (docs/performance-history.md):
 //! client-credentials offered at 80 % of its maximum served 1,336/s of 4,948/s, p50 181 ms, with
 //! server and database idle; the same run with `TCP_NODELAY` set on the sockets served all of it
 //! with a p99 of 7.7 ms.
