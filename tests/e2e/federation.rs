@@ -419,6 +419,27 @@ async fn hints_and_domains_route_to_the_provider(backend: Backend) {
         .unwrap()
     };
     assert_eq!(claims["amr"], json!(["fed"]), "{claims}");
+
+    // The sign-in pages keep the enabled providers in memory for a second; a change through the
+    // API applies at once all the same.
+    let b = w.server.browser();
+    b.get("/t/shop/login?idp=corp").await.expect_see_other();
+    w.api
+        .patch(
+            "/tenants/shop/identity-providers/corp",
+            &json!({"enabled": false}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(b.get("/t/shop/login?idp=corp").await.status, 200);
+    w.api
+        .patch(
+            "/tenants/shop/identity-providers/corp",
+            &json!({"enabled": true}),
+        )
+        .await
+        .expect(200);
+    b.get("/t/shop/login?idp=corp").await.expect_see_other();
 }
 
 async fn existing_accounts_are_never_joined_without_proof(backend: Backend) {

@@ -125,4 +125,51 @@ mod tests {
         assert_eq!(gate.queue_depth(), 0);
         assert!(!gate.is_full());
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_job_is_refused_and_the_gate_goes_on() {
+        let gate = HashGate::new(1, 4);
+        let panicked = gate.run(|| -> u32 { panic!("a bug inside a hash") }).await;
+        assert_eq!(panicked, Err(Overloaded));
+        assert_eq!(gate.run(|| 7).await, Ok(7));
+        assert_eq!(gate.queue_depth(), 0);
+        assert!(!gate.is_full());
+    }
+
+    // One runtime thread: each task has registered as a waiter by the time the next is spawned.
+    #[tokio::test(flavor = "current_thread")]
+    async fn waiting_sign_ins_are_served_in_the_order_they_came() {
+        let gate = Arc::new(HashGate::new(1, 16));
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        // Hold the only slot until the others wait behind it.
+        let first = {
+            let g = gate.clone();
+            tokio::spawn(async move {
+                g.run(move || {
+                    let _ = release_rx.recv_timeout(Duration::from_secs(5));
+                })
+                .await
+            })
+        };
+        while gate.permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let mut rest = Vec::new();
+        for i in 0..8 {
+            let (g, o) = (gate.clone(), order.clone());
+            rest.push(tokio::spawn(async move {
+                g.run(move || o.lock().unwrap().push(i)).await
+            }));
+            while gate.queue_depth() < i + 1 {
+                tokio::task::yield_now().await;
+            }
+        }
+        release_tx.send(()).unwrap();
+        assert!(first.await.unwrap().is_ok());
+        for t in rest {
+            assert!(t.await.unwrap().is_ok());
+        }
+        assert_eq!(*order.lock().unwrap(), (0..8).collect::<Vec<_>>());
+    }
 }

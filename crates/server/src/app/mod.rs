@@ -36,6 +36,12 @@ pub struct Services {
     /// `clients.rs`).
     pub client_cache:
         short_cache::ShortCache<(tessera_core::TenantId, String), tessera_core::client::Client>,
+    /// Each tenant's enabled identity providers for the sign-in pages, kept a second (see
+    /// `crate::federation::enabled_providers`).
+    pub login_providers: short_cache::ShortCache<
+        tessera_core::TenantId,
+        Arc<Vec<tessera_core::federation::IdentityProvider>>,
+    >,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +96,7 @@ impl Services {
             audit: events::AuditWriter::default(),
             tenant_cache: short_cache::ShortCache::new(tenants::TENANT_CACHE_TTL),
             client_cache: short_cache::ShortCache::new(clients::CLIENT_CACHE_TTL),
+            login_providers: short_cache::ShortCache::new(crate::federation::LOGIN_PROVIDERS_TTL),
         })
     }
 

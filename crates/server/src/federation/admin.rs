@@ -134,6 +134,7 @@ pub async fn create_provider(
         .create_identity_provider(&provider)
         .await
         .map_err(alias_conflict(&provider.alias))?;
+    svc.login_providers.clear();
     let ev = Event::new(
         tenant.id,
         now,
@@ -206,6 +207,7 @@ pub async fn update_provider(
         .update_identity_provider(&p)
         .await
         .map_err(alias_conflict(&p.alias))?;
+    svc.login_providers.clear();
     let mut changes = field_changes(&public(&before), &public(&p), "", &[]);
     if before.client_secret != p.client_secret {
         changes.insert("client_secret".into(), FieldChange::redacted());
@@ -232,6 +234,7 @@ pub async fn delete_provider(
     if !svc.store.delete_identity_provider(tenant.id, p.id).await? {
         return Err(CoreError::NotFound("identity provider"));
     }
+    svc.login_providers.clear();
     let ev = Event::new(
         tenant.id,
         Services::now(),

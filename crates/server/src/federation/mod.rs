@@ -23,7 +23,7 @@ mod start;
 pub mod tokens;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -177,17 +177,29 @@ fn binding_hash(jar: &CookieJar) -> Option<String> {
 }
 
 /// The enabled providers of a tenant, in alias order.
-async fn enabled_providers(state: &AppState, tenant: &Tenant) -> Vec<IdentityProvider> {
-    match state
-        .services
-        .store
-        .list_identity_providers(tenant.id)
-        .await
-    {
-        Ok(list) => list.into_iter().filter(|p| p.enabled).collect(),
+/// How long a tenant's enabled identity providers, once read, serve its sign-in pages (see
+/// [`crate::app::short_cache`]). Every sign-in page and every password post needs them (the
+/// buttons, and the routing of an enterprise domain to its provider); a change made through this
+/// node applies at once, one made through another node or the CLI within this time. The sign-in
+/// at a provider itself always reads it afresh.
+pub const LOGIN_PROVIDERS_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn enabled_providers(state: &AppState, tenant: &Tenant) -> Arc<Vec<IdentityProvider>> {
+    let svc = &state.services;
+    if let Some(list) = svc.login_providers.get(&tenant.id) {
+        return list;
+    }
+    match svc.store.list_identity_providers(tenant.id).await {
+        Ok(list) => {
+            let enabled: Arc<Vec<IdentityProvider>> =
+                Arc::new(list.into_iter().filter(|p| p.enabled).collect());
+            svc.login_providers.put(tenant.id, enabled.clone());
+            enabled
+        }
         Err(e) => {
+            // Not kept: the next page tries again.
             tracing::error!(error = %e, "identity providers could not be listed");
-            Vec::new()
+            Arc::new(Vec::new())
         }
     }
 }

@@ -119,7 +119,7 @@ async fn page(
     );
     let connectable: Vec<minijinja::Value> = enabled_providers(state, tenant)
         .await
-        .into_iter()
+        .iter()
         .filter(|p| !links.iter().any(|l| l.provider_id == p.id))
         .map(|p| {
             minijinja::context! {

@@ -16,7 +16,7 @@ use tessera_core::client::Client;
 use tessera_core::events::{Actor, Event, EventKind, Target};
 use tessera_core::oauth::{AuthorizationCode, ConsentGrant};
 use tessera_core::session::Session;
-use tessera_core::store::{ClientStore, GrantStore};
+use tessera_core::store::GrantStore;
 use tessera_core::tenant::Tenant;
 use tessera_crypto::{random_token, sha256_hex};
 use tessera_oidc::authorize::{AuthorizeFailure, AuthorizeRequest, Prompt, ResponseMode, validate};
@@ -127,7 +127,7 @@ async fn start(
             &OAuthError::invalid_request("client_id is missing"),
         );
     };
-    let client = match state.services.store.get_client(tenant.id, client_id).await {
+    let client = match state.services.cached_client(tenant.id, client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             return bad_request_page(
@@ -196,8 +196,7 @@ pub async fn resume(
     };
     let client = match state
         .services
-        .store
-        .get_client(tenant.id, &pending.req.client_id)
+        .cached_client(tenant.id, &pending.req.client_id)
         .await
     {
         Ok(Some(c)) => c,
