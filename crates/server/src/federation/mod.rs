@@ -176,7 +176,6 @@ fn binding_hash(jar: &CookieJar) -> Option<String> {
         .then(|| tessera_crypto::sha256_hex(v.as_bytes()))
 }
 
-/// The enabled providers of a tenant, in alias order.
 /// How long a tenant's enabled identity providers, once read, serve its sign-in pages (see
 /// [`crate::app::short_cache`]). Every sign-in page and every password post needs them (the
 /// buttons, and the routing of an enterprise domain to its provider); a change made through this
@@ -184,6 +183,7 @@ fn binding_hash(jar: &CookieJar) -> Option<String> {
 /// at a provider itself always reads it afresh.
 pub const LOGIN_PROVIDERS_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The enabled providers of a tenant, in alias order.
 async fn enabled_providers(state: &AppState, tenant: &Tenant) -> Arc<Vec<IdentityProvider>> {
     let svc = &state.services;
     if let Some(list) = svc.login_providers.get(&tenant.id) {
