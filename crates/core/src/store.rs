@@ -140,6 +140,14 @@ pub trait SessionStore {
 pub trait ThrottleStore {
     async fn get_throttle(&self, tenant: TenantId, key: &str)
     -> StoreResult<Option<ThrottleState>>;
+    /// The counters of two keys (an account and, when known, the client's IP), read in one
+    /// statement: the sign-in checks both before every password it hashes.
+    async fn get_throttle_pair(
+        &self,
+        tenant: TenantId,
+        first: &str,
+        second: Option<&str>,
+    ) -> StoreResult<(Option<ThrottleState>, Option<ThrottleState>)>;
     /// Atomically counts one failure (restarting the count when the last one is outside the
     /// window) and sets the lockout when the count reaches the policy's limit.
     async fn record_failure(

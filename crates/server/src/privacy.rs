@@ -9,6 +9,7 @@
 //! systems) hear of every change.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tessera_core::events::{Actor, ActorKind, Event, EventKind, Target};
@@ -154,13 +155,32 @@ pub async fn record_consent(
 }
 
 /// The documents `user` must accept again before a sign-in continues.
+/// How long a tenant's purposes, once read, serve the re-consent check of its sign-ins (see
+/// [`crate::app::short_cache`]). A change made through this node's admin API applies at once,
+/// one made through another node within this time.
+pub const PURPOSES_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A tenant's consent purposes, through the one-second cache the sign-ins read them from.
+pub async fn tenant_purposes(
+    state: &AppState,
+    tenant: TenantId,
+) -> Result<Arc<Vec<Purpose>>, StoreError> {
+    let svc = &state.services;
+    if let Some(list) = svc.purposes.get(&tenant) {
+        return Ok(list);
+    }
+    let list = Arc::new(svc.store.list_purposes(tenant).await?);
+    svc.purposes.put(tenant, list.clone());
+    Ok(list)
+}
+
 pub async fn reconsent_needed(
     state: &AppState,
     tenant: &Tenant,
     user: UserId,
 ) -> Result<Vec<ReconsentDue>, StoreError> {
     let store = &state.services.store;
-    let purposes = store.list_purposes(tenant.id).await?;
+    let purposes = tenant_purposes(state, tenant.id).await?;
     if purposes.iter().all(|p| p.document.is_none()) {
         return Ok(Vec::new());
     }

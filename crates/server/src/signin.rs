@@ -142,11 +142,16 @@ async fn sign_in_inner(
         )
     });
 
-    // Cheap checks first: a throttled key never reaches the expensive hash.
-    check(state, tenant.id, &account_key, &state.account_throttle, now).await?;
-    if let Some(k) = &ip_key {
-        check(state, tenant.id, k, &state.ip_throttle, now).await?;
-    }
+    // Cheap checks first: a throttled key never reaches the expensive hash. Both counters come
+    // in one read.
+    let (account_state, ip_state) = store
+        .get_throttle_pair(tenant.id, &account_key, ip_key.as_deref())
+        .await?;
+    allowed(&state.account_throttle, account_state.as_ref(), now)?;
+    allowed(&state.ip_throttle, ip_state.as_ref(), now)?;
+    // An account with no failures counted has none to clear after a right password (a failure
+    // counted meanwhile, by a concurrent attempt, then stays: the stricter outcome).
+    let account_had_failures = account_state.is_some();
     let risk_info = crate::risk::AttemptInfo {
         email: &normalized,
         ip,
@@ -248,7 +253,9 @@ async fn sign_in_inner(
         }
     };
 
-    store.clear_throttle(tenant.id, &account_key).await?;
+    if account_had_failures {
+        store.clear_throttle(tenant.id, &account_key).await?;
+    }
     if let Some(h) = upgraded_hash.as_deref() {
         store
             .record_sign_in(tenant.id, user.id, now, Some(h))
@@ -395,15 +402,12 @@ pub async fn start_session(
     })
 }
 
-async fn check(
-    state: &AppState,
-    tenant: TenantId,
-    key: &str,
+fn allowed(
     policy: &ThrottlePolicy,
+    current: Option<&tessera_core::throttle::ThrottleState>,
     now: tessera_core::Timestamp,
 ) -> Result<(), SignInError> {
-    let current = state.services.store.get_throttle(tenant, key).await?;
-    match policy.decide(current.as_ref(), now) {
+    match policy.decide(current, now) {
         ThrottleDecision::Allow => Ok(()),
         ThrottleDecision::Wait { retry_after_secs } => {
             Err(SignInError::Throttled { retry_after_secs })

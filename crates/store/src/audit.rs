@@ -326,25 +326,33 @@ impl AuditStore for Store {
                         let salt = match known {
                             Some(salt) => salt,
                             None => {
-                                tx_execute!(
-                                    tx,
-                                    sqlx::query(
-                                        "INSERT INTO audit_subject_keys (tenant_id, subject_id, salt, created_at) \
-                                         VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) DO NOTHING"
-                                    )
-                                    .bind(&p.tenant)
-                                    .bind(p.subject_key())
-                                    .bind(&p.new_salt)
-                                    .bind(p.occurred_at)
-                                )?;
-                                let salt: Vec<u8> = tx_fetch_one!(
-                                    tx,
-                                    sqlx::query_scalar(
+                                // Most subjects have their key already: read it first, and only
+                                // for a new one write it (then read again, as a concurrent batch
+                                // on another PostgreSQL connection may have written it first).
+                                let read_salt = || {
+                                    sqlx::query_scalar::<_, Vec<u8>>(
                                         "SELECT salt FROM audit_subject_keys WHERE tenant_id = $1 AND subject_id = $2"
                                     )
                                     .bind(&p.tenant)
                                     .bind(p.subject_key())
-                                )?;
+                                };
+                                let salt = match tx_fetch_optional!(tx, read_salt())? {
+                                    Some(salt) => salt,
+                                    None => {
+                                        tx_execute!(
+                                            tx,
+                                            sqlx::query(
+                                                "INSERT INTO audit_subject_keys (tenant_id, subject_id, salt, created_at) \
+                                                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) DO NOTHING"
+                                            )
+                                            .bind(&p.tenant)
+                                            .bind(p.subject_key())
+                                            .bind(&p.new_salt)
+                                            .bind(p.occurred_at)
+                                        )?;
+                                        tx_fetch_one!(tx, read_salt())?
+                                    }
+                                };
                                 salts.push((event.tenant_id, p.subject_key().to_string(), salt.clone()));
                                 salt
                             }

@@ -10,12 +10,13 @@ use std::time::Duration;
 use sqlx::error::DatabaseError;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use tessera_core::StoreError;
 
 use crate::Db;
 use crate::checkpoint::Checkpointer;
 use crate::group_commit::GroupCommit;
+use crate::sqlite_pool::SqlitePool;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -29,6 +30,9 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const SQLITE_READ_CONNECTIONS: u32 = 8;
 const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A PostgreSQL connection idle for longer than this is pinged before it is handed out; one used
+/// more recently is not (see [`postgres_pool`]).
+const POSTGRES_PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 pub(crate) async fn connect(url: &str) -> Result<Db, StoreError> {
     let url = url.trim();
@@ -57,12 +61,7 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
     if in_memory {
         // An in-memory database lives as long as one connection to it does: keep exactly one
         // connection, forever, for reads and writes alike.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
+        let pool = SqlitePool::open(options, 1, ACQUIRE_TIMEOUT)
             .await
             .map_err(cannot_open_sqlite)?;
         return Ok(Db::Sqlite {
@@ -87,31 +86,34 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         // NORMAL is durable in WAL mode except for the last transactions before a power loss.
         .synchronous(SqliteSynchronous::Normal);
     // The writer first: it creates the file and switches it to WAL.
-    let write = SqlitePoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(
-            options
-                .clone()
-                .pragma(
-                    "wal_autocheckpoint",
-                    crate::checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
-                )
-                // The writer's temporary structures (a statement's journal, the rows a
-                // `RETURNING` collects) stay in memory: as files (SQLite's default) each was
-                // created in the system's temporary folder and deleted again, hundreds of times a
-                // second under load, every one a wait inside a commit. Its statements are small;
-                // the readers, whose sorts can be large, keep the default.
-                .pragma("temp_store", "MEMORY"),
-        )
-        .await
-        .map_err(cannot_open_sqlite)?;
-    let read = SqlitePoolOptions::new()
-        .max_connections(SQLITE_READ_CONNECTIONS)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options.clone().pragma("query_only", "ON"))
-        .await
-        .map_err(cannot_open_sqlite)?;
+    // Both pools are the store's own (`sqlite_pool.rs`), not sqlx's: sqlx's pool sends every
+    // connection a round trip to its thread as it comes back (and by default before it is lent),
+    // which a file opened by this process does not need.
+    let write = SqlitePool::open(
+        options
+            .clone()
+            .pragma(
+                "wal_autocheckpoint",
+                crate::checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
+            )
+            // The writer's temporary structures (a statement's journal, the rows a
+            // `RETURNING` collects) stay in memory: as files (SQLite's default) each was
+            // created in the system's temporary folder and deleted again, hundreds of times a
+            // second under load, every one a wait inside a commit. Its statements are small;
+            // the readers, whose sorts can be large, keep the default.
+            .pragma("temp_store", "MEMORY"),
+        1,
+        ACQUIRE_TIMEOUT,
+    )
+    .await
+    .map_err(cannot_open_sqlite)?;
+    let read = SqlitePool::open(
+        options.clone().pragma("query_only", "ON"),
+        SQLITE_READ_CONNECTIONS,
+        ACQUIRE_TIMEOUT,
+    )
+    .await
+    .map_err(cannot_open_sqlite)?;
     let checkpointer = Checkpointer::start(options)
         .await
         .map_err(cannot_open_sqlite)?;
@@ -155,6 +157,20 @@ async fn postgres_pool(options: PgConnectOptions) -> Result<sqlx::PgPool, sqlx::
     PgPoolOptions::new()
         .max_connections(POSTGRES_MAX_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        // sqlx pings every connection as it comes back to the pool, and by default again before
+        // handing it out: with both, each statement cost three round trips to the server instead
+        // of one. A connection used within the last second was checked as it came back; only
+        // one idle for longer (the server or the network may have dropped it since) is pinged
+        // before use.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > POSTGRES_PING_WHEN_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         // Nagle's algorithm off on each new connection (see `nodelay.rs`).
         .after_connect(move |_, _| {
             Box::pin(async move {
@@ -194,7 +210,10 @@ fn loopback_without_sslmode(url: &str, options: &PgConnectOptions) -> bool {
 
 pub(crate) async fn migrate(db: &Db) -> Result<(), StoreError> {
     let result = match db {
-        Db::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await,
+        Db::Sqlite { write, .. } => match write.acquire().await {
+            Ok(mut lease) => SQLITE_MIGRATIONS.run(lease.connection()).await,
+            Err(e) => Err(e.into()),
+        },
         Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
     };
     result.map_err(|e| StoreError::Backend(format!("database migration failed: {e}")))
@@ -472,9 +491,10 @@ mod tests {
         let crate::Db::Sqlite { read, write, .. } = super::connect(&url).await.unwrap() else {
             panic!("a SQLite URL opens SQLite");
         };
-        let temp_store = |pool: sqlx::SqlitePool| async move {
+        let temp_store = |pool: crate::sqlite_pool::SqlitePool| async move {
+            let mut lease = pool.acquire().await.unwrap();
             sqlx::query_scalar::<_, i64>("PRAGMA temp_store")
-                .fetch_one(&pool)
+                .fetch_one(lease.connection())
                 .await
                 .unwrap()
         };

@@ -3,6 +3,11 @@
 
 use tessera_core::StoreError;
 
+/// What a statement on a SQLite connection whose thread has stopped fails with (see
+/// `sqlite_pool::Outcome`).
+pub(crate) const WORKER_CRASHED: &str =
+    "the database connection's thread stopped unexpectedly; the connection is replaced";
+
 pub(crate) fn from_sqlx(err: sqlx::Error) -> StoreError {
     match err {
         sqlx::Error::Database(db) => {
@@ -16,6 +21,7 @@ pub(crate) fn from_sqlx(err: sqlx::Error) -> StoreError {
             }
         }
         sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::WorkerCrashed => StoreError::Backend(WORKER_CRASHED.to_string()),
         sqlx::Error::ColumnDecode { index, .. } => StoreError::Corrupt(format!(
             "column {index} holds a value of an unexpected type"
         )),

@@ -20,9 +20,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
 
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Connection, SqliteConnection};
 use tessera_core::StoreError;
 use tokio::sync::{mpsc, oneshot};
+
+use crate::sqlite_pool::SqlitePool;
 
 /// Most writes one transaction carries.
 const MAX_BATCH: usize = 64;
@@ -116,7 +118,12 @@ async fn together<W: BatchedWrite>(
     pool: &SqlitePool,
     pending: &[Pending<W>],
 ) -> Result<Vec<W::Output>, StoreError> {
-    let mut tx = pool.begin().await.map_err(crate::error::from_sqlx)?;
+    let mut lease = pool.acquire().await.map_err(crate::error::from_sqlx)?;
+    let mut tx = lease
+        .connection()
+        .begin()
+        .await
+        .map_err(crate::error::from_sqlx)?;
     let mut outputs = Vec::with_capacity(pending.len());
     for p in pending {
         match p.write.run(&mut tx).await {
@@ -133,7 +140,12 @@ async fn together<W: BatchedWrite>(
 
 /// One write in a transaction of its own.
 async fn alone<W: BatchedWrite>(pool: &SqlitePool, write: &W) -> Result<W::Output, StoreError> {
-    let mut tx = pool.begin().await.map_err(crate::error::from_sqlx)?;
+    let mut lease = pool.acquire().await.map_err(crate::error::from_sqlx)?;
+    let mut tx = lease
+        .connection()
+        .begin()
+        .await
+        .map_err(crate::error::from_sqlx)?;
     match write.run(&mut tx).await {
         Ok(output) => {
             tx.commit().await.map_err(crate::error::from_sqlx)?;
@@ -150,8 +162,6 @@ async fn alone<W: BatchedWrite>(pool: &SqlitePool, write: &W) -> Result<W::Outpu
 mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use sqlx::sqlite::SqlitePoolOptions;
 
     use super::*;
 
@@ -178,32 +188,34 @@ mod tests {
 
     /// A one-connection database with table `t`, and a count of the commits made on it.
     async fn database() -> (SqlitePool, Arc<AtomicUsize>) {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect("sqlite::memory:")
+        let options: sqlx::sqlite::SqliteConnectOptions = "sqlite::memory:".parse().unwrap();
+        let pool = SqlitePool::open(options, 1, std::time::Duration::from_secs(5))
             .await
             .unwrap();
-        sqlx::query("CREATE TABLE t (k INTEGER PRIMARY KEY); INSERT INTO t (k) VALUES (0)")
-            .execute(&pool)
+        let mut lease = pool.acquire().await.unwrap();
+        sqlx::raw_sql("CREATE TABLE t (k INTEGER PRIMARY KEY); INSERT INTO t (k) VALUES (0)")
+            .execute(lease.connection())
             .await
             .unwrap();
         let commits = Arc::new(AtomicUsize::new(0));
         let counted = commits.clone();
-        let mut conn = pool.acquire().await.unwrap();
-        conn.lock_handle().await.unwrap().set_commit_hook(move || {
-            counted.fetch_add(1, Ordering::SeqCst);
-            true
-        });
-        drop(conn);
+        lease
+            .connection()
+            .lock_handle()
+            .await
+            .unwrap()
+            .set_commit_hook(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                true
+            });
+        drop(lease);
         (pool, commits)
     }
 
     async fn keys(pool: &SqlitePool) -> Vec<i64> {
+        let mut lease = pool.acquire().await.unwrap();
         sqlx::query_scalar("SELECT k FROM t ORDER BY k")
-            .fetch_all(pool)
+            .fetch_all(lease.connection())
             .await
             .unwrap()
     }

@@ -35,6 +35,7 @@ mod macros;
 #[macro_use]
 mod dialect;
 mod nodelay;
+mod sqlite_pool;
 
 mod account_deletions;
 mod analytics;
@@ -72,7 +73,9 @@ pub mod testing;
 
 use std::sync::Arc;
 
-use sqlx::{PgPool, SqlitePool};
+use sqlx::PgPool;
+
+use crate::sqlite_pool::SqlitePool;
 use tessera_core::StoreError;
 use tessera_crypto::FieldCrypto;
 

@@ -10,17 +10,34 @@
 
 /// Evaluates `$body` with `$pool` bound to the store's pool for reads (`read`) or for writes
 /// (`write`), whichever backend it is. PostgreSQL has one pool for both.
+///
+/// On SQLite `$pool` is a connection lent by the store's own pool (`sqlite_pool.rs`) for the
+/// length of `$body`; on PostgreSQL it is sqlx's pool. `$body` must evaluate to a `Result` whose
+/// error is `sqlx::Error` or `StoreError` (see `sqlite_pool::Outcome`).
 macro_rules! on_pool {
     (read $store:expr, $pool:ident => $body:expr) => {
         match &$store.db {
-            crate::Db::Sqlite { read: $pool, .. } => $body,
+            crate::Db::Sqlite { read, .. } => on_pool!(@lease read, $pool => $body),
             crate::Db::Postgres($pool) => $body,
         }
     };
     (write $store:expr, $pool:ident => $body:expr) => {
         match &$store.db {
-            crate::Db::Sqlite { write: $pool, .. } => $body,
+            crate::Db::Sqlite { write, .. } => on_pool!(@lease write, $pool => $body),
             crate::Db::Postgres($pool) => $body,
+        }
+    };
+    (@lease $from:ident, $pool:ident => $body:expr) => {
+        match $from.acquire().await {
+            Ok(mut lease) => {
+                let result = {
+                    let $pool = lease.connection();
+                    $body
+                };
+                lease.check(&result);
+                result
+            }
+            Err(e) => Err(crate::sqlite_pool::Outcome::from_acquire(e)),
         }
     };
 }
@@ -75,7 +92,9 @@ macro_rules! fetch_all {
 macro_rules! transaction {
     (@on $role:ident $store:expr, $tx:ident => $body:block) => {
         on_pool!($role $store, pool => async {
-            let mut transaction = pool.begin().await.map_err(crate::error::from_sqlx)?;
+            let mut transaction = sqlx::Acquire::begin(pool)
+                .await
+                .map_err(crate::error::from_sqlx)?;
             let result: Result<_, tessera_core::StoreError> = async {
                 let $tx = &mut *transaction;
                 $body

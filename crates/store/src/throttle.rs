@@ -14,11 +14,18 @@ const KEY_INDEX: &str = "throttle.key";
 /// Window and lockout lengths are capped at a century so `now + lockout` cannot overflow in SQL.
 const MAX_SPAN_MS: i64 = 100 * 366 * 24 * 3600 * 1000;
 
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 struct ThrottleRow {
     failures: i64,
     last_failure_at: i64,
     locked_until: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyedThrottleRow {
+    key_bidx: String,
+    #[sqlx(flatten)]
+    row: ThrottleRow,
 }
 
 impl ThrottleRow {
@@ -51,6 +58,40 @@ impl ThrottleStore for Store {
             .bind(self.crypto.blind_index(KEY_INDEX, key))
         )?;
         row.map(ThrottleRow::into_state).transpose()
+    }
+
+    async fn get_throttle_pair(
+        &self,
+        tenant: TenantId,
+        first: &str,
+        second: Option<&str>,
+    ) -> StoreResult<(Option<ThrottleState>, Option<ThrottleState>)> {
+        let Some(second) = second else {
+            return Ok((self.get_throttle(tenant, first).await?, None));
+        };
+        let first_bidx = self.crypto.blind_index(KEY_INDEX, first);
+        let second_bidx = self.crypto.blind_index(KEY_INDEX, second);
+        let rows: Vec<KeyedThrottleRow> = fetch_all!(
+            self,
+            sqlx::query_as(
+                "SELECT key_bidx, failures, last_failure_at, locked_until FROM signin_throttle \
+                 WHERE tenant_id = $1 AND key_bidx IN ($2, $3)"
+            )
+            .bind(tenant.to_string())
+            .bind(&first_bidx)
+            .bind(&second_bidx)
+        )?;
+        let (mut a, mut b) = (None, None);
+        for row in rows {
+            // Two equal keys (never the case for an account and an IP) fill both.
+            if row.key_bidx == first_bidx {
+                a = Some(row.row.clone().into_state()?);
+            }
+            if row.key_bidx == second_bidx {
+                b = Some(row.row.into_state()?);
+            }
+        }
+        Ok((a, b))
     }
 
     /// One statement, so concurrent failures on any number of nodes are all counted: the row is

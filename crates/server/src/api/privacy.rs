@@ -312,7 +312,7 @@ pub async fn create_purpose(
     };
     p.validate()?;
     match state.services.store.create_purpose(&p).await {
-        Ok(()) => {}
+        Ok(()) => state.services.purposes.clear(),
         Err(StoreError::Conflict(_)) => {
             return Err(ApiError::Conflict(format!(
                 "the tenant already has the purpose \"{}\"",
@@ -376,6 +376,7 @@ pub async fn update_purpose(
     };
     after.validate()?;
     state.services.store.update_purpose(&after).await?;
+    state.services.purposes.clear();
     let view = |p: &Purpose| serde_json::to_value(PurposeView::from(p)).unwrap_or_default();
     let changes: BTreeMap<String, FieldChange> =
         tessera_core::events::field_changes(&view(&before), &view(&after), "", &["updated_at"]);

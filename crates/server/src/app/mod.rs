@@ -42,6 +42,10 @@ pub struct Services {
         tessera_core::TenantId,
         Arc<Vec<tessera_core::federation::IdentityProvider>>,
     >,
+    /// Each tenant's consent purposes for the re-consent check of every sign-in, kept a second
+    /// (see `crate::privacy::tenant_purposes`).
+    pub purposes:
+        short_cache::ShortCache<tessera_core::TenantId, Arc<Vec<tessera_core::privacy::Purpose>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +101,7 @@ impl Services {
             tenant_cache: short_cache::ShortCache::new(tenants::TENANT_CACHE_TTL),
             client_cache: short_cache::ShortCache::new(clients::CLIENT_CACHE_TTL),
             login_providers: short_cache::ShortCache::new(crate::federation::LOGIN_PROVIDERS_TTL),
+            purposes: short_cache::ShortCache::new(crate::privacy::PURPOSES_TTL),
         })
     }
 

@@ -103,6 +103,13 @@ pub async fn start(
     jar: CookieJar,
     return_to: String,
 ) -> Result<(CookieJar, LoginFlow), StoreError> {
+    let (token, flow) = unsaved(tenant, return_to);
+    state.services.store.create_login_flow(&flow).await?;
+    Ok((jar.add(flow_cookie(state, tenant, token)), flow))
+}
+
+/// A new flow and the cookie value it is bound to, not stored yet.
+fn unsaved(tenant: &Tenant, return_to: String) -> (String, LoginFlow) {
     let token = random_token(32);
     let flow = LoginFlow::new(
         tenant.id,
@@ -110,8 +117,7 @@ pub async fn start(
         return_to,
         Services::now(),
     );
-    state.services.store.create_login_flow(&flow).await?;
-    Ok((jar.add(flow_cookie(state, tenant, token)), flow))
+    (token, flow)
 }
 
 /// The live flow of this browser, if any.
@@ -320,9 +326,15 @@ pub async fn after_first_factor(
             policy: RISK_POLICY.into(),
         });
     }
-    let (jar, mut flow) = match flow {
-        Some(f) => (jar, f),
-        None => start(state, tenant, jar, return_to.clone()).await?,
+    // Without a flow yet, this request makes one but stores it only if the sign-in stops at a
+    // later stage (a second factor, an enrolment, a re-consent): one that completes here, the
+    // common case, costs no database write (and no delete) at all.
+    let (mut flow, unsaved_token) = match flow {
+        Some(f) => (f, None),
+        None => {
+            let (token, f) = unsaved(tenant, return_to.clone());
+            (f, Some(token))
+        }
     };
     // Where this first factor was asked to lead wins over what an earlier request of the page
     // (a passkey autofill started before the person typed a password) left in the flow.
@@ -336,7 +348,17 @@ pub async fn after_first_factor(
     flow.attempts = 0;
     match requirement {
         SecondFactorRequirement::None => {
-            complete(state, tenant, jar, flow, user, method_label, info).await
+            finish(
+                state,
+                tenant,
+                jar,
+                flow,
+                unsaved_token,
+                user,
+                method_label,
+                info,
+            )
+            .await
         }
         SecondFactorRequirement::Verify(reason) | SecondFactorRequirement::Enroll(reason) => {
             flow.stage = if matches!(requirement, SecondFactorRequirement::Verify(_)) {
@@ -346,7 +368,16 @@ pub async fn after_first_factor(
             };
             flow.reason = Some(reason_str(reason).into());
             flow.expires_at = now + time::Duration::seconds(tessera_core::mfa::LOGIN_FLOW_TTL_SECS);
-            svc.store.update_login_flow(&flow).await?;
+            let jar = match unsaved_token {
+                Some(token) => {
+                    svc.store.create_login_flow(&flow).await?;
+                    jar.add(flow_cookie(state, tenant, token))
+                }
+                None => {
+                    svc.store.update_login_flow(&flow).await?;
+                    jar
+                }
+            };
             let base = issuer_path(&tenant.slug);
             let location = if flow.stage == FlowStage::Enroll {
                 format!("{base}/login/mfa/enroll")
@@ -377,7 +408,7 @@ pub async fn start_step_up(
         facts.can_use_email_code = false;
     }
     let requirement = tessera_core::mfa::second_factor_requirement(&facts);
-    let (jar, mut flow) = start(state, tenant, jar, return_to).await?;
+    let (token, mut flow) = unsaved(tenant, return_to);
     flow.user_id = Some(user.id);
     flow.methods = session_methods;
     flow.webauthn_only = webauthn_only;
@@ -386,7 +417,9 @@ pub async fn start_step_up(
         SecondFactorRequirement::Enroll(_) => FlowStage::Enroll,
         _ => FlowStage::SecondFactor,
     };
-    state.services.store.update_login_flow(&flow).await?;
+    // Stored once, at its stage (a new cookie, so an old flow's code cannot be reused).
+    state.services.store.create_login_flow(&flow).await?;
+    let jar = jar.add(flow_cookie(state, tenant, token));
     let base = issuer_path(&tenant.slug);
     let location = if flow.stage == FlowStage::Enroll {
         format!("{base}/login/mfa/enroll")
@@ -458,17 +491,40 @@ pub async fn complete(
     method_label: &str,
     info: &RequestInfo,
 ) -> Result<Outcome, FlowError> {
+    finish(state, tenant, jar, flow, None, user, method_label, info).await
+}
+
+/// `complete`, for a stored flow (`unsaved_token` `None`) or for one this request made and has
+/// not stored (`Some`: the cookie value it is bound to), which is stored only if the sign-in stops
+/// at the re-consent page.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    state: &AppState,
+    tenant: &Tenant,
+    jar: CookieJar,
+    flow: LoginFlow,
+    unsaved_token: Option<String>,
+    user: &User,
+    method_label: &str,
+    info: &RequestInfo,
+) -> Result<Outcome, FlowError> {
     let svc = &state.services;
     // Privacy (issue 10): a material new policy version the person accepted an earlier version
     // of is accepted first, on the re-consent page, before any session starts.
     let mut flow = flow;
+    let stored = unsaved_token.is_none();
     if let Some(location) =
-        crate::pages::reconsent::hold(state, tenant, &mut flow, user, method_label).await?
+        crate::pages::reconsent::hold(state, tenant, &mut flow, user, method_label, stored).await?
     {
+        let jar = match unsaved_token {
+            Some(token) => jar.add(flow_cookie(state, tenant, token)),
+            None => jar,
+        };
         return Ok(Outcome { jar, location });
     }
-    // A flow completes once: a second request with the same cookie finds it gone.
-    if !svc.store.delete_login_flow(tenant.id, flow.id).await? {
+    // A flow completes once: a second request with the same cookie finds it gone. A flow never
+    // stored has no cookie to send again.
+    if stored && !svc.store.delete_login_flow(tenant.id, flow.id).await? {
         return Err(FlowError::NoFlow);
     }
     let previous = current_session(state, tenant, &jar).await;

@@ -38,13 +38,15 @@ pub fn location(tenant: &Tenant) -> String {
 
 /// The privacy hook of a sign-in that is about to get its session: when the person must accept
 /// a new policy version first, moves the flow to the `reconsent` stage (remembering the sign-in
-/// method for the event the session start records) and answers where the browser goes.
+/// method for the event the session start records) and answers where the browser goes. A flow
+/// not `stored` yet is stored now.
 pub async fn hold(
     state: &AppState,
     tenant: &Tenant,
     flow: &mut LoginFlow,
     user: &User,
     method_label: &str,
+    stored: bool,
 ) -> Result<Option<String>, StoreError> {
     if reconsent_needed(state, tenant, user.id).await?.is_empty() {
         return Ok(None);
@@ -53,7 +55,11 @@ pub async fn hold(
     flow.reason = Some(method_label.chars().take(64).collect());
     flow.expires_at =
         Services::now() + time::Duration::seconds(tessera_core::mfa::LOGIN_FLOW_TTL_SECS);
-    state.services.store.update_login_flow(flow).await?;
+    if stored {
+        state.services.store.update_login_flow(flow).await?;
+    } else {
+        state.services.store.create_login_flow(flow).await?;
+    }
     Ok(Some(location(tenant)))
 }
 

@@ -56,6 +56,7 @@ on_both_backends!(
     sessions::list_sessions_filters_inactive,
     throttle::throttle_counts_restarts_and_locks,
     throttle::concurrent_failures_are_all_counted,
+    throttle::two_keys_are_read_in_one_call,
     api_keys::api_keys_crud,
     isolation::tenant_isolation,
     isolation::grant_tables_isolation,

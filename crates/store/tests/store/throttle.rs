@@ -146,3 +146,46 @@ pub async fn concurrent_failures_are_all_counted(h: &Harness) {
         20
     );
 }
+
+pub async fn two_keys_are_read_in_one_call(h: &Harness) {
+    let s = &h.store;
+    let t = tenant(s, "acme").await;
+    let other = tenant(s, "globex").await;
+    let p = policy();
+    let (account, ip) = ("acct:alice", "ip:203.0.113.7");
+    assert_eq!(
+        s.get_throttle_pair(t.id, account, Some(ip)).await.unwrap(),
+        (None, None)
+    );
+    let a = s.record_failure(t.id, account, &p, t0()).await.unwrap();
+    assert_eq!(
+        s.get_throttle_pair(t.id, account, Some(ip)).await.unwrap(),
+        (Some(a.clone()), None)
+    );
+    let b1 = s.record_failure(t.id, ip, &p, t0()).await.unwrap();
+    let b2 = s
+        .record_failure(t.id, ip, &p, t0() + Duration::seconds(5))
+        .await
+        .unwrap();
+    assert_ne!(b1, b2);
+    // Each key gets its own counter back, whichever order the rows come in.
+    assert_eq!(
+        s.get_throttle_pair(t.id, account, Some(ip)).await.unwrap(),
+        (Some(a.clone()), Some(b2.clone()))
+    );
+    assert_eq!(
+        s.get_throttle_pair(t.id, ip, Some(account)).await.unwrap(),
+        (Some(b2), Some(a.clone()))
+    );
+    // Without a second key, only the first is read; another tenant's counters are not seen.
+    assert_eq!(
+        s.get_throttle_pair(t.id, account, None).await.unwrap(),
+        (Some(a), None)
+    );
+    assert_eq!(
+        s.get_throttle_pair(other.id, account, Some(ip))
+            .await
+            .unwrap(),
+        (None, None)
+    );
+}
