@@ -61,7 +61,7 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
     if in_memory {
         // An in-memory database lives as long as one connection to it does: keep exactly one
         // connection, forever, for reads and writes alike.
-        let pool = SqlitePool::open(options, 1, ACQUIRE_TIMEOUT)
+        let pool = SqlitePool::open(options, 1, ACQUIRE_TIMEOUT, None)
             .await
             .map_err(cannot_open_sqlite)?;
         return Ok(Db::Sqlite {
@@ -104,6 +104,7 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
             .pragma("temp_store", "MEMORY"),
         1,
         ACQUIRE_TIMEOUT,
+        Some(crate::sqlite_pool::IDLE_TIMEOUT),
     )
     .await
     .map_err(cannot_open_sqlite)?;
@@ -111,6 +112,7 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         options.clone().pragma("query_only", "ON"),
         SQLITE_READ_CONNECTIONS,
         ACQUIRE_TIMEOUT,
+        Some(crate::sqlite_pool::IDLE_TIMEOUT),
     )
     .await
     .map_err(cannot_open_sqlite)?;

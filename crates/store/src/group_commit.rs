@@ -189,7 +189,7 @@ mod tests {
     /// A one-connection database with table `t`, and a count of the commits made on it.
     async fn database() -> (SqlitePool, Arc<AtomicUsize>) {
         let options: sqlx::sqlite::SqliteConnectOptions = "sqlite::memory:".parse().unwrap();
-        let pool = SqlitePool::open(options, 1, std::time::Duration::from_secs(5))
+        let pool = SqlitePool::open(options, 1, std::time::Duration::from_secs(5), None)
             .await
             .unwrap();
         let mut lease = pool.acquire().await.unwrap();

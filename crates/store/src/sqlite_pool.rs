@@ -12,7 +12,8 @@
 //! This pool lends a connection (most recently used first, its cache warm) and takes it back as
 //! the lease is dropped, synchronously. At most `max` connections exist; a borrower waits its turn
 //! in order of arrival, for at most the acquire timeout. Connections are opened when first
-//! needed and closed after [`IDLE_TIMEOUT`] unused. A connection whose thread has stopped (a
+//! needed and closed after [`IDLE_TIMEOUT`] unused (never, for an in-memory database, which
+//! lives only as long as a connection to it). A connection whose thread has stopped (a
 //! panic inside the driver) is not taken back.
 //!
 //! A lease dropped in the middle of a statement (its request was cancelled) needs no clean-up
@@ -29,7 +30,7 @@ use tessera_core::StoreError;
 use tokio::sync::Semaphore;
 
 /// A connection unused for this long is closed (sqlx's pool's default).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// How often idle connections are looked at when nothing is lent or returned.
 const REAP_EVERY: Duration = Duration::from_secs(60);
@@ -44,6 +45,8 @@ struct Inner {
     options: SqliteConnectOptions,
     max: u32,
     acquire_timeout: Duration,
+    /// `None`: idle connections are kept for good.
+    idle_timeout: Option<Duration>,
     /// One permit per connection that may be lent out.
     permits: Semaphore,
     /// Connections not lent out, the most recently returned last.
@@ -63,18 +66,21 @@ pub(crate) struct Lease {
 }
 
 impl SqlitePool {
-    /// A pool of at most `max` connections opened with `options`. One is opened at once, so that
-    /// a database that cannot be opened is reported here rather than at the first statement.
+    /// A pool of at most `max` connections opened with `options`, closed after `idle_timeout`
+    /// unused (`None`: kept). One is opened at once, so that a database that cannot be opened is
+    /// reported here rather than at the first statement.
     pub(crate) async fn open(
         options: SqliteConnectOptions,
         max: u32,
         acquire_timeout: Duration,
+        idle_timeout: Option<Duration>,
     ) -> Result<SqlitePool, sqlx::Error> {
         let first = options.connect().await?;
         let inner = Arc::new(Inner {
             options,
             max,
             acquire_timeout,
+            idle_timeout,
             permits: Semaphore::new(max as usize),
             idle: Mutex::new(vec![Idle {
                 connection: first,
@@ -82,7 +88,7 @@ impl SqlitePool {
             }]),
             closed: AtomicBool::new(false),
         });
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        if let (Some(_), Ok(runtime)) = (idle_timeout, tokio::runtime::Handle::try_current()) {
             runtime.spawn(reap(Arc::downgrade(&inner)));
         }
         Ok(SqlitePool { inner })
@@ -159,7 +165,7 @@ impl Drop for Lease {
                     connection,
                     since: Instant::now(),
                 });
-                take_stale(&mut idle)
+                take_stale(&mut idle, self.inner.idle_timeout)
             };
             drop(stale);
         }
@@ -173,11 +179,14 @@ impl Inner {
     }
 }
 
-/// Removes the connections idle for longer than [`IDLE_TIMEOUT`] (the oldest come first).
-fn take_stale(idle: &mut Vec<Idle>) -> Vec<Idle> {
+/// Removes the connections idle for longer than `timeout` (the oldest come first).
+fn take_stale(idle: &mut Vec<Idle>, timeout: Option<Duration>) -> Vec<Idle> {
+    let Some(timeout) = timeout else {
+        return Vec::new();
+    };
     let stale = idle
         .iter()
-        .take_while(|i| i.since.elapsed() > IDLE_TIMEOUT)
+        .take_while(|i| i.since.elapsed() > timeout)
         .count();
     idle.drain(..stale).collect()
 }
@@ -189,7 +198,7 @@ async fn reap(pool: Weak<Inner>) {
     loop {
         every.tick().await;
         let Some(inner) = pool.upgrade() else { return };
-        let stale = take_stale(&mut inner.lock_idle());
+        let stale = take_stale(&mut inner.lock_idle(), inner.idle_timeout);
         drop(inner);
         for idle in stale {
             let _ = idle.connection.close().await;
@@ -231,7 +240,9 @@ mod tests {
 
     async fn pool(max: u32, timeout: Duration) -> SqlitePool {
         let options: SqliteConnectOptions = "sqlite::memory:".parse().unwrap();
-        SqlitePool::open(options, max, timeout).await.unwrap()
+        SqlitePool::open(options, max, timeout, Some(IDLE_TIMEOUT))
+            .await
+            .unwrap()
     }
 
     /// Whether the connection has the temporary table `mark` (temporary tables belong to one
@@ -378,7 +389,9 @@ mod tests {
                     since: Instant::now(),
                 },
             ];
-            let stale = take_stale(&mut idle);
+            // Kept for good without a timeout (an in-memory database).
+            assert!(take_stale(&mut idle, None).is_empty());
+            let stale = take_stale(&mut idle, Some(IDLE_TIMEOUT));
             assert_eq!(stale.len(), 1);
             assert_eq!(idle.len(), 1);
         });
