@@ -118,44 +118,46 @@ async fn together<W: BatchedWrite>(
     pool: &SqlitePool,
     pending: &[Pending<W>],
 ) -> Result<Vec<W::Output>, StoreError> {
-    let mut lease = pool.acquire().await.map_err(crate::error::from_sqlx)?;
-    let mut tx = lease
-        .connection()
-        .begin()
-        .await
-        .map_err(crate::error::from_sqlx)?;
-    let mut outputs = Vec::with_capacity(pending.len());
-    for p in pending {
-        match p.write.run(&mut tx).await {
-            Ok(output) => outputs.push(output),
-            Err(e) => {
-                let _ = tx.rollback().await;
-                return Err(e);
-            }
-        }
-    }
-    tx.commit().await.map_err(crate::error::from_sqlx)?;
-    Ok(outputs)
+    in_one_transaction(pool, pending.iter().map(|p| &p.write)).await
 }
 
 /// One write in a transaction of its own.
 async fn alone<W: BatchedWrite>(pool: &SqlitePool, write: &W) -> Result<W::Output, StoreError> {
+    let mut outputs = in_one_transaction(pool, std::iter::once(write)).await?;
+    outputs
+        .pop()
+        .ok_or_else(|| StoreError::Backend("a write returned no outcome".into()))
+}
+
+/// Runs `writes` in one transaction on the writer's connection: committed if every one succeeds,
+/// rolled back at the first that fails.
+async fn in_one_transaction<'w, W: BatchedWrite>(
+    pool: &SqlitePool,
+    writes: impl Iterator<Item = &'w W>,
+) -> Result<Vec<W::Output>, StoreError> {
     let mut lease = pool.acquire().await.map_err(crate::error::from_sqlx)?;
-    let mut tx = lease
-        .connection()
-        .begin()
-        .await
-        .map_err(crate::error::from_sqlx)?;
-    match write.run(&mut tx).await {
-        Ok(output) => {
-            tx.commit().await.map_err(crate::error::from_sqlx)?;
-            Ok(output)
+    let result = async {
+        let mut tx = lease
+            .connection()
+            .begin()
+            .await
+            .map_err(crate::error::from_sqlx)?;
+        let mut outputs = Vec::with_capacity(writes.size_hint().0);
+        for write in writes {
+            match write.run(&mut tx).await {
+                Ok(output) => outputs.push(output),
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    return Err(e);
+                }
+            }
         }
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(e)
-        }
+        tx.commit().await.map_err(crate::error::from_sqlx)?;
+        Ok(outputs)
     }
+    .await;
+    lease.check(&result);
+    result
 }
 
 #[cfg(test)]
