@@ -107,6 +107,31 @@ async fn burst_of_sign_ins_degrades_into_503(backend: Backend) {
         overloaded as usize, busy,
         "every 503 is counted:\n{metrics}"
     );
+    // The audit trail accounts for every refusal: a tenant's first after each flush has an entry
+    // of its own, the others are counted into one entry a second (detail `refused`).
+    let api = server.admin_api().await;
+    let mut accounted = 0;
+    for _ in 0..50 {
+        let events = api
+            .get("/tenants/rush/audit?type=signin.failed")
+            .await
+            .expect(200);
+        let items = events["items"].as_array().expect("items").clone();
+        accounted = items
+            .iter()
+            .filter(|e| e["data"]["reason"] == "overloaded")
+            .map(|e| {
+                e["personal"]["details"]["refused"]
+                    .as_u64()
+                    .map_or(1, |n| n as usize)
+            })
+            .sum::<usize>();
+        if accounted >= busy {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(accounted, busy, "every 503 is in the audit trail");
     assert!(
         !server.log().contains("panicked"),
         "no handler panicked:\n{}",

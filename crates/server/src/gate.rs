@@ -73,6 +73,44 @@ impl HashGate {
     }
 }
 
+/// Sign-ins the gate turned away, counted per tenant for the audit trail. The first refusal of
+/// a tenant after each flush is audited in full as it happens (`signin.failed`, reason
+/// `overloaded`, with its IP and user agent); the ones after it are only counted, and every
+/// second [`RefusalTally::take`] hands their number to one entry per tenant (detail `refused`).
+/// In a storm five times the sign-in capacity, an entry for each refusal cost the hashes about a
+/// tenth of the machine (docs/performance.md); the metric `tessera_signins_total` still counts
+/// each one.
+#[derive(Default)]
+pub struct RefusalTally {
+    /// Per tenant with a refusal since the last flush: how many came after its first.
+    counts: std::sync::Mutex<std::collections::HashMap<tessera_core::TenantId, u64>>,
+}
+
+impl RefusalTally {
+    /// Counts a refusal; `true` when it is the tenant's first since the last flush, which the
+    /// caller audits in full.
+    pub fn count(&self, tenant: tessera_core::TenantId) -> bool {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        match counts.get_mut(&tenant) {
+            Some(after_first) => {
+                *after_first += 1;
+                false
+            }
+            None => {
+                counts.insert(tenant, 0);
+                true
+            }
+        }
+    }
+
+    /// The refusals counted after each tenant's first, since the last call (tenants with none
+    /// left out); the next refusal of every tenant is a first again.
+    pub fn take(&self) -> Vec<(tessera_core::TenantId, u64)> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts.drain().filter(|(_, n)| *n > 0).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +209,25 @@ mod tests {
             assert!(t.await.unwrap().is_ok());
         }
         assert_eq!(*order.lock().unwrap(), (0..8).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn refusals_after_the_first_are_counted_until_taken() {
+        let tally = RefusalTally::default();
+        let (a, b) = (tessera_core::TenantId::new(), tessera_core::TenantId::new());
+        assert!(
+            tally.count(a),
+            "the first refusal of a tenant is audited in full"
+        );
+        assert!(!tally.count(a));
+        assert!(!tally.count(a));
+        assert!(tally.count(b));
+        // b had only its first: nothing left to report for it.
+        assert_eq!(tally.take(), vec![(a, 2)]);
+        assert!(tally.take().is_empty());
+        assert!(
+            tally.count(a),
+            "after a flush the next refusal is a first again"
+        );
     }
 }

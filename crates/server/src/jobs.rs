@@ -27,6 +27,16 @@ pub fn spawn(state: AppState) {
             }
         }
     });
+    {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::signin::REFUSALS_FLUSH_EVERY);
+            loop {
+                tick.tick().await;
+                crate::signin::flush_refusals(&state).await;
+            }
+        });
+    }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         loop {

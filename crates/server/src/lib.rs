@@ -170,8 +170,9 @@ pub async fn serve(services: Services) -> Result<(), String> {
     let _ = stop_tx.send(true);
     let finished =
         tokio::time::timeout(Duration::from_secs(config.shutdown_grace_secs), server).await;
-    // What this node counted last reaches the other nodes.
+    // What this node counted last reaches the other nodes, and the audit trail.
     risk::shared::flush(&state).await;
+    signin::flush_refusals(&state).await;
     match finished {
         Ok(Ok(Ok(()))) => {
             tracing::info!("shutdown complete");

@@ -65,7 +65,9 @@ pub async fn password_sign_in(
     let result = sign_in_inner(state, tenant, email, password, ip, user_agent, device_id).await;
     let refused = match &result {
         Err(SignInError::Throttled { .. }) => Some("throttled"),
-        Err(SignInError::Overloaded) => Some("overloaded"),
+        // Only a tenant's first overload refusal since the last flush gets an entry of its own;
+        // the others are counted into one entry a second (`flush_refusals`).
+        Err(SignInError::Overloaded) => state.refusals.count(tenant.id).then_some("overloaded"),
         Err(SignInError::RiskBlocked) => Some("risk_blocked"),
         _ => None,
     };
@@ -263,6 +265,25 @@ async fn sign_in_inner(
         tracing::info!(tenant = %tenant.slug, user = %user.id, "password hash upgraded to the current argon2id parameters");
     }
     Ok(user)
+}
+
+/// How often the overload refusals counted by `AppState::refusals` become audit entries.
+pub const REFUSALS_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Audits the overload refusals counted since the last call: one `signin.failed` entry
+/// (reason `overloaded`, no IP or user agent) per tenant, with their number in the detail
+/// `refused`. Called every [`REFUSALS_FLUSH_EVERY`] and once more at shutdown.
+pub async fn flush_refusals(state: &AppState) {
+    for (tenant, refused) in state.refusals.take() {
+        let kind = EventKind::SignInFailed {
+            method: "password".into(),
+            reason: "overloaded".into(),
+        };
+        let ev = Event::new(tenant, Services::now(), kind, Actor::anonymous())
+            .failed()
+            .detail("refused", refused.into());
+        state.services.emit(ev).await;
+    }
 }
 
 /// Starts the session of a completed sign-in: the access policies are checked once more with

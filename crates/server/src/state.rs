@@ -15,6 +15,8 @@ pub struct AppState(pub Arc<Inner>);
 pub struct Inner {
     pub services: Services,
     pub gate: HashGate,
+    /// Sign-ins the gate turned away, for the audit trail (see `gate::RefusalTally`).
+    pub refusals: crate::gate::RefusalTally,
     /// Parsed signing keys per tenant.
     pub keys: KeyRing,
     /// Cached remote key sets of `private_key_jwt` clients (`jwks_uri`).
@@ -87,6 +89,7 @@ impl AppState {
         };
         Ok(AppState(Arc::new(Inner {
             gate: HashGate::new(config.hash_concurrency, config.hash_queue),
+            refusals: Default::default(),
             keys: KeyRing::default(),
             remote_jwks: Default::default(),
             federation: Default::default(),
