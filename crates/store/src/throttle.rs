@@ -14,7 +14,7 @@ const KEY_INDEX: &str = "throttle.key";
 /// Window and lockout lengths are capped at a century so `now + lockout` cannot overflow in SQL.
 const MAX_SPAN_MS: i64 = 100 * 366 * 24 * 3600 * 1000;
 
-#[derive(Clone, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 struct ThrottleRow {
     failures: i64,
     last_failure_at: i64,
@@ -83,12 +83,13 @@ impl ThrottleStore for Store {
         )?;
         let (mut a, mut b) = (None, None);
         for row in rows {
+            let state = row.row.into_state()?;
             // Two equal keys (never the case for an account and an IP) fill both.
             if row.key_bidx == first_bidx {
-                a = Some(row.row.clone().into_state()?);
+                a = Some(state.clone());
             }
             if row.key_bidx == second_bidx {
-                b = Some(row.row.into_state()?);
+                b = Some(state);
             }
         }
         Ok((a, b))
