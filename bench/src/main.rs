@@ -90,8 +90,8 @@ struct Args {
     /// source tree this runner was built from).
     #[arg(long, value_name = "DIR")]
     peer_dir: Option<PathBuf>,
-    /// Also offer each repeated-request scenario, and refresh, open loop at this fraction (0.8) of
-    /// the rate it reached, and report the latencies there.
+    /// Also offer each repeated-request scenario, refresh and code-flow open loop at this fraction
+    /// (0.8) of the rate it reached, and report the latencies there.
     #[arg(long, value_name = "F")]
     at_fraction: Option<f64>,
     /// scale: users imported into the large tenant (compared with 1,000).
@@ -212,8 +212,8 @@ struct Plan {
     sizes: authz::Sizes,
     storm_factor: f64,
     storm_connections: usize,
-    /// `--at-fraction`: also run each repeated-request scenario, and refresh, open loop at this
-    /// fraction of the rate it just reached.
+    /// `--at-fraction`: also run each repeated-request scenario, refresh and code-flow open loop at
+    /// this fraction of the rate it just reached.
     fraction: Option<f64>,
 }
 
@@ -334,23 +334,42 @@ async fn measure(
         }
         Workload::Flows(seed) => {
             for &connections in &plan.connections {
-                let seed = seed.clone();
-                out.push(
-                    measure_with(
-                        scenario.name(),
-                        target,
-                        connections,
-                        plan.warmup,
-                        plan.measure,
-                        move |window| {
-                            load::run_iterations(connections, window, move || {
-                                let seed = seed.clone();
-                                async move { seed.one_flow().await }
-                            })
-                        },
-                    )
-                    .await?,
-                );
+                let closed = seed.clone();
+                let mut m = measure_with(
+                    scenario.name(),
+                    target,
+                    connections,
+                    plan.warmup,
+                    plan.measure,
+                    move |window| {
+                        load::run_iterations(connections, window, move || {
+                            let seed = closed.clone();
+                            async move { seed.one_flow().await }
+                        })
+                    },
+                )
+                .await?;
+                if let Some(f) = plan.fraction {
+                    let rate = f * m.summary.rate;
+                    let seed = seed.clone();
+                    m.at_fraction = Some(
+                        offered_open_loop(scenario.name(), rate, String::new(), plan, |window| {
+                            open_loop::run_flows(
+                                target.addr,
+                                move || {
+                                    let seed = seed.clone();
+                                    async move { seed.one_flow().await }
+                                },
+                                rate,
+                                plan.storm_connections,
+                                window,
+                                plan.warmup,
+                            )
+                        })
+                        .await?,
+                    );
+                }
+                out.push(m);
             }
         }
         Workload::Storm(template) => {

@@ -1,4 +1,5 @@
-//! The open-loop generator of the `login-storm` scenario and of `--at-fraction`: requests arrive at a fixed rate whatever
+//! The open-loop generator of the `login-storm` scenario and of `--at-fraction` (single requests, refresh
+//! grants and whole code flows): requests arrive at a fixed rate whatever
 //! the server answers, as a crowd of separate browsers would, instead of each worker waiting for
 //! its previous answer (the closed loop of `load.rs`, which slows down with the server).
 //!
@@ -260,6 +261,58 @@ pub async fn run_refresh(
         warmup,
         move |pool, due| one_refresh(addr, pool, Arc::clone(&tokens), Arc::clone(&template), due),
     )
+    .await
+}
+
+/// How long one whole flow of [`run_flows`] may take before it counts as failed: its four
+/// requests, each allowed [`REQUEST_TIMEOUT`].
+const FLOW_TIMEOUT: Duration = Duration::from_secs(4 * REQUEST_TIMEOUT.as_secs());
+
+/// One whole flow of the open loop: started when `pool` allows one more in progress (otherwise
+/// not sent), served when `flow` ends without error.
+async fn one_flow<Fut>(pool: Arc<Pool>, flow: Fut, due: Instant) -> Record
+where
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let outcome = match pool.take() {
+        None => Outcome::Unsent,
+        Some(_) => {
+            let outcome = match tokio::time::timeout(FLOW_TIMEOUT, flow).await {
+                Ok(Ok(())) => Outcome::Served,
+                Ok(Err(e)) => Outcome::Failed(format!("{e:#}")),
+                Err(_) => Outcome::Failed("the flow timed out".into()),
+            };
+            // The flow's browser held its own connections, now closed.
+            pool.forget();
+            outcome
+        }
+    };
+    Record {
+        due,
+        end: Instant::now(),
+        outcome,
+    }
+}
+
+/// Whole flows (`flow()` makes one: a new browser's authorization request, sign-in and code
+/// exchange) offered open loop at `rate` per second, at most `max_flows` in progress at once;
+/// a flow's latency runs from when it was due to its last answer. Otherwise as [`run`]. A refusal
+/// on the way (a 503 included) ends the flow as an error.
+pub async fn run_flows<F, Fut>(
+    addr: SocketAddr,
+    flow: F,
+    rate: f64,
+    max_flows: usize,
+    window: Window,
+    warmup: Duration,
+) -> Result<StormCounts>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+{
+    schedule(addr, rate, max_flows, window, warmup, move |pool, due| {
+        one_flow(pool, flow(), due)
+    })
     .await
 }
 

@@ -8,7 +8,7 @@ use std::io::BufRead;
 use serde::Deserialize;
 use tessera_core::Secret;
 use tessera_core::events::{Actor, Event, EventKind};
-use tessera_core::store::UserStore;
+use tessera_core::store::{StoreResult, UserStore};
 use tessera_core::tenant::Tenant;
 use tessera_core::user::{NewUser, User};
 use tessera_crypto::inspect_imported_hash;
@@ -52,18 +52,30 @@ const MAX_REPORTED_ERRORS: usize = 100;
 /// Accounts written per transaction.
 const IMPORT_BATCH: usize = 1000;
 
-/// Writes the accounts of `batch` (and empties it); one already taken is reported on its line.
-async fn write_batch(
-    svc: &Services,
-    batch: &mut Vec<(u64, User)>,
+/// A batch of accounts being written by its own task, with the file lines they came from.
+type Write = tokio::task::JoinHandle<(Vec<u64>, StoreResult<Vec<bool>>)>;
+
+/// Starts writing `users` (sealing each, then one transaction) on a task of its own, so the next
+/// batch can be read and parsed meanwhile.
+fn start_write(svc: &Services, lines: Vec<u64>, users: Vec<User>) -> Write {
+    let store = svc.store.clone();
+    tokio::spawn(async move {
+        let created = store.create_users(&users).await;
+        (lines, created)
+    })
+}
+
+/// Waits for a batch written by [`start_write`] and reports each account of it; an account whose
+/// email is already taken is reported on its line.
+async fn finish_write(
+    write: Write,
     report: &mut ImportReport,
     fail: impl Fn(&mut ImportReport, u64, String),
 ) -> Result<(), CliError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let (lines, users): (Vec<u64>, Vec<User>) = batch.drain(..).unzip();
-    let created = svc.store.create_users(&users).await.map_err(|e| {
+    let (lines, created) = write
+        .await
+        .map_err(|e| CliError::internal(format!("the import's writer stopped: {e}")))?;
+    let created = created.map_err(|e| {
         CliError::internal(format!(
             "lines {} to {}: {e} (imported so far: {}; these {} accounts were not written)",
             lines[0],
@@ -210,18 +222,37 @@ pub async fn run(
         }
     };
     // Accounts are written IMPORT_BATCH at a time, one transaction each: a commit per account
-    // would bound a million-account import by the database's commit rate.
-    let mut batch: Vec<(u64, User)> = Vec::with_capacity(IMPORT_BATCH);
+    // would bound a million-account import by the database's commit rate. While one batch is
+    // written, the next is read and parsed; batches are written one after the other, in file
+    // order, so the first of two lines with the same email is the one imported.
+    let mut lines: Vec<u64> = Vec::with_capacity(IMPORT_BATCH);
+    let mut users: Vec<User> = Vec::with_capacity(IMPORT_BATCH);
+    let mut writing: Option<Write> = None;
     for (line, record) in records.by_ref() {
         match record.and_then(|r| to_user(tenant, r)) {
-            Ok(u) => batch.push((line, u)),
+            Ok(u) => {
+                lines.push(line);
+                users.push(u);
+            }
             Err(message) => fail(&mut report, line, message),
         }
-        if batch.len() == IMPORT_BATCH {
-            write_batch(svc, &mut batch, &mut report, fail).await?;
+        if users.len() == IMPORT_BATCH {
+            if let Some(w) = writing.take() {
+                finish_write(w, &mut report, fail).await?;
+            }
+            writing = Some(start_write(
+                svc,
+                std::mem::replace(&mut lines, Vec::with_capacity(IMPORT_BATCH)),
+                std::mem::replace(&mut users, Vec::with_capacity(IMPORT_BATCH)),
+            ));
         }
     }
-    write_batch(svc, &mut batch, &mut report, fail).await?;
+    if let Some(w) = writing.take() {
+        finish_write(w, &mut report, fail).await?;
+    }
+    if !users.is_empty() {
+        finish_write(start_write(svc, lines, users), &mut report, fail).await?;
+    }
     report.errors.sort_by_key(|e| e.line);
     let kind = EventKind::UsersImported {
         imported: report.imported,

@@ -47,6 +47,7 @@ on_both_backends!(
     users::users_crud,
     users::duplicate_email_conflicts,
     users::bulk_create_skips_taken_emails,
+    users::bulk_create_spans_several_statements,
     users::users_pagination_and_filters,
     users::decryption_failure_is_corrupt,
     groups::groups_crud,

@@ -178,6 +178,49 @@ pub async fn bulk_create_skips_taken_emails(h: &Harness) {
     assert!(s.create_users(&[]).await.unwrap().is_empty());
 }
 
+/// A batch larger than one `INSERT` statement (several hundred accounts): every account is
+/// written or refused on its own, a repeat found in a later statement of the same batch as well
+/// as in the same statement, and the answer keeps the batch's order.
+pub async fn bulk_create_spans_several_statements(h: &Harness) {
+    let s = &h.store;
+    let t = tenant(s, "acme").await;
+    let taken = user(s, t.id, "user7@example.com").await;
+    let mut batch: Vec<_> = (0..650)
+        .map(|i| new_user(t.id, &format!("user{i}@example.com")))
+        .collect();
+    // Repeats of an earlier row: in the same statement, in a later one, and as the last row.
+    batch[150] = new_user(t.id, "USER3@example.com");
+    batch[420] = new_user(t.id, "user5@example.com");
+    batch[649] = new_user(t.id, "user400@example.com");
+    let created = s.create_users(&batch).await.unwrap();
+    assert_eq!(created.len(), batch.len());
+    let refused: Vec<usize> = (0..batch.len()).filter(|&i| !created[i]).collect();
+    assert_eq!(refused, vec![7, 150, 420, 649]);
+    for (i, u) in batch.iter().enumerate() {
+        if created[i] {
+            assert_eq!(
+                s.get_user(t.id, u.id).await.unwrap().as_ref(),
+                Some(u),
+                "row {i}"
+            );
+        }
+    }
+    assert_eq!(
+        s.find_user_by_email(t.id, "user7@example.com")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(taken.id)
+    );
+    for i in refused {
+        assert_eq!(
+            s.get_user(t.id, batch[i].id).await.unwrap(),
+            None,
+            "row {i}"
+        );
+    }
+}
+
 pub async fn users_pagination_and_filters(h: &Harness) {
     let s = &h.store;
     let t = tenant(s, "acme").await;
