@@ -189,15 +189,25 @@ fn open_personal(
 /// of SQLite (32,766) and PostgreSQL (65,535).
 const ENTRIES_PER_INSERT: usize = 64;
 
-/// `INSERT INTO audit_entries … VALUES (…), (…)` for `n` entries (1 ≤ n ≤ [`ENTRIES_PER_INSERT`]).
-fn insert_entries_sql(n: usize) -> &'static str {
-    static SQL: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+/// `INSERT INTO audit_entries … VALUES (…), (…)` for `n` entries (1 ≤ n ≤ [`ENTRIES_PER_INSERT`]),
+/// with numbered parameters (`$1`, PostgreSQL) or anonymous ones bound in order (`?`, SQLite:
+/// it finds a numbered parameter by walking the statement's list of names, which made binding a
+/// batch's hundreds of parameters take time quadratic in their number).
+fn insert_entries_sql(n: usize, numbered: bool) -> &'static str {
+    fn all(numbered: bool) -> Vec<String> {
         (0..=ENTRIES_PER_INSERT)
             .map(|n| {
                 let rows: Vec<String> = (0..n)
                     .map(|i| {
-                        let params: Vec<String> =
-                            (1..=14).map(|k| format!("${}", i * 14 + k)).collect();
+                        let params: Vec<String> = (1..=14)
+                            .map(|k| {
+                                if numbered {
+                                    format!("${}", i * 14 + k)
+                                } else {
+                                    "?".to_string()
+                                }
+                            })
+                            .collect();
                         format!("({})", params.join(", "))
                     })
                     .collect();
@@ -209,8 +219,11 @@ fn insert_entries_sql(n: usize) -> &'static str {
                 )
             })
             .collect()
-    });
-    &SQL[n.min(ENTRIES_PER_INSERT)]
+    }
+    static NUMBERED: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| all(true));
+    static ANONYMOUS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| all(false));
+    let sql = if numbered { &NUMBERED } else { &ANONYMOUS };
+    &sql[n.min(ENTRIES_PER_INSERT)]
 }
 
 /// What an append computes before its transaction: the texts to store and bind.
@@ -392,12 +405,13 @@ impl AuditStore for Store {
                 entries.push(entry);
             }
             // The entries in as few statements as the parameter limits allow.
+            let numbered = self.backend() == "postgres";
             for (chunk, entries) in prepared
                 .chunks(ENTRIES_PER_INSERT)
                 .zip(entries.chunks(ENTRIES_PER_INSERT))
             {
                 tx_execute!(tx, {
-                    let mut q = sqlx::query(insert_entries_sql(chunk.len()));
+                    let mut q = sqlx::query(insert_entries_sql(chunk.len(), numbered));
                     for (p, entry) in chunk.iter().zip(entries) {
                         let event = p.event;
                         q = q
@@ -743,12 +757,16 @@ mod tests {
     /// Changing these formats makes every sealed entry unreadable.
     #[test]
     fn batch_insert_numbers_every_parameter_once() {
-        let sql = insert_entries_sql(3);
+        let sql = insert_entries_sql(3, true);
         assert!(
             sql.ends_with("($29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42)")
         );
         assert_eq!(sql.matches('$').count(), 42);
-        assert!(insert_entries_sql(1).contains("VALUES ($1, $2,"));
+        assert!(insert_entries_sql(1, true).contains("VALUES ($1, $2,"));
+        let sql = insert_entries_sql(3, false);
+        assert_eq!(sql.matches('?').count(), 42);
+        assert!(!sql.contains('$'));
+        assert!(sql.contains("VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?"));
     }
 
     #[test]
