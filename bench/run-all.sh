@@ -3,7 +3,7 @@
 # SQLite (every scenario of `all`, and the Node oidc-provider peer), SQLite again with each
 # request offered open loop at 80 % of its maximum, the 30 s sign-in storm, PostgreSQL (every
 # scenario of `all`, then open loop at 80 %, then the 30 s storm), and the million-user scale
-# scenario.
+# scenario on SQLite and on PostgreSQL.
 #
 # Needs: the release build (cargo build --release --workspace --bins), Node.js 20+ with npm
 # (cd bench/peer && npm ci), and a PostgreSQL server at $TESSERA_BENCH_POSTGRES_URL
@@ -26,3 +26,4 @@ echo "commit $(git rev-parse --short HEAD), reports in $out/" >&2
 "$bench" --database-url "$pg" --at-fraction 0.8 | tee "$out/postgres-at-0.8.md"
 "$bench" --database-url "$pg" --scenario password-signin,login-storm --duration 30 | tee "$out/postgres-storm.md"
 "$bench" --scenario scale | tee "$out/scale.md"
+"$bench" --database-url "$pg" --scenario scale | tee "$out/postgres-scale.md"
