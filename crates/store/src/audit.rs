@@ -190,33 +190,18 @@ fn open_personal(
 const ENTRIES_PER_INSERT: usize = 64;
 
 /// `INSERT INTO audit_entries … VALUES (…), (…)` for `n` entries (1 ≤ n ≤ [`ENTRIES_PER_INSERT`]),
-/// with numbered parameters (`$1`, PostgreSQL) or anonymous ones bound in order (`?`, SQLite:
-/// it finds a numbered parameter by walking the statement's list of names, which made binding a
-/// batch's hundreds of parameters take time quadratic in their number).
+/// with numbered parameters or anonymous ones (see `dialect::push_values`).
 fn insert_entries_sql(n: usize, numbered: bool) -> &'static str {
     fn all(numbered: bool) -> Vec<String> {
         (0..=ENTRIES_PER_INSERT)
             .map(|n| {
-                let rows: Vec<String> = (0..n)
-                    .map(|i| {
-                        let params: Vec<String> = (1..=14)
-                            .map(|k| {
-                                if numbered {
-                                    format!("${}", i * 14 + k)
-                                } else {
-                                    "?".to_string()
-                                }
-                            })
-                            .collect();
-                        format!("({})", params.join(", "))
-                    })
-                    .collect();
-                format!(
+                let mut sql = String::from(
                     "INSERT INTO audit_entries (tenant_id, seq, event_id, occurred_at, event_type, \
                      actor_id, target_id, outcome, body, subject_user_id, personal_sealed, \
-                     personal_digest, prev_hash, hash) VALUES {}",
-                    rows.join(", ")
-                )
+                     personal_digest, prev_hash, hash) VALUES ",
+                );
+                crate::dialect::push_values(&mut sql, n, 14, numbered);
+                sql
             })
             .collect()
     }
@@ -405,7 +390,7 @@ impl AuditStore for Store {
                 entries.push(entry);
             }
             // The entries in as few statements as the parameter limits allow.
-            let numbered = self.backend() == "postgres";
+            let numbered = self.numbered_parameters();
             for (chunk, entries) in prepared
                 .chunks(ENTRIES_PER_INSERT)
                 .zip(entries.chunks(ENTRIES_PER_INSERT))

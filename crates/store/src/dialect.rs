@@ -365,6 +365,28 @@ const UNIQUE_RULES: &[UniqueRule] = &[
 ];
 
 /// Names the unique rule that `err` (a unique violation) broke, for `StoreError::Conflict`.
+/// Appends the rows of a multi-row `VALUES` list to `sql`: `rows` groups of `columns` parameters,
+/// numbered (`($1, $2), ($3, $4)`, PostgreSQL) or anonymous and bound in order (`(?, ?), (?, ?)`,
+/// SQLite). SQLite finds a numbered parameter by walking the list of every parameter name in the
+/// statement, so binding the thousands of a bulk insert took time quadratic in their number.
+pub(crate) fn push_values(sql: &mut String, rows: usize, columns: usize, numbered: bool) {
+    use std::fmt::Write;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 0..columns {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            if numbered {
+                let _ = write!(sql, "${}", row * columns + col + 1);
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+}
+
 pub(crate) fn conflict_name(err: &dyn DatabaseError) -> String {
     let sqlite_columns = err
         .message()

@@ -134,6 +134,12 @@ impl Store {
         Ok(())
     }
 
+    /// Whether statements built at run time number their parameters (`$1`, PostgreSQL) rather
+    /// than bind them in order (`?`, SQLite; see `dialect::push_values`).
+    pub(crate) fn numbered_parameters(&self) -> bool {
+        matches!(self.db, Db::Postgres(_))
+    }
+
     /// `"sqlite"` or `"postgres"`, for logs and diagnostics.
     pub fn backend(&self) -> &'static str {
         match self.db {

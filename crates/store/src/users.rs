@@ -163,34 +163,16 @@ const INSERT_USERS_ROWS: usize = 200;
 /// Parameters per row of [`insert_users_sql`]: `email_bidx` and the `user_columns!()`.
 const INSERT_USERS_PARAMS: usize = 15;
 
-/// `INSERT INTO users … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING id` for `rows` accounts.
-///
-/// PostgreSQL needs numbered parameters (`$1`); SQLite gets anonymous ones (`?`), bound in order:
-/// SQLite finds a numbered parameter's name by walking the list of every name in the statement,
-/// so binding thousands of them took time that grows with the square of their number (most of an
-/// import's time, in a profile of 200-row statements).
+/// `INSERT INTO users … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING id` for `rows` accounts,
+/// with numbered parameters or anonymous ones (see `dialect::push_values`).
 fn insert_users_sql(rows: usize, numbered: bool) -> String {
-    use std::fmt::Write;
     let mut sql = String::with_capacity(96 + rows * INSERT_USERS_PARAMS * 7);
     sql.push_str(concat!(
         "INSERT INTO users (email_bidx, ",
         user_columns!(),
         ") VALUES "
     ));
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for col in 0..INSERT_USERS_PARAMS {
-            if col > 0 {
-                sql.push_str(", ");
-            }
-            if numbered {
-                let _ = write!(sql, "${}", row * INSERT_USERS_PARAMS + col + 1);
-            } else {
-                sql.push('?');
-            }
-        }
-        sql.push(')');
-    }
+    crate::dialect::push_values(&mut sql, rows, INSERT_USERS_PARAMS, numbered);
     sql.push_str(" ON CONFLICT DO NOTHING RETURNING id");
     sql
 }
@@ -229,7 +211,7 @@ impl UserStore for Store {
                 .zip(sealed.chunks(INSERT_USERS_ROWS))
             {
                 // Only generated placeholders: no value is ever part of the text.
-                let sql = insert_users_sql(users.len(), self.backend() == "postgres");
+                let sql = insert_users_sql(users.len(), self.numbered_parameters());
                 let ids: Vec<String> = tx_fetch_all!(tx, {
                     let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
                     for (user, sealed) in users.iter().zip(sealed) {
