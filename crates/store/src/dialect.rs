@@ -116,7 +116,7 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
     )
     .await
     .map_err(cannot_open_sqlite)?;
-    let checkpointer = Checkpointer::start(options)
+    let checkpointer = Checkpointer::start(options, write.clone())
         .await
         .map_err(cannot_open_sqlite)?;
     Ok(Db::Sqlite {
