@@ -83,6 +83,9 @@ impl Deployment {
             }
         }
         cmd.env("NO_COLOR", "1");
+        if let Ok(level) = std::env::var("BENCH_SERVER_LOG_LEVEL") {
+            cmd.env("TESSERA_LOG_LEVEL", level);
+        }
         cmd.envs(self.env.iter().chain(extra_env).map(|(k, v)| (k, v)));
         cmd.kill_on_drop(true);
         cmd
