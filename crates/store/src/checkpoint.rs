@@ -77,7 +77,13 @@ impl Checkpointer {
             .connect_with(options)
             .await?;
         let (running, stopped) = watch::channel(());
-        tokio::spawn(run(pool.clone(), write, interval, restart_at_pages, stopped));
+        tokio::spawn(run(
+            pool.clone(),
+            write,
+            interval,
+            restart_at_pages,
+            stopped,
+        ));
         Ok(Arc::new(Checkpointer {
             pool,
             _running: running,
@@ -218,7 +224,10 @@ mod tests {
     async fn under_constant_writes_the_log_starts_again_once_it_is_long() {
         // Each row fills a page of its own: 64 pages are written many times over.
         let (restarted, written) = write_without_pause(64, Duration::from_millis(1500)).await;
-        assert!(written > 1_000, "only {written} rows were written: too few to tell");
+        assert!(
+            written > 1_000,
+            "only {written} rows were written: too few to tell"
+        );
         assert!(
             restarted >= 3,
             "the log restarted {restarted} times while {written} rows were written"
