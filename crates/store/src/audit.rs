@@ -292,28 +292,39 @@ impl AuditStore for Store {
         if prepared.is_empty() {
             return Ok(Vec::new());
         }
+        // The tenants whose heads the batch moves, in one fixed order: two batches in flight at
+        // once (two nodes on one PostgreSQL database) lock the heads they share in the same
+        // order, so neither waits for a lock the other holds while holding one it waits for
+        // (PostgreSQL would abort one of them as a deadlock).
+        let mut tenants: Vec<(TenantId, &str)> = prepared
+            .iter()
+            .map(|p| (p.event.tenant_id, p.tenant.as_str()))
+            .collect();
+        tenants.sort_unstable_by(|a, b| a.1.cmp(b.1));
+        tenants.dedup_by(|a, b| a.0 == b.0);
         transaction!(self, tx => {
-            // Per tenant: (seq, hash) of the head as this batch has moved it.
-            let mut heads: Vec<(TenantId, i64, String)> = Vec::new();
+            // Per tenant: (seq, hash) of the head as this batch has moved it. The first statement
+            // writes (see the module comment): it creates the head on first use, locks it (on
+            // SQLite, takes the write lock) and reads it, in one round trip.
+            let mut heads: Vec<(TenantId, i64, String)> = Vec::with_capacity(tenants.len());
+            for (tenant_id, tenant) in &tenants {
+                let (seq, hash): (i64, String) = tx_fetch_one!(
+                    tx,
+                    sqlx::query_as(LOCK_HEAD).bind(*tenant).bind(GENESIS_HASH)
+                )?;
+                heads.push((*tenant_id, seq, hash));
+            }
             // Per tenant and subject: the salt of the subject's audit key, read once per batch.
             let mut salts: Vec<(TenantId, String, Vec<u8>)> = Vec::new();
             let mut entries = Vec::with_capacity(prepared.len());
             for p in &prepared {
                 let event = p.event;
-                let head = match heads.iter().position(|(t, _, _)| *t == event.tenant_id) {
-                    Some(i) => i,
-                    None => {
-                        // The first statement writes (see the module comment): it creates the
-                        // head on first use, locks it (on SQLite, takes the write lock) and reads
-                        // it, in one round trip.
-                        let (seq, hash): (i64, String) = tx_fetch_one!(
-                            tx,
-                            sqlx::query_as(LOCK_HEAD).bind(&p.tenant).bind(GENESIS_HASH)
-                        )?;
-                        heads.push((event.tenant_id, seq, hash));
-                        heads.len() - 1
-                    }
-                };
+                let head = heads
+                    .iter()
+                    .position(|(t, _, _)| *t == event.tenant_id)
+                    .ok_or_else(|| {
+                        StoreError::Backend("an audit event's tenant head was not locked".into())
+                    })?;
                 let (personal_sealed, personal_digest) = match &p.personal {
                     None => (None, None),
                     Some(json) => {

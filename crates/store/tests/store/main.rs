@@ -90,6 +90,7 @@ on_both_backends!(
     audit::erasure_shreds_personal_data_and_keeps_the_chain,
     audit::append_is_all_or_nothing,
     audit::batches_chain_across_tenants_all_or_nothing,
+    audit::concurrent_batches_over_the_same_tenants_both_commit,
     audit::audit_goes_with_its_tenant,
     webhooks::webhooks_crud,
     webhooks::delivery_lifecycle,
