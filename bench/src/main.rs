@@ -94,6 +94,10 @@ struct Args {
     /// (0.8) of the rate it reached, and report the latencies there.
     #[arg(long, value_name = "F")]
     at_fraction: Option<f64>,
+    /// With --at-fraction: offer this many requests (flows, for code-flow) per second instead of
+    /// the fraction of each maximum, so that two builds are compared at the same load.
+    #[arg(long, value_name = "R", requires = "at_fraction")]
+    at_rate: Option<f64>,
     /// scale: users imported into the large tenant (compared with 1,000).
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
     scale_users: usize,
@@ -215,6 +219,15 @@ struct Plan {
     /// `--at-fraction`: also run each repeated-request scenario, refresh and code-flow open loop at
     /// this fraction of the rate it just reached.
     fraction: Option<f64>,
+    /// `--at-rate`: the open-loop rate to offer instead of the fraction of each maximum.
+    at_rate: Option<f64>,
+}
+
+impl Plan {
+    /// The rate to offer open loop after a closed loop that reached `maximum`.
+    fn offered(&self, fraction: f64, maximum: f64) -> f64 {
+        self.at_rate.unwrap_or(fraction * maximum)
+    }
 }
 
 /// Becomes true at the first Ctrl-C. One listener for the whole run, so an interrupt between
@@ -308,8 +321,14 @@ async fn measure(
                 m.beside = argon2_after(before).await?;
                 if let Some(f) = plan.fraction {
                     m.at_fraction = Some(
-                        at_fraction(scenario.name(), target, &template, f * m.summary.rate, plan)
-                            .await?,
+                        at_fraction(
+                            scenario.name(),
+                            target,
+                            &template,
+                            plan.offered(f, m.summary.rate),
+                            plan,
+                        )
+                        .await?,
                     );
                 }
                 out.push(m);
@@ -328,7 +347,7 @@ async fn measure(
                             scenario.name(),
                             target,
                             fresh,
-                            f * m.summary.rate,
+                            plan.offered(f, m.summary.rate),
                             plan,
                         )
                         .await?,
@@ -357,7 +376,7 @@ async fn measure(
                 .await?;
                 m.beside = argon2_after(before).await?;
                 if let Some(f) = plan.fraction {
-                    let rate = f * m.summary.rate;
+                    let rate = plan.offered(f, m.summary.rate);
                     let seed = seed.clone();
                     m.at_fraction = Some(
                         offered_open_loop(scenario.name(), rate, String::new(), plan, |window| {
@@ -776,6 +795,7 @@ async fn run(args: Args) -> Result<()> {
         storm_factor: args.storm_factor,
         storm_connections: usize::from(args.storm_connections),
         fraction: args.at_fraction,
+        at_rate: args.at_rate,
     };
     if let Some(f) = plan.fraction
         && !(f.is_finite() && f > 0.0 && f <= 1.0)
@@ -783,6 +803,11 @@ async fn run(args: Args) -> Result<()> {
         bail!(
             "--at-fraction takes a number above 0 and at most 1 (0.8 offers 80 % of each maximum)"
         );
+    }
+    if let Some(r) = plan.at_rate
+        && !(r.is_finite() && r > 0.0)
+    {
+        bail!("--at-rate takes a positive number of requests per second");
     }
     if !(plan.storm_factor.is_finite() && plan.storm_factor > 0.0) {
         bail!("--storm-factor takes a positive number (5 offers five times the sign-in capacity)");
@@ -882,7 +907,8 @@ async fn run(args: Args) -> Result<()> {
                     } else {
                         scenario.name().to_string()
                     },
-                    fraction: f,
+                    // With --at-rate, the fraction of this maximum that rate was.
+                    fraction: plan.at_rate.map_or(f, |r| r / summary.rate),
                     maximum: summary.rate,
                     counts,
                 });
