@@ -364,7 +364,6 @@ const UNIQUE_RULES: &[UniqueRule] = &[
     rule("federation_states_pkey", "federation_states.id", "id"),
 ];
 
-/// Names the unique rule that `err` (a unique violation) broke, for `StoreError::Conflict`.
 /// Appends the rows of a multi-row `VALUES` list to `sql`: `rows` groups of `columns` parameters,
 /// numbered (`($1, $2), ($3, $4)`, PostgreSQL) or anonymous and bound in order (`(?, ?), (?, ?)`,
 /// SQLite). SQLite finds a numbered parameter by walking the list of every parameter name in the
@@ -387,6 +386,7 @@ pub(crate) fn push_values(sql: &mut String, rows: usize, columns: usize, numbere
     }
 }
 
+/// Names the unique rule that `err` (a unique violation) broke, for `StoreError::Conflict`.
 pub(crate) fn conflict_name(err: &dyn DatabaseError) -> String {
     let sqlite_columns = err
         .message()
