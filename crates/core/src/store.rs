@@ -90,6 +90,11 @@ pub trait ClientStore {
 
 pub trait SessionStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    /// The session of a completed sign-in: records the sign-in on the account (as
+    /// `record_sign_in` does, at the session's `created_at`, the password hash unchanged) and
+    /// stores the session (as `create_session` does), in one message to the database.
+    /// `NotFound`, with nothing written, when the user is not one of the tenant's.
+    async fn start_session(&self, session: &Session) -> StoreResult<()>;
     async fn get_session(&self, tenant: TenantId, id: SessionId) -> StoreResult<Option<Session>>;
     async fn find_session_by_token_hash(
         &self,
@@ -224,6 +229,9 @@ pub trait SigningKeyStore {
 }
 
 pub trait GrantStore {
+    /// Stores a code and, when it names a session that exists, records its client among the
+    /// session's clients as `record_session_client` does (for back-channel logout), in one
+    /// message to the database.
     async fn insert_authorization_code(
         &self,
         code: &crate::oauth::AuthorizationCode,
@@ -293,6 +301,15 @@ pub trait GrantStore {
     ) -> StoreResult<u64>;
 
     async fn insert_access_token(&self, record: &AccessTokenRecord) -> StoreResult<()>;
+    /// Stores the records of an access token and a refresh token issued together (a code
+    /// exchange's), as `insert_access_token` and `insert_refresh_token` do, in one message to the
+    /// database. Not atomic: should the second insert fail, the access token's record stays,
+    /// unused, as it would with the two calls.
+    async fn insert_issued_tokens(
+        &self,
+        access: &AccessTokenRecord,
+        refresh: &crate::oauth::RefreshToken,
+    ) -> StoreResult<()>;
     async fn get_access_token(
         &self,
         tenant: TenantId,

@@ -352,10 +352,13 @@ pub async fn start_session(
             mfa_required,
         });
     }
-    store.record_sign_in(tenant.id, user.id, now, None).await?;
     let token = Secret::new(random_token(32));
     let token_hash = sha256_hex(token.expose().as_bytes());
-    if let Some(prev) = previous.filter(|p| p.user_id == user.id)
+    let renewing = previous.filter(|p| p.user_id == user.id);
+    if renewing.is_some() {
+        store.record_sign_in(tenant.id, user.id, now, None).await?;
+    }
+    if let Some(prev) = renewing
         && store
             .reauthenticate_session(tenant.id, prev.id, &token_hash, &amr, now)
             .await?
@@ -401,7 +404,8 @@ pub async fn start_session(
         user_agent: user_agent.map(|ua| ua.chars().take(512).collect()),
         revoked_at: None,
     };
-    store.create_session(&session).await?;
+    // The account's sign-in time and the new session, in one message to the database.
+    store.start_session(&session).await?;
     let ev = Event::new(
         tenant.id,
         now,

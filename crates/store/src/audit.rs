@@ -211,6 +211,38 @@ fn insert_entries_sql(n: usize, numbered: bool) -> &'static str {
     &sql[n.min(ENTRIES_PER_INSERT)]
 }
 
+/// `entries_sql` (an `insert_entries_sql` of `params` parameters) with the updates of `heads`
+/// chain heads, each taking three more parameters in the order seq, hash, tenant: in one message
+/// to the database, which on SQLite saves a hand-off to the writer's thread and on PostgreSQL a
+/// round trip per batch. Numbered parameters (PostgreSQL): the updates as data-modifying `WITH`
+/// parts of the insert; anonymous ones (SQLite): statements after it, sent together (SQLite binds
+/// anonymous parameters across them in order).
+fn with_head_updates(entries_sql: &str, params: usize, heads: usize, numbered: bool) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(entries_sql.len() + heads * 80);
+    if numbered {
+        for h in 0..heads {
+            let p = params + 3 * h;
+            let _ = write!(
+                sql,
+                "{} h{h} AS (UPDATE audit_heads SET seq = ${}, hash = ${} WHERE tenant_id = ${})",
+                if h == 0 { "WITH" } else { "," },
+                p + 1,
+                p + 2,
+                p + 3
+            );
+        }
+        sql.push(' ');
+        sql.push_str(entries_sql);
+    } else {
+        sql.push_str(entries_sql);
+        for _ in 0..heads {
+            sql.push_str("; UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?");
+        }
+    }
+    sql
+}
+
 /// What an append computes before its transaction: the texts to store and bind.
 struct PreparedAppend<'a> {
     event: &'a Event,
@@ -400,14 +432,24 @@ impl AuditStore for Store {
                 heads[head].2 = entry.hash.clone();
                 entries.push(entry);
             }
-            // The entries in as few statements as the parameter limits allow.
+            // The entries in as few statements as the parameter limits allow; the last one also
+            // moves the heads.
             let numbered = self.numbered_parameters();
-            for (chunk, entries) in prepared
+            let chunks = prepared.len().div_ceil(ENTRIES_PER_INSERT);
+            for (i, (chunk, entries)) in prepared
                 .chunks(ENTRIES_PER_INSERT)
                 .zip(entries.chunks(ENTRIES_PER_INSERT))
+                .enumerate()
             {
+                let last = i + 1 == chunks;
                 tx_execute!(tx, {
-                    let mut q = sqlx::query(insert_entries_sql(chunk.len(), numbered));
+                    let entries_sql = insert_entries_sql(chunk.len(), numbered);
+                    let sql = if last {
+                        with_head_updates(entries_sql, chunk.len() * 14, heads.len(), numbered)
+                    } else {
+                        entries_sql.to_string()
+                    };
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for (p, entry) in chunk.iter().zip(entries) {
                         let event = p.event;
                         q = q
@@ -425,6 +467,11 @@ impl AuditStore for Store {
                             .bind(entry.personal_digest.as_deref())
                             .bind(entry.prev_hash.as_str())
                             .bind(entry.hash.as_str());
+                    }
+                    if last {
+                        for (tenant, seq, hash) in &heads {
+                            q = q.bind(*seq).bind(hash.as_str()).bind(tenant.to_string());
+                        }
                     }
                     q
                 })?;
@@ -451,16 +498,6 @@ impl AuditStore for Store {
                             .bind(d.delivered_at)
                     )?;
                 }
-            }
-
-            for (tenant, seq, hash) in &heads {
-                tx_execute!(
-                    tx,
-                    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1")
-                        .bind(tenant.to_string())
-                        .bind(*seq)
-                        .bind(hash)
-                )?;
             }
             Ok(entries)
         })

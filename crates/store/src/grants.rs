@@ -305,25 +305,108 @@ impl crate::group_commit::BatchedWrite for Rotation {
 /// (see `access_claims_json`). A token of a family already revoked is stored revoked.
 macro_rules! insert_access_query {
     ($record:expr, $claims:expr) => {
-        sqlx::query(concat!(
+        bind_access!(
+            sqlx::query(concat!(
+                "INSERT INTO access_tokens (",
+                access_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, ",
+                family_revoked_at!("$2", "$5"),
+                "))"
+            )),
+            $record,
+            $claims
+        )
+    };
+}
+
+/// Binds an access-token record's 10 values, in `access_columns!` order, to `$query`.
+macro_rules! bind_access {
+    ($query:expr, $record:expr, $claims:expr) => {
+        $query
+            .bind(&$record.token_id)
+            .bind($record.tenant_id.to_string())
+            .bind(&$record.client_id)
+            .bind($record.user_id.map(|u| u.to_string()))
+            .bind(&$record.family_id)
+            .bind(&$record.scope)
+            .bind($claims)
+            .bind(to_millis($record.created_at))
+            .bind(to_millis($record.expires_at))
+            .bind(opt_to_millis($record.revoked_at))
+    };
+}
+
+macro_rules! insert_code_sql {
+    () => {
+        concat!(
+            "INSERT INTO authorization_codes (",
+            code_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        )
+    };
+}
+
+macro_rules! code_session_client_sql {
+    () => {
+        "INSERT INTO session_clients (tenant_id, session_id, client_id, created_at) \
+         SELECT $2, $5, $3, $14 WHERE $5 IS NOT NULL \
+         AND EXISTS (SELECT 1 FROM sessions WHERE tenant_id = $2 AND id = $5) \
+         ON CONFLICT (tenant_id, session_id, client_id) DO NOTHING"
+    };
+}
+
+macro_rules! issued_access_sql {
+    () => {
+        concat!(
             "INSERT INTO access_tokens (",
             access_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, ",
             family_revoked_at!("$2", "$5"),
             "))"
-        ))
-        .bind(&$record.token_id)
-        .bind($record.tenant_id.to_string())
-        .bind(&$record.client_id)
-        .bind($record.user_id.map(|u| u.to_string()))
-        .bind(&$record.family_id)
-        .bind(&$record.scope)
-        .bind($claims)
-        .bind(to_millis($record.created_at))
-        .bind(to_millis($record.expires_at))
-        .bind(opt_to_millis($record.revoked_at))
+        )
     };
 }
+
+macro_rules! issued_refresh_sql {
+    () => {
+        concat!(
+            "INSERT INTO refresh_tokens (",
+            refresh_columns!(),
+            ") VALUES ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+             COALESCE($25, ",
+            family_revoked_at!("$13", "$12"),
+            "))"
+        )
+    };
+}
+
+/// An access-token record (`$1`–`$10`) and a refresh token (`$11`–`$25`) issued together, stored
+/// in one message to the database (see `insert_issued_tokens`): on SQLite two statements sent
+/// together, on PostgreSQL one whose data-modifying `WITH` stores the access token.
+const INSERT_ISSUED_TOKENS: crate::dialect::Spelled = crate::dialect::Spelled::new(
+    concat!(issued_access_sql!(), "; ", issued_refresh_sql!()),
+    concat!(
+        "WITH access AS (",
+        issued_access_sql!(),
+        ") ",
+        issued_refresh_sql!()
+    ),
+);
+
+/// An authorization code (`$1`–`$16`, in `code_columns!` order) and, when it names a session
+/// that exists, its client among the session's clients (as `record_session_client` records it,
+/// at the code's creation time), in one message to the database (see
+/// `insert_authorization_code`): on SQLite two statements sent together, on PostgreSQL one whose
+/// data-modifying `WITH` stores the code.
+const INSERT_CODE: crate::dialect::Spelled = crate::dialect::Spelled::new(
+    concat!(insert_code_sql!(), "; ", code_session_client_sql!()),
+    concat!(
+        "WITH code AS (",
+        insert_code_sql!(),
+        ") ",
+        code_session_client_sql!()
+    ),
+);
 
 fn access_claims_json(record: &AccessTokenRecord) -> Result<Option<String>, StoreError> {
     record
@@ -649,32 +732,28 @@ fn parse_device_status(s: &str) -> Result<DeviceStatus, StoreError> {
 
 impl GrantStore for Store {
     /// `Conflict("code_hash")` when the hash is taken; `NotFound` when the user is not one of the
-    /// tenant's.
+    /// tenant's. The session's client is recorded in the same message (`INSERT_CODE`).
     async fn insert_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
         let amr = to_json("authorization_codes.amr", &code.amr)?;
         execute!(
             self,
-            sqlx::query(concat!(
-                "INSERT INTO authorization_codes (",
-                code_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-            ))
-            .bind(&code.code_hash)
-            .bind(code.tenant_id.to_string())
-            .bind(&code.client_id)
-            .bind(code.user_id.to_string())
-            .bind(code.session_id.map(|s| s.to_string()))
-            .bind(&code.redirect_uri)
-            .bind(&code.scope)
-            .bind(&code.nonce)
-            .bind(&code.code_challenge)
-            .bind(&code.code_challenge_method)
-            .bind(to_millis(code.auth_time))
-            .bind(&code.acr)
-            .bind(&amr)
-            .bind(to_millis(code.created_at))
-            .bind(to_millis(code.expires_at))
-            .bind(opt_to_millis(code.consumed_at))
+            sqlx::query(INSERT_CODE.text(&self.db))
+                .bind(&code.code_hash)
+                .bind(code.tenant_id.to_string())
+                .bind(&code.client_id)
+                .bind(code.user_id.to_string())
+                .bind(code.session_id.map(|s| s.to_string()))
+                .bind(&code.redirect_uri)
+                .bind(&code.scope)
+                .bind(&code.nonce)
+                .bind(&code.code_challenge)
+                .bind(&code.code_challenge_method)
+                .bind(to_millis(code.auth_time))
+                .bind(&code.acr)
+                .bind(&amr)
+                .bind(to_millis(code.created_at))
+                .bind(to_millis(code.expires_at))
+                .bind(opt_to_millis(code.consumed_at))
         )?;
         Ok(())
     }
@@ -982,6 +1061,25 @@ impl GrantStore for Store {
     async fn insert_access_token(&self, record: &AccessTokenRecord) -> StoreResult<()> {
         let claims = access_claims_json(record)?;
         execute!(self, insert_access_query!(record, &claims))?;
+        Ok(())
+    }
+
+    async fn insert_issued_tokens(
+        &self,
+        access: &AccessTokenRecord,
+        refresh: &RefreshToken,
+    ) -> StoreResult<()> {
+        let claims = access_claims_json(access)?;
+        let amr = to_json("refresh_tokens.amr", &refresh.amr)?;
+        let sql = INSERT_ISSUED_TOKENS.text(&self.db);
+        execute!(
+            self,
+            bind_refresh!(
+                bind_access!(sqlx::query(sql), access, &claims),
+                refresh,
+                &amr
+            )
+        )?;
         Ok(())
     }
 

@@ -76,6 +76,63 @@ impl JoinedSessionLifetime {
     }
 }
 
+/// Binds a session's 12 values, in `session_columns!` order, to `$query`; `$sealed` is its
+/// [`SealedSession`].
+macro_rules! bind_session {
+    ($query:expr, $session:expr, $sealed:expr) => {
+        $query
+            .bind($session.id.to_string())
+            .bind($session.tenant_id.to_string())
+            .bind($session.user_id.to_string())
+            .bind(&$session.token_hash)
+            .bind(to_millis($session.created_at))
+            .bind(to_millis($session.last_seen_at))
+            .bind(to_millis($session.expires_at))
+            .bind($session.idle_timeout_secs.clamp(0, MAX_IDLE_TIMEOUT_SECS))
+            .bind(&$sealed.auth_methods)
+            .bind(&$sealed.ip)
+            .bind(&$sealed.user_agent)
+            .bind(opt_to_millis($session.revoked_at))
+    };
+}
+
+/// A session's fields as stored: the IP and user agent sealed, the methods as JSON.
+struct SealedSession {
+    ip: Option<Vec<u8>>,
+    user_agent: Option<Vec<u8>>,
+    auth_methods: String,
+}
+
+impl SealedSession {
+    fn of(store: &Store, session: &Session) -> StoreResult<SealedSession> {
+        let sealer = Sealer::new(&store.crypto, "session", session.tenant_id, session.id);
+        Ok(SealedSession {
+            ip: sealer.seal_opt("ip", session.ip.as_deref())?,
+            user_agent: sealer.seal_opt("user_agent", session.user_agent.as_deref())?,
+            auth_methods: to_json("sessions.auth_methods", &session.auth_methods)?,
+        })
+    }
+}
+
+/// The account's sign-in time and a new session (`$1`–`$12`, in `session_columns!` order), the
+/// session only if the account is the tenant's (see `start_session`). SQLite: two statements sent
+/// together, the insert conditional on the update having changed a row (`changes()`);
+/// PostgreSQL: one whose data-modifying `WITH` updates the account.
+const START_SESSION: crate::dialect::Spelled = crate::dialect::Spelled::new(
+    concat!(
+        "UPDATE users SET last_login_at = $5 WHERE tenant_id = $2 AND id = $3; \
+         INSERT INTO sessions (",
+        session_columns!(),
+        ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE changes() = 1"
+    ),
+    concat!(
+        "WITH signed_in AS (UPDATE users SET last_login_at = $5 WHERE tenant_id = $2 AND id = $3 \
+         RETURNING 1) INSERT INTO sessions (",
+        session_columns!(),
+        ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM signed_in"
+    ),
+);
+
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     id: String,
@@ -120,31 +177,33 @@ const MAX_IDLE_TIMEOUT_SECS: i64 = 10 * 366 * 24 * 3600;
 
 impl SessionStore for Store {
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
-        let sealer = Sealer::new(&self.crypto, "session", session.tenant_id, session.id);
-        let ip = sealer.seal_opt("ip", session.ip.as_deref())?;
-        let user_agent = sealer.seal_opt("user_agent", session.user_agent.as_deref())?;
-        let auth_methods = to_json("sessions.auth_methods", &session.auth_methods)?;
+        let sealed = SealedSession::of(self, session)?;
         // A user outside the tenant breaks the (tenant_id, user_id) foreign key: `NotFound`.
         execute!(
             self,
-            sqlx::query(concat!(
-                "INSERT INTO sessions (",
-                session_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-            ))
-            .bind(session.id.to_string())
-            .bind(session.tenant_id.to_string())
-            .bind(session.user_id.to_string())
-            .bind(&session.token_hash)
-            .bind(to_millis(session.created_at))
-            .bind(to_millis(session.last_seen_at))
-            .bind(to_millis(session.expires_at))
-            .bind(session.idle_timeout_secs.clamp(0, MAX_IDLE_TIMEOUT_SECS))
-            .bind(&auth_methods)
-            .bind(&ip)
-            .bind(&user_agent)
-            .bind(opt_to_millis(session.revoked_at))
+            bind_session!(
+                sqlx::query(concat!(
+                    "INSERT INTO sessions (",
+                    session_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                )),
+                session,
+                sealed
+            )
         )?;
+        Ok(())
+    }
+
+    async fn start_session(&self, session: &Session) -> StoreResult<()> {
+        let sealed = SealedSession::of(self, session)?;
+        let changed = execute!(
+            self,
+            bind_session!(sqlx::query(START_SESSION.text(&self.db)), session, sealed)
+        )?;
+        // SQLite counts the account's update and the session's insert; PostgreSQL the insert.
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 

@@ -589,14 +589,9 @@ async fn issue_code(
         consumed_at: None,
     };
     let store = &state.services.store;
+    // Also records the client among the session's clients (for back-channel logout).
     if let Err(e) = store.insert_authorization_code(&record).await {
         return server_error(state, tenant, &e.to_string());
-    }
-    if let Err(e) = store
-        .record_session_client(tenant.id, session.id, &req.client_id, now)
-        .await
-    {
-        tracing::warn!(error = %e, "could not record the session's client");
     }
     tracing::info!(tenant = %tenant.slug, client_id = %req.client_id, user = %session.user_id, "authorization code issued");
     let issuer = tenant.issuer(&state.services.config.public_url);

@@ -82,18 +82,14 @@ pub async fn issue(
 ) -> Result<TokenResponse, OAuthError> {
     let minted = mint(state, tenant, client, g).await?;
     let store = &state.services.store;
-    if let Some(record) = &minted.access_record {
-        store
-            .insert_access_token(record)
-            .await
-            .map_err(server_error)?;
-    }
-    if let Some(record) = &minted.refresh_record {
-        store
-            .insert_refresh_token(record)
-            .await
-            .map_err(server_error)?;
-    }
+    let stored = match (&minted.access_record, &minted.refresh_record) {
+        // A code exchange's pair in one message to the database.
+        (Some(access), Some(refresh)) => store.insert_issued_tokens(access, refresh).await,
+        (Some(access), None) => store.insert_access_token(access).await,
+        (None, Some(refresh)) => store.insert_refresh_token(refresh).await,
+        (None, None) => Ok(()),
+    };
+    stored.map_err(server_error)?;
     Ok(minted.response)
 }
 

@@ -798,3 +798,34 @@ pub async fn audit_goes_with_its_tenant(h: &Harness) {
     assert!(s.list_webhooks(t.id).await.unwrap().is_empty());
     assert_eq!(verify_chain(s, keep.id).await.len(), 1);
 }
+
+/// A batch longer than one `INSERT` of entries (64) over three tenants: every tenant's head moves
+/// to its last entry (the heads are updated with the last insert), so the next append of each
+/// continues the chain.
+pub async fn a_long_batch_moves_every_head(h: &Harness) {
+    let s = &h.store;
+    let tenants = [
+        tenant(s, "acme").await,
+        tenant(s, "beta").await,
+        tenant(s, "gamma").await,
+    ];
+    let events: Vec<Event> = (0..150)
+        .map(|i| group_created(tenants[i % 3].id, i as i64, &format!("g-{i}")))
+        .collect();
+    let no_deliveries: &[tessera_core::webhook::WebhookDelivery] = &[];
+    let batch: Vec<_> = events.iter().map(|e| (e, no_deliveries)).collect();
+    let entries = s.append_events(&batch).await.unwrap();
+    assert_eq!(entries.len(), 150);
+    for t in &tenants {
+        let next = s
+            .append_event(&group_created(t.id, 1000, "after"), &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            next.seq, 51,
+            "the head of {} moved to its 50th entry",
+            t.slug
+        );
+        assert_eq!(verify_chain(s, t.id).await.len(), 51);
+    }
+}

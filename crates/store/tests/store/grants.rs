@@ -1508,3 +1508,116 @@ pub async fn reads_with_family_agree_with_is_family_revoked(h: &Harness) {
         .unwrap();
     assert!(fam && tok.revoked_at == Some(now));
 }
+
+/// `insert_issued_tokens`: a code exchange's access and refresh token stored in one message, as
+/// the two inserts store them.
+pub async fn issued_tokens_are_stored_together(h: &Harness) {
+    let s = &h.store;
+    let t = tenant(s, "acme").await;
+    let alice = user(s, t.id, "alice@example.com").await;
+    let access = new_access(t.id, Some(alice.id), "jti-pair", Some("fam-pair"), "web");
+    let refresh = new_refresh(t.id, Some(alice.id), "rt-pair", "fam-pair", "web");
+    s.insert_issued_tokens(&access, &refresh).await.unwrap();
+    assert_eq!(
+        s.get_access_token(t.id, "jti-pair").await.unwrap(),
+        Some(access.clone())
+    );
+    assert_eq!(
+        s.get_refresh_token(t.id, "rt-pair").await.unwrap(),
+        Some(refresh.clone())
+    );
+
+    // A taken access-token id is a conflict, and the refresh token after it is not stored.
+    let second = new_refresh(t.id, Some(alice.id), "rt-second", "fam-pair", "web");
+    assert!(matches!(
+        s.insert_issued_tokens(&access, &second).await,
+        Err(StoreError::Conflict(w)) if w == "token_id"
+    ));
+    assert_eq!(s.get_refresh_token(t.id, "rt-second").await.unwrap(), None);
+
+    // A user outside the tenant: nothing is stored.
+    let ghost = UserId::new();
+    let lost_access = new_access(t.id, Some(ghost), "jti-ghost", Some("fam-ghost"), "web");
+    let lost_refresh = new_refresh(t.id, Some(ghost), "rt-ghost", "fam-ghost", "web");
+    assert!(matches!(
+        s.insert_issued_tokens(&lost_access, &lost_refresh).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(s.get_access_token(t.id, "jti-ghost").await.unwrap(), None);
+    assert_eq!(s.get_refresh_token(t.id, "rt-ghost").await.unwrap(), None);
+
+    // Tokens of a family revoked meanwhile are stored revoked, both of them.
+    let revoked_at = t0() + Duration::minutes(1);
+    s.revoke_family(t.id, "fam-late", revoked_at).await.unwrap();
+    let late_access = new_access(t.id, Some(alice.id), "jti-late", Some("fam-late"), "web");
+    let late_refresh = new_refresh(t.id, Some(alice.id), "rt-late", "fam-late", "web");
+    s.insert_issued_tokens(&late_access, &late_refresh)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_access_token(t.id, "jti-late")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(revoked_at)
+    );
+    assert_eq!(
+        s.get_refresh_token(t.id, "rt-late")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(revoked_at)
+    );
+}
+
+/// `insert_authorization_code` records the code's client among its session's clients (for
+/// back-channel logout) when the session exists, and stores the code either way.
+pub async fn codes_record_their_session_client(h: &Harness) {
+    let s = &h.store;
+    let t = tenant(s, "acme").await;
+    let alice = user(s, t.id, "alice@example.com").await;
+    let sa = session(s, &alice, "hash-a", t0()).await;
+
+    let mut code = new_code(&alice, "code-a", "web");
+    code.session_id = Some(sa.id);
+    s.insert_authorization_code(&code).await.unwrap();
+    let mut again = new_code(&alice, "code-b", "web");
+    again.session_id = Some(sa.id);
+    s.insert_authorization_code(&again).await.unwrap();
+    let mut admin = new_code(&alice, "code-c", "admin");
+    admin.session_id = Some(sa.id);
+    s.insert_authorization_code(&admin).await.unwrap();
+    assert_eq!(
+        s.list_session_clients(t.id, sa.id).await.unwrap(),
+        vec!["admin".to_string(), "web".to_string()]
+    );
+
+    // No session, or one that is gone: the code alone.
+    let gone = new_code(&alice, "code-gone", "web");
+    s.insert_authorization_code(&gone).await.unwrap();
+    let mut none = new_code(&alice, "code-none", "web");
+    none.session_id = None;
+    s.insert_authorization_code(&none).await.unwrap();
+    for hash in ["code-a", "code-gone", "code-none"] {
+        let redeemed = s
+            .consume_authorization_code(t.id, hash, t0())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(redeemed.consumed_at, None, "{hash} is stored once");
+    }
+    assert!(
+        s.list_session_clients(t.id, gone.session_id.unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A taken code hash is a conflict, as before.
+    assert!(matches!(
+        s.insert_authorization_code(&code).await,
+        Err(StoreError::Conflict(w)) if w == "code_hash"
+    ));
+}

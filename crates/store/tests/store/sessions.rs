@@ -190,3 +190,47 @@ pub async fn list_sessions_filters_inactive(h: &Harness) {
             .is_empty()
     );
 }
+
+/// `start_session`: the account's sign-in time and the session in one message; for a user
+/// outside the tenant, `NotFound` and nothing written.
+pub async fn starting_a_session_records_the_sign_in(h: &Harness) {
+    let s = &h.store;
+    let t = tenant(s, "acme").await;
+    let other = tenant(s, "other").await;
+    let alice = user(s, t.id, "alice@example.com").await;
+    let at = t0() + Duration::minutes(3);
+
+    let started = new_session(&alice, "hash-start", at);
+    s.start_session(&started).await.unwrap();
+    assert_eq!(
+        s.get_session(t.id, started.id).await.unwrap(),
+        Some(started.clone())
+    );
+    let stored = s.get_user(t.id, alice.id).await.unwrap().unwrap();
+    assert_eq!(stored.last_login_at, Some(at));
+    assert_eq!(stored.password_hash, alice.password_hash);
+
+    // A user of another tenant, and a user that does not exist: nothing is written.
+    let mut elsewhere = new_session(&alice, "hash-elsewhere", at);
+    elsewhere.tenant_id = other.id;
+    assert!(matches!(
+        s.start_session(&elsewhere).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(s.get_session(other.id, elsewhere.id).await.unwrap(), None);
+    let ghost = new_user(t.id, "ghost@example.com");
+    let orphan = new_session(&ghost, "hash-orphan", at);
+    assert!(matches!(
+        s.start_session(&orphan).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(s.get_session(t.id, orphan.id).await.unwrap(), None);
+
+    // A taken cookie hash is a conflict, as for `create_session`.
+    let clash = new_session(&alice, "hash-start", at);
+    assert!(matches!(
+        s.start_session(&clash).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.get_session(t.id, clash.id).await.unwrap(), None);
+}
