@@ -185,9 +185,13 @@ fn open_personal(
     Ok(from_json::<PersonalData>("audit_entries.personal_sealed", &json).ok())
 }
 
-/// Entries written by one INSERT statement of a batch: 14 parameters each, far below the limits
-/// of SQLite (32,766) and PostgreSQL (65,535).
+/// Entries written by one INSERT statement of a batch: [`ENTRY_PARAMS`] parameters each (and
+/// three per chain head on the last one, see `with_head_updates`), far below the limits of SQLite
+/// (32,766) and PostgreSQL (65,535).
 const ENTRIES_PER_INSERT: usize = 64;
+
+/// The values bound for one audit entry, in the column order of `insert_entries_sql`.
+const ENTRY_PARAMS: usize = 14;
 
 /// `INSERT INTO audit_entries … VALUES (…), (…)` for `n` entries (1 ≤ n ≤ [`ENTRIES_PER_INSERT`]),
 /// with numbered parameters or anonymous ones (see `dialect::push_values`).
@@ -200,7 +204,7 @@ fn insert_entries_sql(n: usize, numbered: bool) -> &'static str {
                      actor_id, target_id, outcome, body, subject_user_id, personal_sealed, \
                      personal_digest, prev_hash, hash) VALUES ",
                 );
-                crate::dialect::push_values(&mut sql, n, 14, numbered);
+                crate::dialect::push_values(&mut sql, n, ENTRY_PARAMS, numbered);
                 sql
             })
             .collect()
@@ -445,7 +449,12 @@ impl AuditStore for Store {
                 tx_execute!(tx, {
                     let entries_sql = insert_entries_sql(chunk.len(), numbered);
                     let sql = if last {
-                        with_head_updates(entries_sql, chunk.len() * 14, heads.len(), numbered)
+                        with_head_updates(
+                            entries_sql,
+                            chunk.len() * ENTRY_PARAMS,
+                            heads.len(),
+                            numbered,
+                        )
                     } else {
                         entries_sql.to_string()
                     };
