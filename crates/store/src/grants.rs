@@ -305,16 +305,19 @@ impl crate::group_commit::BatchedWrite for Rotation {
 /// (see `access_claims_json`). A token of a family already revoked is stored revoked.
 macro_rules! insert_access_query {
     ($record:expr, $claims:expr) => {
-        bind_access!(
-            sqlx::query(concat!(
-                "INSERT INTO access_tokens (",
-                access_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, ",
-                family_revoked_at!("$2", "$5"),
-                "))"
-            )),
-            $record,
-            $claims
+        bind_access!(sqlx::query(insert_access_sql!()), $record, $claims)
+    };
+}
+
+/// The SQL of `insert_access_query!`: the record's values `$1`–`$10`, in `access_columns!` order.
+macro_rules! insert_access_sql {
+    () => {
+        concat!(
+            "INSERT INTO access_tokens (",
+            access_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, ",
+            family_revoked_at!("$2", "$5"),
+            "))"
         )
     };
 }
@@ -355,18 +358,6 @@ macro_rules! code_session_client_sql {
     };
 }
 
-macro_rules! issued_access_sql {
-    () => {
-        concat!(
-            "INSERT INTO access_tokens (",
-            access_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, ",
-            family_revoked_at!("$2", "$5"),
-            "))"
-        )
-    };
-}
-
 macro_rules! issued_refresh_sql {
     () => {
         concat!(
@@ -384,10 +375,10 @@ macro_rules! issued_refresh_sql {
 /// in one message to the database (see `insert_issued_tokens`): on SQLite two statements sent
 /// together, on PostgreSQL one whose data-modifying `WITH` stores the access token.
 const INSERT_ISSUED_TOKENS: crate::dialect::Spelled = crate::dialect::Spelled::new(
-    concat!(issued_access_sql!(), "; ", issued_refresh_sql!()),
+    concat!(insert_access_sql!(), "; ", issued_refresh_sql!()),
     concat!(
         "WITH access AS (",
-        issued_access_sql!(),
+        insert_access_sql!(),
         ") ",
         issued_refresh_sql!()
     ),
