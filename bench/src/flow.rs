@@ -180,16 +180,17 @@ impl Browser {
             .append_pair("code_challenge_method", "S256")
             .finish();
         let mut next = format!("/t/{TENANT}/authorize?{query}");
+        let mut answer = self.send(RequestTemplate::get(&next)).await?;
         let mut signed_in = false;
         let code = 'hops: {
             for _ in 0..MAX_HOPS {
-                let answer = self.send(RequestTemplate::get(&next)).await?;
                 if answer.status.is_redirection() {
                     let to = location(&answer, &next)?;
                     if to.starts_with(&client.redirect_uri) {
                         break 'hops code_of(&to, &state)?;
                     }
                     next = local_target(&to, self.addr);
+                    answer = self.send(RequestTemplate::get(&next)).await?;
                     continue;
                 }
                 ensure!(
@@ -201,7 +202,10 @@ impl Browser {
                     !signed_in,
                     "the sign-in page came back after a successful sign-in (GET {next})"
                 );
-                next = self.sign_in(&answer, &next, email, password).await?;
+                // The sign-in answers with where the browser goes next: for a sign-in that
+                // completes, the authorization request's own answer (the redirect with the code).
+                answer = self.sign_in(&answer, &next, email, password).await?;
+                next = format!("/t/{TENANT}/login");
                 signed_in = true;
             }
             bail!(
@@ -227,15 +231,14 @@ impl Browser {
         serde_json::from_slice(&answer.body).context("the code exchange answered without JSON")
     }
 
-    /// Posts the sign-in form of `page` (fetched from `path`) and returns where it sends the
-    /// browser next.
+    /// Posts the sign-in form of `page` (fetched from `path`) and returns the answer, a redirect.
     async fn sign_in(
         &mut self,
         page: &Answer,
         path: &str,
         email: &str,
         password: &str,
-    ) -> Result<String> {
+    ) -> Result<Answer> {
         let html = String::from_utf8_lossy(&page.body);
         let token = hidden_input(&html, "csrf_token")
             .with_context(|| format!("the page of GET {path} has no csrf_token field"))?;
@@ -251,11 +254,11 @@ impl Browser {
         let login = format!("/t/{TENANT}/login");
         let answer = self.send(RequestTemplate::post_form(&login, form)).await?;
         ensure!(
-            answer.status.as_u16() == 303,
+            answer.status.is_redirection(),
             "the sign-in of the authorization flow answered {} (a challenge or a refusal: the flow needs a plain password sign-in)",
             answer.describe()
         );
-        Ok(local_target(&location(&answer, &login)?, self.addr))
+        Ok(answer)
     }
 }
 

@@ -306,7 +306,62 @@ pub fn form_post_fields(
     fields
 }
 
+/// A sign-in answers for the authorization request it was made for in its own response (the
+/// redirect with the code, see `Op::sign_in_at`); a return address it cannot read as one (an
+/// altered sealed request) still signs the browser in and sends it there, where the
+/// continuation endpoint refuses it, and the request itself can still be continued.
+async fn sign_in_with_an_altered_continuation(backend: Backend) {
+    let (_dep, server, api) = start(backend).await;
+    let op = Op::new(&server, &api, "sealed").await;
+    let web = op.web_client(&api).await;
+    let b = browser(&server);
+    let req = AuthRequest::new(&web, "openid");
+    let login = op.authorize(&b, &req).await.expect_see_other();
+    let page = b.get(&login).await;
+    let html = page.text();
+    let csrf = hidden_input(&html, "csrf_token").expect("csrf");
+    let return_to = hidden_input(&html, "return_to").expect("return_to");
+    assert!(return_to.starts_with("/t/sealed/authorize/continue?req="));
+    // One character inside the sealed request changed (its authentication fails).
+    let at = return_to.len() - 10;
+    let was = &return_to[at..at + 1];
+    let altered = format!(
+        "{}{}{}",
+        &return_to[..at],
+        if was == "A" { "B" } else { "A" },
+        &return_to[at + 1..]
+    );
+    let posted = b
+        .post_form(
+            "/t/sealed/login",
+            &[
+                ("email", &op.email),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf),
+                ("return_to", &altered),
+            ],
+        )
+        .await;
+    assert_eq!(
+        posted.expect_see_other(),
+        altered,
+        "sent to the return address"
+    );
+    let r = b.get(&altered).await;
+    assert_eq!(
+        r.status,
+        400,
+        "the altered request is refused: {}",
+        r.text()
+    );
+    // The browser is signed in: the untouched request continues to a code without a password.
+    let r = b.get(&return_to).await;
+    assert!(op.redirect_params(&r, &req).contains_key("code"));
+    crate::rp::assert_no_server_errors(&server);
+}
+
 on_both_backends!(
+    sign_in_with_an_altered_continuation,
     refused_requests_prompt_none_form_post_and_sso,
     reauthentication_and_code_lifetime_on_a_later_clock,
     prompt_login_right_after_sign_in,

@@ -69,8 +69,9 @@ function hiddenInput(html, name) {
   return unescapeHtml(m[1]);
 }
 
-/// From the authorization URL to the redirect back to the application, signing in on the way.
-async function signInThroughHostedPage(authorizationUrl, email, password) {
+/// From the authorization URL to the redirect back to the application, signing in on the way,
+/// following the server's redirects as a browser does.
+async function signInThroughHostedPage(authorizationUrl, email, password, redirectUri) {
   const jar = new CookieJar();
   let r = await browse(jar, authorizationUrl);
   check(r.status === 303, `authorize redirects to the sign-in page (got ${r.status})`);
@@ -89,11 +90,17 @@ async function signInThroughHostedPage(authorizationUrl, email, password) {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: form,
   });
+  // RFC 9700 §4.12: a redirect after a form with a password is 303, never 307.
   check(r.status === 303, `signing in answers 303 (got ${r.status}: ${await r.text()})`);
-  const back = new URL(r.headers.get('location'), loginUrl);
-  r = await browse(jar, back);
-  check(r.status === 302, `the authorization request resumes with a redirect (got ${r.status})`);
-  return new URL(r.headers.get('location'));
+  let url = loginUrl;
+  for (let hop = 0; hop < 5; hop++) {
+    const location = new URL(r.headers.get('location'), url);
+    if (location.href.startsWith(redirectUri)) return location;
+    url = location;
+    r = await browse(jar, url);
+    check(r.status === 302 || r.status === 303, `GET ${url} redirects (got ${r.status})`);
+  }
+  throw new Error('check failed: no redirect to the application within 5 hops');
 }
 
 async function main() {
@@ -133,6 +140,7 @@ async function main() {
     authorizationUrl,
     env('TESSERA_USER_EMAIL'),
     env('TESSERA_USER_PASSWORD'),
+    redirectUri,
   );
   // The library checks state, iss (RFC 9207) and, in the token response, the ID token.
   const tokens = await oidc.authorizationCodeGrant(config, callback, {

@@ -55,8 +55,8 @@ def hidden_input(page, name):
     return html.unescape(m.group(1))
 
 
-def sign_in_through_hosted_page(authorization_url, email, password):
-    """From the authorization URL to the redirect back to the application."""
+def sign_in_through_hosted_page(authorization_url, email, password, redirect_uri):
+    """From the authorization URL to the redirect back to the application, as a browser goes."""
     browser = requests.Session()
     r = browser.get(authorization_url, allow_redirects=False, timeout=TIMEOUT)
     check(r.status_code == 303, f"authorize redirects to the sign-in page (got {r.status_code})")
@@ -71,10 +71,17 @@ def sign_in_through_hosted_page(authorization_url, email, password):
     }
     post_url = urljoin(login_url, urlparse(login_url).path)
     r = browser.post(post_url, data=form, allow_redirects=False, timeout=TIMEOUT)
+    # RFC 9700 §4.12: a redirect after a form with a password is 303, never 307.
     check(r.status_code == 303, f"signing in answers 303 (got {r.status_code}: {r.text[:300]})")
-    r = browser.get(urljoin(login_url, r.headers["location"]), allow_redirects=False, timeout=TIMEOUT)
-    check(r.status_code == 302, f"the request resumes with a redirect (got {r.status_code})")
-    return r.headers["location"]
+    url = post_url
+    for _ in range(5):
+        location = urljoin(url, r.headers["location"])
+        if location.startswith(redirect_uri):
+            return location
+        url = location
+        r = browser.get(url, allow_redirects=False, timeout=TIMEOUT)
+        check(r.status_code in (302, 303), f"GET {url} redirects (got {r.status_code})")
+    raise AssertionError("check failed: no redirect to the application within 5 hops")
 
 
 def main():
@@ -132,7 +139,7 @@ def main():
         meta["authorization_endpoint"], code_verifier=code_verifier, nonce=nonce
     )
     callback = sign_in_through_hosted_page(
-        authorization_url, env("TESSERA_USER_EMAIL"), env("TESSERA_USER_PASSWORD")
+        authorization_url, env("TESSERA_USER_EMAIL"), env("TESSERA_USER_PASSWORD"), redirect_uri
     )
     response_params = {k: v[0] for k, v in parse_qs(urlparse(callback).query).items()}
     # authlib does not check RFC 9207's iss; the application does.

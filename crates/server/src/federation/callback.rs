@@ -1031,7 +1031,7 @@ pub(super) async fn sign_in(
         )
     };
     match r {
-        Ok(o) => (o.jar, see_other(&o.location)).into_response(),
+        Ok(o) => crate::oidc::authorize::after_sign_in(state, tenant, o, info.ip).await,
         Err(FlowError::EmailUnverified) => {
             page(StatusCode::FORBIDDEN, tr("login-error-unverified"))
         }

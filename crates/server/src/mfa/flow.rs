@@ -16,6 +16,7 @@ use tessera_core::events::{Actor, Event, EventKind, Target};
 use tessera_core::mfa::{
     FlowStage, LoginFlow, MfaFacts, MfaReason, SecondFactor, SecondFactorRequirement,
 };
+use tessera_core::session::Session;
 use tessera_core::store::{MfaStore, SessionStore, ThrottleStore, UserStore};
 use tessera_core::tenant::Tenant;
 use tessera_core::user::User;
@@ -46,6 +47,27 @@ pub struct RequestInfo {
 pub struct Outcome {
     pub jar: CookieJar,
     pub location: String,
+    /// The session this step started and its account, when the sign-in completed here; the
+    /// authorization request the sign-in was for can then continue in the same response
+    /// ([`crate::oidc::authorize::after_sign_in`]).
+    pub signed_in: Option<Box<NewSession>>,
+}
+
+impl Outcome {
+    /// A step that sends the browser on without starting a session.
+    pub fn to(jar: CookieJar, location: String) -> Outcome {
+        Outcome {
+            jar,
+            location,
+            signed_in: None,
+        }
+    }
+}
+
+/// A session just started, with the account it belongs to as the sign-in read it.
+pub struct NewSession {
+    pub session: Session,
+    pub user: User,
 }
 
 /// Why a flow step failed, in words for the page.
@@ -384,7 +406,7 @@ pub async fn after_first_factor(
             } else {
                 format!("{base}/login/mfa")
             };
-            Ok(Outcome { jar, location })
+            Ok(Outcome::to(jar, location))
         }
     }
 }
@@ -426,7 +448,7 @@ pub async fn start_step_up(
     } else {
         format!("{base}/login/mfa")
     };
-    Ok(Outcome { jar, location })
+    Ok(Outcome::to(jar, location))
 }
 
 /// A second factor (or an enrolment that proved one) passed: adds its methods and completes.
@@ -520,7 +542,7 @@ async fn finish(
             Some(token) => jar.add(flow_cookie(state, tenant, token)),
             None => jar,
         };
-        return Ok(Outcome { jar, location });
+        return Ok(Outcome::to(jar, location));
     }
     // A flow completes once: a second request with the same cookie finds it gone. A flow never
     // stored has no cookie to send again.
@@ -577,6 +599,10 @@ async fn finish(
     Ok(Outcome {
         jar: jar.add(cookie).add(flow_removal(tenant)),
         location,
+        signed_in: Some(Box::new(NewSession {
+            session: signed_in.session,
+            user: user.clone(),
+        })),
     })
 }
 

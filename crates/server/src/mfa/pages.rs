@@ -74,6 +74,20 @@ fn expired(state: &AppState, tenant: &Tenant) -> Response {
     )
 }
 
+/// [`outcome`] for a step that may have completed the sign-in: an authorization request waiting
+/// for it continues in this response ([`crate::oidc::authorize::after_sign_in`]).
+async fn finished(
+    result: Result<Outcome, FlowError>,
+    state: &AppState,
+    tenant: &Tenant,
+    ip: Option<std::net::IpAddr>,
+) -> Response {
+    match result {
+        Ok(o) => crate::oidc::authorize::after_sign_in(state, tenant, o, ip).await,
+        Err(e) => outcome(Err(e), state, tenant),
+    }
+}
+
 fn outcome(result: Result<Outcome, FlowError>, state: &AppState, tenant: &Tenant) -> Response {
     match result {
         Ok(o) => (o.jar, see_other(&o.location)).into_response(),
@@ -416,7 +430,7 @@ pub async fn challenge_submit(
             &req,
         )
         .await;
-        return outcome(result, &state, &tenant);
+        return finished(result, &state, &tenant, req.ip).await;
     }
     let exhausted = match flow::wrong_answer(&state, &tenant, &flow, factor, why, &req).await {
         Ok(x) => x,
@@ -479,10 +493,10 @@ pub async fn after_enrollment(
         let codes = recovery::generate(state, tenant, user).await?;
         flow.pending = Some(PendingChallenge::ShowRecoveryCodes { codes });
         state.services.store.update_login_flow(&flow).await?;
-        return Ok(Outcome {
+        return Ok(Outcome::to(
             jar,
-            location: format!("{}/login/mfa/recovery-codes", issuer_path(&tenant.slug)),
-        });
+            format!("{}/login/mfa/recovery-codes", issuer_path(&tenant.slug)),
+        ));
     }
     let info = RequestInfo::default();
     flow::complete(state, tenant, jar, flow, user, "enrollment", &info).await
@@ -728,7 +742,7 @@ pub async fn recovery_codes_continue(
     }
     let req = info(&peer, &headers);
     let r = flow::complete(&state, &tenant, jar, flow, &user, "enrollment", &req).await;
-    outcome(r, &state, &tenant)
+    finished(r, &state, &tenant, req.ip).await
 }
 
 #[derive(Deserialize, Default)]
@@ -1094,7 +1108,7 @@ async fn email_passed(
         req,
     )
     .await;
-    outcome(r, state, tenant)
+    finished(r, state, tenant, req.ip).await
 }
 
 #[derive(Deserialize, Default)]

@@ -23,6 +23,7 @@ use tessera_oidc::authorize::{AuthorizeFailure, AuthorizeRequest, Prompt, Respon
 use tessera_oidc::{ErrorCode, OAuthError, Params};
 
 use crate::app::Services;
+use crate::mfa::flow::{NewSession, Outcome};
 use crate::pages::{
     csrf, current_session, error_page, issuer_path, load_tenant, parse_form, render, see_other,
 };
@@ -165,6 +166,7 @@ async fn start(
         unix_ms(Services::now()),
         jar,
         ip,
+        None,
     )
     .await
 }
@@ -217,11 +219,80 @@ pub async fn resume(
         pending.started_at,
         jar,
         peer.ip(),
+        None,
     )
     .await
 }
 
+/// The answer to a sign-in step that sends the browser to `outcome.location`.
+///
+/// When the step has just started a session and the location is this tenant's
+/// `authorize/continue`, the authorization request continues in this same response, with the
+/// session and account the sign-in holds: the code (or the consent page, a step-up, the
+/// request's error) comes back with the session's cookies, as `GET {issuer}/authorize/continue`
+/// would answer the redirect. That spares the browser a round trip and the server a request with
+/// its reads of the session and the account. Any other location, and a continuation that cannot
+/// be read (expired or altered: the continuation endpoint shows the page for it) or a step that
+/// does not know the browser's address, is a redirect.
+pub async fn after_sign_in(
+    state: &AppState,
+    tenant: &Tenant,
+    outcome: Outcome,
+    ip: Option<IpAddr>,
+) -> Response {
+    let Outcome {
+        jar,
+        location,
+        signed_in,
+    } = outcome;
+    let continuation = format!("{}/authorize/continue?", issuer_path(&tenant.slug));
+    let pending = signed_in.as_ref().and_then(|_| {
+        let query = location.strip_prefix(&continuation)?;
+        let sealed = Params::parse(query.as_bytes())
+            .ok()?
+            .get("req")?
+            .to_string();
+        unseal(state, tenant, &sealed)
+    });
+    // The network address decides conditional access; a step that does not know it leaves the
+    // decision to the continuation endpoint, which does.
+    let (Some(signed_in), Some(pending), Some(ip)) = (signed_in, pending, ip) else {
+        return with_cookies(jar, see_other(&location));
+    };
+    let client = match state
+        .services
+        .cached_client(tenant.id, &pending.req.client_id)
+        .await
+    {
+        Ok(Some(c)) => c,
+        // Removed since the request started, or not readable now: the continuation endpoint
+        // answers it as it would without this shortcut.
+        _ => return with_cookies(jar, see_other(&location)),
+    };
+    let mut response = proceed(
+        state,
+        tenant,
+        &client,
+        pending.req,
+        pending.started_at,
+        jar,
+        ip,
+        Some(signed_in),
+    )
+    .await;
+    // The step answered a form, most often one with a password: its redirect is 303 See Other,
+    // which no user agent follows by sending the form again (RFC 9700 §4.12).
+    if response.status() == StatusCode::FOUND {
+        *response.status_mut() = StatusCode::SEE_OTHER;
+    }
+    response
+}
+
 /// Decides what the request still needs (sign-in, consent) and otherwise issues the code.
+/// `signed_in` is the session a sign-in started in this very request, with its account (see
+/// [`after_sign_in`]); without it the browser's session cookie is looked up. Every answer carries
+/// the cookies of `jar` (none for a request that set none).
+#[allow(clippy::too_many_arguments)]
 async fn proceed(
     state: &AppState,
     tenant: &Tenant,
@@ -230,13 +301,20 @@ async fn proceed(
     started_at: i64,
     jar: CookieJar,
     ip: IpAddr,
+    signed_in: Option<Box<NewSession>>,
 ) -> Response {
     let now = Services::now();
     // The application's `ui_locales` chooses the language of the pages of this request.
     if let Some(l) = &req.ui_locales {
         crate::i18n::ask(l);
     }
-    let session = current_session(state, tenant, &jar).await;
+    let (session, known_user) = match signed_in {
+        Some(s) => {
+            let NewSession { session, user } = *s;
+            (Some(session), Some(user))
+        }
+        None => (current_session(state, tenant, &jar).await, None),
+    };
     let needs_login = match &session {
         None => true,
         Some(s) => {
@@ -253,17 +331,14 @@ async fn proceed(
     };
     if needs_login {
         if req.has_prompt(Prompt::None) {
-            return error_response(
-                state,
-                tenant,
-                &req.redirect_uri,
-                req.response_mode,
-                req.state.as_deref(),
-                &OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"),
-            );
+            let e = OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in");
+            return with_cookies(jar, request_error(state, tenant, &req, &e));
         }
         let Some(sealed) = seal(state, tenant, &req, started_at) else {
-            return server_error(state, tenant, "could not seal the authorization request");
+            return with_cookies(
+                jar,
+                server_error(state, tenant, "could not seal the authorization request"),
+            );
         };
         let base = issuer_path(&tenant.slug);
         let return_to = format!("{base}/authorize/continue?req={sealed}");
@@ -282,26 +357,23 @@ async fn proceed(
         if let Some(l) = &req.ui_locales {
             login.append_pair("ui_locales", l);
         }
-        return see_other(&format!("{base}/login?{}", login.finish()));
+        return with_cookies(jar, see_other(&format!("{base}/login?{}", login.finish())));
     }
     let Some(session) = session else {
-        return server_error(state, tenant, "session vanished");
+        return with_cookies(jar, server_error(state, tenant, "session vanished"));
     };
 
-    let user = match state.services.user(tenant.id, session.user_id).await {
+    let user = match known_user {
+        Some(u) => Ok(u),
+        None => state.services.user(tenant.id, session.user_id).await,
+    };
+    let user = match user {
         Ok(u) if u.can_sign_in() => u,
         _ => {
-            return error_response(
-                state,
-                tenant,
-                &req.redirect_uri,
-                req.response_mode,
-                req.state.as_deref(),
-                &OAuthError::new(ErrorCode::AccessDenied, "the account cannot sign in"),
-            );
+            let e = OAuthError::new(ErrorCode::AccessDenied, "the account cannot sign in");
+            return with_cookies(jar, request_error(state, tenant, &req, &e));
         }
     };
-
     // Conditional access for this application, on this request's network and the session's factors.
     let decision = crate::app::authz::policy_decision(
         &state.services,
@@ -335,20 +407,24 @@ async fn proceed(
         Ok(tessera_core::authz::PolicyDecision::Allow)
         | Ok(tessera_core::authz::PolicyDecision::MfaRequired { .. }) => {
             if req.has_prompt(Prompt::None) {
-                return error_response(
-                    state,
-                    tenant,
-                    &req.redirect_uri,
-                    req.response_mode,
-                    req.state.as_deref(),
-                    &OAuthError::new(
-                        ErrorCode::InteractionRequired,
-                        "the application asks for a second factor",
+                return with_cookies(
+                    jar,
+                    request_error(
+                        state,
+                        tenant,
+                        &req,
+                        &OAuthError::new(
+                            ErrorCode::InteractionRequired,
+                            "the application asks for a second factor",
+                        ),
                     ),
                 );
             }
             let Some(sealed) = seal(state, tenant, &req, started_at) else {
-                return server_error(state, tenant, "could not seal the authorization request");
+                return with_cookies(
+                    jar,
+                    server_error(state, tenant, "could not seal the authorization request"),
+                );
             };
             let base = issuer_path(&tenant.slug);
             let mut q = url::form_urlencoded::Serializer::new(String::new());
@@ -359,9 +435,12 @@ async fn proceed(
             if acr_unmet && tessera_core::mfa::acr_request_needs_webauthn(requested_acr) {
                 q.append_pair("webauthn", "1");
             }
-            return see_other(&format!("{base}/login/mfa/step-up?{}", q.finish()));
+            return with_cookies(
+                jar,
+                see_other(&format!("{base}/login/mfa/step-up?{}", q.finish())),
+            );
         }
-        Err(e) => return server_error(state, tenant, &e.to_string()),
+        Err(e) => return with_cookies(jar, server_error(state, tenant, &e.to_string())),
     };
     if let Some((policy, why)) = refused {
         let kind = EventKind::AccessDenied {
@@ -375,13 +454,14 @@ async fn proceed(
             .target(Target::new("client", &client.client_id))
             .ip(Some(ip.to_string()));
         state.services.emit(ev).await;
-        return error_response(
-            state,
-            tenant,
-            &req.redirect_uri,
-            req.response_mode,
-            req.state.as_deref(),
-            &OAuthError::new(ErrorCode::AccessDenied, why),
+        return with_cookies(
+            jar,
+            request_error(
+                state,
+                tenant,
+                &req,
+                &OAuthError::new(ErrorCode::AccessDenied, why),
+            ),
         );
     }
 
@@ -393,21 +473,22 @@ async fn proceed(
             .await
         {
             Ok(c) => c,
-            Err(e) => return server_error(state, tenant, &e.to_string()),
+            Err(e) => return with_cookies(jar, server_error(state, tenant, &e.to_string())),
         };
         let requested: Vec<&str> = req.scopes.iter().map(String::as_str).collect();
         let covered = consent.as_ref().is_some_and(|c| c.covers(&requested));
         if !covered || req.has_prompt(Prompt::Consent) {
             if req.has_prompt(Prompt::None) {
-                return error_response(
-                    state,
-                    tenant,
-                    &req.redirect_uri,
-                    req.response_mode,
-                    req.state.as_deref(),
-                    &OAuthError::new(
-                        ErrorCode::ConsentRequired,
-                        "the user has not consented to these scopes",
+                return with_cookies(
+                    jar,
+                    request_error(
+                        state,
+                        tenant,
+                        &req,
+                        &OAuthError::new(
+                            ErrorCode::ConsentRequired,
+                            "the user has not consented to these scopes",
+                        ),
                     ),
                 );
             }
@@ -601,6 +682,28 @@ async fn issue_code(
     }
     pairs.push(("iss", &issuer));
     (jar, respond(&req.redirect_uri, req.response_mode, &pairs)).into_response()
+}
+
+/// The request's error, sent back to its client (see [`error_response`]).
+fn request_error(
+    state: &AppState,
+    tenant: &Tenant,
+    req: &AuthorizeRequest,
+    e: &OAuthError,
+) -> Response {
+    error_response(
+        state,
+        tenant,
+        &req.redirect_uri,
+        req.response_mode,
+        req.state.as_deref(),
+        e,
+    )
+}
+
+/// `response` with the cookies `jar` sets (none for a jar as the request brought it).
+fn with_cookies(jar: CookieJar, response: Response) -> Response {
+    (jar, response).into_response()
 }
 
 /// Sends an error back to the client (RFC 6749 §4.1.2.1, RFC 9207 `iss`).

@@ -236,7 +236,9 @@ pub async fn submit(
             )
             .await
             {
-                Ok(o) => (o.jar, see_other(&o.location)).into_response(),
+                Ok(o) => {
+                    crate::oidc::authorize::after_sign_in(&state, &tenant, o, Some(peer.ip())).await
+                }
                 Err(crate::mfa::flow::FlowError::EmailUnverified) => form(
                     &state,
                     &tenant,

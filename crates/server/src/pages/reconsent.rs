@@ -24,7 +24,7 @@ use tessera_core::store::{MfaStore, UserStore};
 use tessera_core::tenant::Tenant;
 use tessera_core::user::User;
 
-use super::{csrf, error_page, issuer_path, load_tenant, render, see_other, user_agent};
+use super::{csrf, error_page, issuer_path, load_tenant, render, user_agent};
 use crate::app::Services;
 use crate::i18n::tr;
 use crate::mfa::flow::{self, FlowError, RequestInfo};
@@ -307,7 +307,7 @@ async fn finish(
 ) -> Response {
     let label = f.reason.clone().unwrap_or_else(|| "password".into());
     match flow::complete(state, tenant, jar, f, user, &label, info).await {
-        Ok(o) => (o.jar, see_other(&o.location)).into_response(),
+        Ok(o) => crate::oidc::authorize::after_sign_in(state, tenant, o, info.ip).await,
         Err(FlowError::NoFlow) => no_flow(state, tenant),
         Err(FlowError::Denied { .. }) => error_page(
             state,
