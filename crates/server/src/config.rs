@@ -45,6 +45,8 @@ pub struct Config {
     pub hash_concurrency: usize,
     /// Sign-ins allowed to wait for a hashing slot before new ones get 503.
     pub hash_queue: usize,
+    /// Whether each running password hash keeps to one CPU of its own (see `gate::Pinning`).
+    pub hash_pinning: crate::gate::PinningMode,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Failed sign-ins per account before a temporary lockout.
@@ -88,6 +90,7 @@ struct FileConfig {
     argon2_parallelism: Option<u32>,
     hash_concurrency: Option<usize>,
     hash_queue: Option<usize>,
+    hash_pinning: Option<String>,
     max_body_bytes: Option<usize>,
     lockout_after: Option<u32>,
     lockout_secs: Option<u64>,
@@ -118,6 +121,7 @@ const KEYS: &[&str] = &[
     "argon2_parallelism",
     "hash_concurrency",
     "hash_queue",
+    "hash_pinning",
     "max_body_bytes",
     "lockout_after",
     "lockout_secs",
@@ -254,6 +258,14 @@ impl Config {
                 )));
             }
         };
+        let hash_pinning = match get("hash_pinning", file.hash_pinning) {
+            None => crate::gate::PinningMode::Auto,
+            Some((src, v)) => crate::gate::PinningMode::parse(&v).ok_or_else(|| {
+                ConfigError(format!(
+                    "{src} = {v:?}: expected \"auto\", \"on\" or \"off\""
+                ))
+            })?,
+        };
         let cores = std::thread::available_parallelism()
             .map(|n| n.get() as u64)
             .unwrap_or(2);
@@ -340,6 +352,7 @@ impl Config {
             smtp_url,
             mail_from,
             mail_transport,
+            hash_pinning,
             listen,
             public_url,
             database_url,
@@ -582,5 +595,17 @@ mod tests {
         assert_eq!(c.mail_transport, MailTransport::Log);
         assert_eq!(c.mail_from, "Acme <id@acme.example>");
         assert_eq!(c.smtp_url.unwrap().security, SmtpSecurity::None);
+    }
+
+    #[test]
+    fn hash_pinning_is_auto_unless_set() {
+        let c = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(c.hash_pinning, crate::gate::PinningMode::Auto);
+        let c = Config::from_sources(None, &env(&[("TESSERA_HASH_PINNING", "off")])).unwrap();
+        assert_eq!(c.hash_pinning, crate::gate::PinningMode::Off);
+        let e = Config::from_sources(Some("hash_pinning = \"always\""), &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hash_pinning") && e.contains("\"auto\""), "{e}");
     }
 }

@@ -88,7 +88,11 @@ impl AppState {
             None => None,
         };
         Ok(AppState(Arc::new(Inner {
-            gate: HashGate::new(config.hash_concurrency, config.hash_queue),
+            gate: HashGate::new(
+                config.hash_concurrency,
+                config.hash_queue,
+                config.hash_pinning,
+            ),
             refusals: Default::default(),
             keys: KeyRing::default(),
             remote_jwks: Default::default(),
