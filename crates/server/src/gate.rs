@@ -53,10 +53,11 @@ impl PinningMode {
 ///
 /// A hash is some 15–25 ms of work on a 19 MiB buffer. Left to the scheduler, a hashing thread
 /// that another thread preempts may be resumed on the other core, away from the caches that hold
-/// its recent blocks; pinned, it resumes where it was. Measured on a 2-core machine (whole
-/// sign-in flows, ten alternating pairs, docs/performance.md): 3–4 % more flows a second, and
-/// the server's share of the machine up from about 186 % to 194 % of a core. The thread's own
-/// CPU set is restored after the hash, so the blocking pool's other work is not affected.
+/// its recent blocks; pinned, it resumes where it was. Measured on a 2-core machine with SQLite
+/// (whole sign-in flows in alternating runs, docs/performance.md): 4–8 % more flows a second,
+/// and the server's share of the machine up from about 186 % to 194 % of a core; with
+/// PostgreSQL on the same two cores, no gain. The thread's own CPU set is restored after the
+/// hash, so the blocking pool's other work is not affected.
 pub struct Pinning {
     /// The CPUs of the process's affinity mask when the server started.
     cpus: Vec<usize>,
