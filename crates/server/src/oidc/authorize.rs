@@ -331,8 +331,8 @@ async fn proceed(
     };
     if needs_login {
         if req.has_prompt(Prompt::None) {
-            let e = OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in");
-            return with_cookies(jar, request_error(state, tenant, &req, &e));
+            let why = "the user is not signed in";
+            return refuse(state, tenant, &req, jar, ErrorCode::LoginRequired, why);
         }
         let Some(sealed) = seal(state, tenant, &req, started_at) else {
             return with_cookies(
@@ -370,8 +370,8 @@ async fn proceed(
     let user = match user {
         Ok(u) if u.can_sign_in() => u,
         _ => {
-            let e = OAuthError::new(ErrorCode::AccessDenied, "the account cannot sign in");
-            return with_cookies(jar, request_error(state, tenant, &req, &e));
+            let why = "the account cannot sign in";
+            return refuse(state, tenant, &req, jar, ErrorCode::AccessDenied, why);
         }
     };
     // Conditional access for this application, on this request's network and the session's factors.
@@ -407,17 +407,13 @@ async fn proceed(
         Ok(tessera_core::authz::PolicyDecision::Allow)
         | Ok(tessera_core::authz::PolicyDecision::MfaRequired { .. }) => {
             if req.has_prompt(Prompt::None) {
-                return with_cookies(
+                return refuse(
+                    state,
+                    tenant,
+                    &req,
                     jar,
-                    request_error(
-                        state,
-                        tenant,
-                        &req,
-                        &OAuthError::new(
-                            ErrorCode::InteractionRequired,
-                            "the application asks for a second factor",
-                        ),
-                    ),
+                    ErrorCode::InteractionRequired,
+                    "the application asks for a second factor",
                 );
             }
             let Some(sealed) = seal(state, tenant, &req, started_at) else {
@@ -454,15 +450,7 @@ async fn proceed(
             .target(Target::new("client", &client.client_id))
             .ip(Some(ip.to_string()));
         state.services.emit(ev).await;
-        return with_cookies(
-            jar,
-            request_error(
-                state,
-                tenant,
-                &req,
-                &OAuthError::new(ErrorCode::AccessDenied, why),
-            ),
-        );
+        return refuse(state, tenant, &req, jar, ErrorCode::AccessDenied, why);
     }
 
     if !client.first_party {
@@ -479,17 +467,13 @@ async fn proceed(
         let covered = consent.as_ref().is_some_and(|c| c.covers(&requested));
         if !covered || req.has_prompt(Prompt::Consent) {
             if req.has_prompt(Prompt::None) {
-                return with_cookies(
+                return refuse(
+                    state,
+                    tenant,
+                    &req,
                     jar,
-                    request_error(
-                        state,
-                        tenant,
-                        &req,
-                        &OAuthError::new(
-                            ErrorCode::ConsentRequired,
-                            "the user has not consented to these scopes",
-                        ),
-                    ),
+                    ErrorCode::ConsentRequired,
+                    "the user has not consented to these scopes",
                 );
             }
             return consent_page(state, tenant, client, &req, started_at, jar);
@@ -684,21 +668,26 @@ async fn issue_code(
     (jar, respond(&req.redirect_uri, req.response_mode, &pairs)).into_response()
 }
 
-/// The request's error, sent back to its client (see [`error_response`]).
-fn request_error(
+/// The request's error `code` sent back to its client (see [`error_response`]), with the
+/// cookies `jar` sets.
+fn refuse(
     state: &AppState,
     tenant: &Tenant,
     req: &AuthorizeRequest,
-    e: &OAuthError,
+    jar: CookieJar,
+    code: ErrorCode,
+    description: &'static str,
 ) -> Response {
-    error_response(
+    let e = OAuthError::new(code, description);
+    let response = error_response(
         state,
         tenant,
         &req.redirect_uri,
         req.response_mode,
         req.state.as_deref(),
-        e,
-    )
+        &e,
+    );
+    with_cookies(jar, response)
 }
 
 /// `response` with the cookies `jar` sets (none for a jar as the request brought it).
