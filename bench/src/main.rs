@@ -247,7 +247,7 @@ struct Measured {
     connections: usize,
     summary: stats::Summary,
     peak_rss_kib: Option<u64>,
-    server_cpu_percent: Option<f64>,
+    cpu: CpuShares,
     /// The storm's details, and the sign-in capacity it was compared with.
     storm: Option<StormResult>,
     /// With `--at-fraction`: the same request offered open loop at that fraction of `summary`'s
@@ -547,6 +547,49 @@ async fn measure_closed<C: Conversation>(
     .await
 }
 
+/// The command name of PostgreSQL's processes (the server and its backends).
+const POSTGRES_COMMAND: &str = "postgres";
+
+/// CPU time used during a measured window, in % of one core (200 % is both cores of a 2-core
+/// machine): the target's, the load generator's (this process) and the database's (every
+/// process named `postgres`; whether it is reported depends on the run's database).
+#[derive(Clone, Copy, Debug, Default)]
+struct CpuShares {
+    server: Option<f64>,
+    generator: Option<f64>,
+    database: Option<f64>,
+}
+
+/// Reads the CPU time of the target, of this process and of PostgreSQL's processes when
+/// `window` starts measuring and when it ends. 200 % for the server on two cores means it alone
+/// kept both busy; much less means it waited (on the database, on a lock, or for CPU the load
+/// generator and other processes held).
+fn probe_cpu(pid: u32, window: Window) -> tokio::task::JoinHandle<CpuShares> {
+    tokio::spawn(async move {
+        let me = std::process::id();
+        let read = || {
+            (
+                procfs::cpu_time(pid),
+                procfs::cpu_time(me),
+                procfs::cpu_time_of_named(POSTGRES_COMMAND),
+            )
+        };
+        tokio::time::sleep_until(window.measure_from.into()).await;
+        let before = read();
+        tokio::time::sleep_until(window.until.into()).await;
+        let after = read();
+        let secs = window.length().as_secs_f64();
+        let share = |b: Option<Duration>, a: Option<Duration>| {
+            Some(100.0 * a?.checked_sub(b?)?.as_secs_f64() / secs)
+        };
+        CpuShares {
+            server: share(before.0, after.0),
+            generator: share(before.1, after.1),
+            database: share(before.2, after.2),
+        }
+    })
+}
+
 /// A closed-loop load run made by `run` over a window starting now, with the target's CPU and
 /// memory.
 async fn measure_with<F, Fut>(
@@ -567,19 +610,9 @@ where
         measure.as_secs(),
     );
     let window = Window::starting_now(warmup, measure);
-    // The server's CPU time over exactly the measured window: 200 % on two cores means the
-    // server alone kept both busy; much less means it waited (on the database, on a lock, or
-    // for CPU the load generator and other processes held).
-    let pid = target.pid;
-    let cpu_probe = tokio::spawn(async move {
-        tokio::time::sleep_until(window.measure_from.into()).await;
-        let before = procfs::cpu_time(pid)?;
-        tokio::time::sleep_until(window.until.into()).await;
-        let used = procfs::cpu_time(pid)?.checked_sub(before)?;
-        Some(100.0 * used.as_secs_f64() / window.length().as_secs_f64())
-    });
+    let cpu_probe = probe_cpu(target.pid, window);
     let load = run(window).await?;
-    let server_cpu_percent = cpu_probe.await.ok().flatten();
+    let cpu = cpu_probe.await.unwrap_or_default();
     let peak_rss_kib = procfs::peak_rss_kib(target.pid);
     if let Some(e) = &load.first_error {
         eprintln!("  {name}: {} errors; the first: {e}", load.summary.errors);
@@ -591,7 +624,7 @@ where
         connections,
         summary: load.summary,
         peak_rss_kib,
-        server_cpu_percent,
+        cpu,
         storm: None,
         at_fraction: None,
         beside: None,
@@ -644,14 +677,7 @@ async fn storm(
         plan.measure.as_secs()
     );
     let window = Window::starting_now(plan.warmup, plan.measure);
-    let pid = target.pid;
-    let cpu_probe = tokio::spawn(async move {
-        tokio::time::sleep_until(window.measure_from.into()).await;
-        let before = procfs::cpu_time(pid)?;
-        tokio::time::sleep_until(window.until.into()).await;
-        let used = procfs::cpu_time(pid)?.checked_sub(before)?;
-        Some(100.0 * used.as_secs_f64() / window.length().as_secs_f64())
-    });
+    let cpu_probe = probe_cpu(target.pid, window);
     let counts = open_loop::run(
         target.addr,
         template,
@@ -661,7 +687,7 @@ async fn storm(
         plan.warmup,
     )
     .await?;
-    let server_cpu_percent = cpu_probe.await.ok().flatten();
+    let cpu = cpu_probe.await.unwrap_or_default();
     if let Some(e) = &counts.first_failure {
         eprintln!(
             "  login-storm: {} other errors; the first: {e}",
@@ -681,7 +707,7 @@ async fn storm(
         connections: plan.storm_connections,
         summary: result.counts.served.clone(),
         peak_rss_kib: result.peak_rss_kib,
-        server_cpu_percent,
+        cpu,
         storm: Some(result),
         at_fraction: None,
         beside: None,
@@ -894,7 +920,7 @@ async fn run(args: Args) -> Result<()> {
             connections,
             summary,
             peak_rss_kib,
-            server_cpu_percent,
+            cpu,
             storm,
             at_fraction,
             beside,
@@ -959,7 +985,12 @@ async fn run(args: Args) -> Result<()> {
                 },
                 summary,
                 peak_rss_kib,
-                server_cpu_percent,
+                server_cpu_percent: cpu.server,
+                generator_cpu_percent: cpu.generator,
+                // On SQLite the database works inside the server's process.
+                database_cpu_percent: cpu
+                    .database
+                    .filter(|_| matches!(plan.database, Database::Postgres { .. })),
                 baseline,
             });
         }
@@ -1001,7 +1032,10 @@ async fn run(args: Args) -> Result<()> {
                 }),
                 summary: m.summary,
                 peak_rss_kib: m.peak_rss_kib,
-                server_cpu_percent: m.server_cpu_percent,
+                server_cpu_percent: m.cpu.server,
+                generator_cpu_percent: m.cpu.generator,
+                // The peer keeps its data in memory.
+                database_cpu_percent: None,
             });
         }
     }
@@ -1040,6 +1074,11 @@ async fn run(args: Args) -> Result<()> {
             println!(
                 "ratio = scenario requests/s / baseline rate (baselines measured in this run)."
             );
+            let cpu = report::cpu_table(&results, info.machine.cores);
+            if !cpu.is_empty() {
+                println!("\n{}", cpu.trim_end());
+                println!("{}", report::CPU_TABLE_NOTE);
+            }
         }
         if !storms.is_empty() {
             println!("\n{}", report::storm_table(&storms).trim_end());

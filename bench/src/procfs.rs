@@ -50,13 +50,50 @@ pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
-/// CPU time a process has used so far (`None` when it cannot be read).
-pub fn cpu_time(pid: u32) -> Option<Duration> {
-    let ticks = parse_cpu_ticks(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
+/// The command name of `/proc/<pid>/stat` (field 2: between the first `(` and the last `)`).
+pub fn parse_comm(stat: &str) -> Option<&str> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    (open < close).then(|| &stat[open + 1..close])
+}
+
+fn ticks_to_duration(ticks: u64) -> Option<Duration> {
     // SAFETY: sysconf only reads a configuration value.
     let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let per_sec = u64::try_from(per_sec).ok().filter(|&t| t > 0)?;
     Some(Duration::from_secs_f64(ticks as f64 / per_sec as f64))
+}
+
+/// CPU time a process has used so far (`None` when it cannot be read).
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    ticks_to_duration(parse_cpu_ticks(
+        &fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
+    )?)
+}
+
+/// CPU time used so far by every running process whose command name is `comm`, summed: for
+/// `postgres`, the database server's own processes and every backend serving a connection.
+/// A process that exits between two readings takes its time with it, so a difference of two
+/// readings is a lower bound (the runner's connections to the database stay open while it
+/// measures). `None` when `/proc` cannot be listed.
+pub fn cpu_time_of_named(comm: &str) -> Option<Duration> {
+    let mut ticks = 0;
+    for entry in fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if parse_comm(&stat) == Some(comm) {
+            ticks += parse_cpu_ticks(&stat).unwrap_or(0);
+        }
+    }
+    ticks_to_duration(ticks)
 }
 
 /// The first `model name` of `/proc/cpuinfo` (x86), or its `Model`/`CPU part` lines elsewhere.
@@ -157,6 +194,34 @@ mod tests {
         assert_eq!(parse_cpu_ticks(odd), Some(11));
         assert_eq!(parse_cpu_ticks("7 (x) R 1 2"), None);
         assert_eq!(parse_cpu_ticks("no parenthesis"), None);
+    }
+
+    #[test]
+    fn command_names_may_hold_parentheses_and_spaces() {
+        assert_eq!(parse_comm("42 (postgres) S 1 42"), Some("postgres"));
+        assert_eq!(parse_comm("7 (a (b) c) R 1"), Some("a (b) c"));
+        assert_eq!(parse_comm("garbage"), None);
+    }
+
+    #[test]
+    fn processes_are_found_by_command_name() {
+        let stat = fs::read_to_string("/proc/self/stat").expect("/proc/self/stat is readable");
+        let own = parse_comm(&stat).expect("a command name").to_string();
+        // Burn a little CPU so that at least one tick is on record.
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < Duration::from_millis(50) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        assert!(
+            cpu_time_of_named(&own).expect("/proc is listable") > Duration::ZERO,
+            "the processes named {own} have used no CPU"
+        );
+        assert_eq!(
+            cpu_time_of_named("no-such-command-name").expect("/proc is listable"),
+            Duration::ZERO
+        );
     }
 
     #[test]

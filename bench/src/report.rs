@@ -25,6 +25,11 @@ pub struct ScenarioResult {
     pub peak_rss_kib: Option<u64>,
     /// CPU time the server used during the measured window, in % of one core.
     pub server_cpu_percent: Option<f64>,
+    /// CPU time the load generator (the runner's own process) used in that window.
+    pub generator_cpu_percent: Option<f64>,
+    /// CPU time PostgreSQL's processes used in that window (`None` on SQLite, inside the
+    /// server's process, and for the peer).
+    pub database_cpu_percent: Option<f64>,
     /// `None` for the scenario that is itself a baseline (`healthz`).
     pub baseline: Option<Baseline>,
 }
@@ -288,6 +293,72 @@ pub fn results_table(results: &[ScenarioResult]) -> String {
     markdown_table(&headers, &right, &rows)
 }
 
+/// What [`cpu_table`] shows, printed under it.
+pub const CPU_TABLE_NOTE: &str = "CPU µs/request = CPU time used in the measured window ÷ requests answered in it; \
+idle or elsewhere = the machine's cores not used by these processes (other processes, the \
+kernel's own threads, idle); cores ÷ sum = the rate at which these processes alone would \
+fill every core.";
+
+/// Where the CPU went in each closed-loop row: per request, the server's, the database's
+/// (PostgreSQL runs) and the load generator's own CPU time. Empty when no row has them.
+pub fn cpu_table(results: &[ScenarioResult], cores: usize) -> String {
+    let headers = [
+        "scenario",
+        "requests/s",
+        "server CPU µs/request",
+        "database CPU µs/request",
+        "load generator CPU µs/request",
+        "sum µs/request",
+        "idle or elsewhere %",
+        "cores ÷ sum, /s",
+    ];
+    let right = [false, true, true, true, true, true, true, true];
+    let per_request = |percent: Option<f64>, rate: f64| {
+        percent
+            .filter(|_| rate > 0.0)
+            .map(|p| p / 100.0 * 1e6 / rate)
+    };
+    let cell = |us: Option<f64>| us.map_or("-".into(), |u| format!("{u:.1}"));
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .filter(|r| r.server_cpu_percent.is_some() && r.summary.rate > 0.0)
+        .map(|r| {
+            let rate = r.summary.rate;
+            let server = per_request(r.server_cpu_percent, rate);
+            let database = per_request(r.database_cpu_percent, rate);
+            let generator = per_request(r.generator_cpu_percent, rate);
+            let sum: f64 = [server, database, generator].iter().flatten().sum();
+            let used: f64 = [
+                r.server_cpu_percent,
+                r.database_cpu_percent,
+                r.generator_cpu_percent,
+            ]
+            .iter()
+            .flatten()
+            .sum();
+            let idle = (100.0 * cores as f64 - used).max(0.0) / cores as f64;
+            vec![
+                r.scenario.clone(),
+                format!("{rate:.0}"),
+                cell(server),
+                cell(database),
+                cell(generator),
+                format!("{sum:.1}"),
+                format!("{idle:.0}"),
+                if sum > 0.0 {
+                    format!("{:.0}", cores as f64 * 1e6 / sum)
+                } else {
+                    "-".into()
+                },
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    markdown_table(&headers, &right, &rows)
+}
+
 /// The lines above the table.
 pub fn header(info: &RunInfo) -> String {
     format!(
@@ -319,6 +390,8 @@ struct JsonRow<'a> {
     p99_ms: Option<f64>,
     errors: u64,
     server_cpu_percent: Option<f64>,
+    generator_cpu_percent: Option<f64>,
+    database_cpu_percent: Option<f64>,
     peak_rss_kib: Option<u64>,
     baseline: Option<&'a Baseline>,
     ratio: Option<f64>,
@@ -365,6 +438,8 @@ pub fn json(
             p99_ms: to_ms(r.summary.p99),
             errors: r.summary.errors,
             server_cpu_percent: r.server_cpu_percent,
+            generator_cpu_percent: r.generator_cpu_percent,
+            database_cpu_percent: r.database_cpu_percent,
             peak_rss_kib: r.peak_rss_kib,
             baseline: r.baseline.as_ref(),
             ratio: r.ratio(),
@@ -415,6 +490,8 @@ mod tests {
             ),
             peak_rss_kib: Some(30 * 1024 + 512),
             server_cpu_percent: baseline.map(|_| 187.4),
+            generator_cpu_percent: baseline.map(|_| 10.0),
+            database_cpu_percent: None,
             baseline: baseline.map(|rate| Baseline {
                 name: "ES256 sign".into(),
                 rate,
@@ -439,6 +516,45 @@ mod tests {
              | a      |   1 |\n\
              | longer | 100 |\n"
         );
+    }
+
+    #[test]
+    fn cpu_table_divides_each_process_s_cpu_by_the_requests() {
+        let mut pg = result("refresh", 500, Some(200.0));
+        pg.database_cpu_percent = Some(50.0);
+        // healthz (no CPU reading in this fixture) has no row.
+        let t = cpu_table(
+            &[
+                result("healthz", 1000, None),
+                result("cc", 500, Some(200.0)),
+                pg,
+            ],
+            2,
+        );
+        let rows: Vec<Vec<&str>> = t
+            .lines()
+            .skip(2)
+            .map(|l| {
+                l.split('|')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(rows.len(), 2, "{t}");
+        // 50 requests/s; 187.4 % of a core is 37,480 µs a request, 10 % is 2,000 µs.
+        assert_eq!(
+            rows[0],
+            ["cc", "50", "37480.0", "-", "2000.0", "39480.0", "1", "51"]
+        );
+        // With the database's 50 % (10,000 µs a request) all but nothing of two cores is used.
+        assert_eq!(
+            rows[1],
+            [
+                "refresh", "50", "37480.0", "10000.0", "2000.0", "49480.0", "0", "40"
+            ]
+        );
+        assert!(cpu_table(&[result("healthz", 1000, None)], 2).is_empty());
     }
 
     #[test]
