@@ -6,7 +6,8 @@
 //! [`PersonalData`], which the store encrypts under a per-user key so that erasing the user
 //! (destroying that key) leaves the chain verifiable and the data unreadable (crypto-shredding).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{OnceLock, RwLock};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -362,11 +363,32 @@ pub enum EventKind {
 
 impl EventKind {
     /// The dotted type name, e.g. `user.created`.
-    pub fn type_name(&self) -> String {
-        serde_json::to_value(self)
+    /// The dotted type (`"token.issued"`): the `type` tag serde writes. Read from the
+    /// serialization once per variant and remembered, as the pipeline asks for it several times
+    /// per event (each serialization built the whole event as a JSON value).
+    pub fn type_name(&self) -> &'static str {
+        type Names = HashMap<std::mem::Discriminant<EventKind>, &'static str>;
+        static NAMES: OnceLock<RwLock<Names>> = OnceLock::new();
+        let names = NAMES.get_or_init(Default::default);
+        let variant = std::mem::discriminant(self);
+        if let Some(name) = names
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&variant)
+        {
+            return name;
+        }
+        let Some(name) = serde_json::to_value(self)
             .ok()
             .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-            .unwrap_or_else(|| "unknown".into())
+        else {
+            return "unknown";
+        };
+        let mut names = names.write().unwrap_or_else(|e| e.into_inner());
+        // Leaked once per variant (a fixed, small set): a name lives as long as the program.
+        names
+            .entry(variant)
+            .or_insert_with(|| Box::leak(name.into_boxed_str()))
     }
 }
 
@@ -638,22 +660,37 @@ pub struct AuditEntry {
 /// The hash of the entry before the first one of a tenant.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The bytes an entry's hash is computed over: a versioned, fixed-order JSON array.
+/// The bytes an entry's hash is computed over: a versioned, fixed-order JSON array,
+/// `["tessera-audit-v1", tenant, seq, event_id, occurred_at_ms, type, body, personal_digest, prev_hash]`,
+/// compact. serde_json writes object keys in sorted order (BTreeMap-backed maps), so the encoding
+/// is canonical. Written element by element: building the array as a `Value` copied the whole
+/// body once more for every entry appended or verified.
 pub fn chain_input(e: &AuditEntry) -> Vec<u8> {
-    let v = serde_json::json!([
-        "tessera-audit-v1",
-        e.tenant_id.to_string(),
-        e.seq,
-        e.event_id.to_string(),
-        e.occurred_at.unix_timestamp_nanos() / 1_000_000,
-        e.event_type,
-        e.body,
-        e.personal_digest,
-        e.prev_hash,
-    ]);
-    let mut out = Vec::new();
-    // serde_json writes object keys in sorted order (BTreeMap-backed maps), so the encoding is canonical.
-    let _ = serde_json::to_writer(&mut out, &v);
+    fn put(out: &mut Vec<u8>, v: &impl serde::Serialize) {
+        // Writing strings, numbers and a `Value` into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, v);
+    }
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"[\"tessera-audit-v1\",");
+    put(&mut out, &e.tenant_id.to_string());
+    out.push(b',');
+    put(&mut out, &e.seq);
+    out.push(b',');
+    put(&mut out, &e.event_id.to_string());
+    out.push(b',');
+    put(
+        &mut out,
+        &(e.occurred_at.unix_timestamp_nanos() / 1_000_000),
+    );
+    out.push(b',');
+    put(&mut out, &e.event_type);
+    out.push(b',');
+    put(&mut out, &e.body);
+    out.push(b',');
+    put(&mut out, &e.personal_digest);
+    out.push(b',');
+    put(&mut out, &e.prev_hash);
+    out.push(b']');
     out
 }
 
@@ -718,5 +755,58 @@ mod tests {
         let s = String::from_utf8(chain_input(&e)).unwrap();
         assert!(s.contains("{\"a\":2,\"b\":1}"), "{s}");
         assert!(s.starts_with("[\"tessera-audit-v1\""));
+        // The whole input, byte for byte: a change here breaks the verification of every chain
+        // already written.
+        let nil = "00000000-0000-0000-0000-000000000000";
+        assert_eq!(
+            s,
+            format!(
+                "[\"tessera-audit-v1\",\"{nil}\",1,\"{nil}\",1767225600000,\"user.created\",\
+                 {{\"a\":2,\"b\":1}},null,\"{GENESIS_HASH}\"]"
+            )
+        );
+    }
+
+    /// The input as it was first defined (one `json!` array, serialized), which every chain
+    /// written so far was hashed over: the element-by-element writer must give the same bytes.
+    #[test]
+    fn chain_input_matches_the_json_array_it_was_defined_as() {
+        let body = serde_json::json!({
+            "type": "token.issued",
+            "v": 1,
+            "actor": {"kind": "client", "id": "svc \"quoted\" \\ é \u{1}"},
+            "score": 0.1,
+            "nested": [1, -2, {"z": null, "y": true}],
+        });
+        for digest in [None, Some("ab".repeat(32))] {
+            let e = AuditEntry {
+                tenant_id: TenantId(Uuid::now_v7()),
+                seq: 9_007_199_254_740_993,
+                event_id: Uuid::now_v7(),
+                occurred_at: time::macros::datetime!(2026-11-30 23:59:59.123456 UTC),
+                event_type: "token.issued".into(),
+                body: body.clone(),
+                personal_sealed: None,
+                personal_digest: digest,
+                prev_hash: "cd".repeat(32),
+                hash: String::new(),
+            };
+            let as_defined = serde_json::to_vec(&serde_json::json!([
+                "tessera-audit-v1",
+                e.tenant_id.to_string(),
+                e.seq,
+                e.event_id.to_string(),
+                e.occurred_at.unix_timestamp_nanos() / 1_000_000,
+                e.event_type,
+                e.body,
+                e.personal_digest,
+                e.prev_hash,
+            ]))
+            .unwrap();
+            assert_eq!(
+                String::from_utf8(chain_input(&e)).unwrap(),
+                String::from_utf8(as_defined).unwrap()
+            );
+        }
     }
 }

@@ -31,7 +31,7 @@ pub fn new_delivery(sub: &WebhookSubscription, event: &Event, due: Timestamp) ->
         tenant_id: sub.tenant_id,
         subscription_id: sub.id,
         event_id: event.id,
-        event_type: event.kind.type_name(),
+        event_type: event.kind.type_name().to_string(),
         payload: serde_json::to_string(&event.body()).unwrap(),
         status: DeliveryStatus::Pending,
         attempts: 0,
