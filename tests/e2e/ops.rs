@@ -83,6 +83,10 @@ async fn health_readiness_and_metrics(backend: Backend) {
         "{text}"
     );
     assert!(has("tessera_hash_queue_depth", &[]), "{text}");
+    assert!(
+        has("tessera_password_hash_seconds_bucket", &["le=\"0.02\""]),
+        "each hash's time is a histogram:\n{text}"
+    );
 }
 
 /// Puts an example value into each `{param}` of an OpenAPI path.

@@ -67,10 +67,20 @@ pub fn install_recorder() -> Option<PrometheusHandle> {
             let buckets = [
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ];
+            // A password hash takes tens of milliseconds at the default cost; finer buckets
+            // there show a hash slowing down (a busy or memory-starved machine).
+            let hash_buckets = [
+                0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0,
+            ];
             PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Full("tessera_http_request_duration_seconds".into()),
                     &buckets,
+                )
+                .ok()?
+                .set_buckets_for_metric(
+                    Matcher::Full("tessera_password_hash_seconds".into()),
+                    &hash_buckets,
                 )
                 .ok()?
                 .install_recorder()
