@@ -253,9 +253,8 @@ struct PreparedAppend<'a> {
     tenant: String,
     event_id: String,
     event_type: String,
-    /// The non-personal part as stored, and parsed back as verification will hash it.
+    /// The non-personal part as stored.
     body_text: String,
-    body: serde_json::Value,
     occurred_at: i64,
     subject: Option<String>,
     personal: Option<String>,
@@ -263,7 +262,11 @@ struct PreparedAppend<'a> {
 }
 
 impl<'a> PreparedAppend<'a> {
-    fn new(event: &'a Event, deliveries: &[WebhookDelivery]) -> StoreResult<PreparedAppend<'a>> {
+    /// The prepared append, and the body as verification will hash it (moved into the entry).
+    fn new(
+        event: &'a Event,
+        deliveries: &[WebhookDelivery],
+    ) -> StoreResult<(PreparedAppend<'a>, serde_json::Value)> {
         if deliveries.iter().any(|d| d.tenant_id != event.tenant_id) {
             return Err(StoreError::Backend(
                 "a webhook delivery belongs to another tenant than its event".to_string(),
@@ -285,18 +288,18 @@ impl<'a> PreparedAppend<'a> {
         } else {
             Some(to_json("audit personal data", &event.personal)?)
         };
-        Ok(PreparedAppend {
+        let prepared = PreparedAppend {
             event,
             tenant: event.tenant_id.to_string(),
             event_id: event.id.to_string(),
             event_type: event.kind.type_name().to_string(),
             body_text,
-            body,
             occurred_at: to_millis(event.occurred_at),
             subject: event.subject.map(|u| u.to_string()),
             personal,
             deliveries: deliveries.iter().map(DeliveryValues::new).collect(),
-        })
+        };
+        Ok((prepared, body))
     }
 
     /// The `audit_subject_keys.subject_id` its personal data is sealed under.
@@ -337,18 +340,15 @@ impl AuditStore for Store {
         &self,
         batch: &[(&Event, &[WebhookDelivery])],
     ) -> StoreResult<Vec<AuditEntry>> {
-        let mut prepared = batch
+        let (prepared, mut bodies): (Vec<_>, Vec<_>) = batch
             .iter()
             .map(|(event, deliveries)| PreparedAppend::new(event, deliveries))
-            .collect::<StoreResult<Vec<_>>>()?;
+            .collect::<StoreResult<Vec<_>>>()?
+            .into_iter()
+            .unzip();
         if prepared.is_empty() {
             return Ok(Vec::new());
         }
-        // Moved into the entries, not copied: only `body_text` is stored.
-        let mut bodies: Vec<serde_json::Value> = prepared
-            .iter_mut()
-            .map(|p| std::mem::take(&mut p.body))
-            .collect();
         // The tenants whose heads the batch moves, in one fixed order: two batches in flight at
         // once (two nodes on one PostgreSQL database) lock the heads they share in the same
         // order, so neither waits for a lock the other holds while holding one it waits for
@@ -446,6 +446,7 @@ impl AuditStore for Store {
                     event_id: event.id,
                     occurred_at: from_millis(p.occurred_at)?,
                     event_type: p.event_type.clone(),
+                    // Moved, not copied: only `body_text` is stored.
                     body: std::mem::take(body),
                     personal_sealed,
                     personal_digest,
