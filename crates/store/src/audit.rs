@@ -18,6 +18,8 @@
 //! - The webhook deliveries of an event are inserted in the transaction of its entry (see
 //!   `webhooks.rs`), so an event and its deliveries are written together or not at all.
 
+pub(crate) mod sqlite;
+
 use tessera_core::events::{
     AuditCheckpoint, AuditEntry, AuditFilter, Event, GENESIS_HASH, Outcome, PersonalData,
     chain_input,
@@ -33,7 +35,7 @@ use crate::Store;
 use crate::codec::{from_json, from_millis, id, to_json, to_millis};
 use crate::error::corrupt;
 use crate::users::page_of;
-use crate::webhooks::{DeliveryValues, INSERT_DELIVERY};
+use crate::webhooks::{DeliveryValues, INSERT_DELIVERY, bind_delivery};
 
 /// The `audit_subject_keys.subject_id` of events without a subject user.
 macro_rules! tenant_subject {
@@ -131,7 +133,7 @@ impl CheckpointRow {
     }
 }
 
-fn outcome_str(outcome: Outcome) -> &'static str {
+pub(crate) fn outcome_str(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Success => "success",
         Outcome::Failure => "failure",
@@ -188,10 +190,10 @@ fn open_personal(
 /// Entries written by one INSERT statement of a batch: [`ENTRY_PARAMS`] parameters each (and
 /// three per chain head on the last one, see `with_head_updates`), far below the limits of SQLite
 /// (32,766) and PostgreSQL (65,535).
-const ENTRIES_PER_INSERT: usize = 64;
+pub(crate) const ENTRIES_PER_INSERT: usize = 64;
 
 /// The values bound for one audit entry, in the column order of `insert_entries_sql`.
-const ENTRY_PARAMS: usize = 14;
+pub(crate) const ENTRY_PARAMS: usize = 14;
 
 /// `INSERT INTO audit_entries … VALUES (…), (…)` for `n` entries (1 ≤ n ≤ [`ENTRIES_PER_INSERT`]),
 /// with numbered parameters or anonymous ones (see `dialect::push_values`).
@@ -248,7 +250,7 @@ fn with_head_updates(entries_sql: &str, params: usize, heads: usize, numbered: b
 }
 
 /// What an append computes before its transaction: the texts to store and bind.
-struct PreparedAppend<'a> {
+pub(crate) struct PreparedAppend<'a> {
     event: &'a Event,
     tenant: String,
     event_id: String,
@@ -318,146 +320,116 @@ fn has_float(v: &serde_json::Value) -> bool {
     }
 }
 
-impl AuditStore for Store {
-    /// `Conflict("event_id")` when the event was appended before (nothing is written). Every
-    /// delivery must belong to the event's tenant; a delivery whose subscription no longer exists
-    /// is dropped (its subscription's deletion would have removed it anyway).
-    async fn append_event(
-        &self,
-        event: &Event,
-        deliveries: &[WebhookDelivery],
-    ) -> StoreResult<AuditEntry> {
-        let mut entries = self.append_events(&[(event, deliveries)]).await?;
-        entries
-            .pop()
-            .ok_or_else(|| StoreError::Backend("an append wrote no audit entry".to_string()))
-    }
+/// Binds an entry's [`ENTRY_PARAMS`] values, in the column order of `insert_entries_sql`.
+macro_rules! bind_entry {
+    ($q:expr, $p:expr, $entry:expr) => {{
+        let (p, entry) = ($p, $entry);
+        $q.bind(p.tenant.as_str())
+            .bind(entry.seq)
+            .bind(p.event_id.as_str())
+            .bind(p.occurred_at)
+            .bind(p.event_type.as_str())
+            .bind(p.event.actor.id.as_deref())
+            .bind(p.event.target.as_ref().map(|t| t.id.as_str()))
+            .bind($crate::audit::outcome_str(p.event.outcome))
+            .bind(p.body_text.as_str())
+            .bind(p.subject.as_deref())
+            .bind(entry.personal_sealed.as_deref())
+            .bind(entry.personal_digest.as_deref())
+            .bind(entry.prev_hash.as_str())
+            .bind(entry.hash.as_str())
+    }};
+}
+pub(crate) use bind_entry;
 
-    /// The batch shares one transaction: each tenant's head is created and locked once, the
-    /// events are chained in order, and each head is written once at the end. Any error (a
-    /// repeated event id, say) rolls the whole batch back.
-    async fn append_events(
-        &self,
-        batch: &[(&Event, &[WebhookDelivery])],
-    ) -> StoreResult<Vec<AuditEntry>> {
-        let (prepared, mut bodies): (Vec<_>, Vec<_>) = batch
-            .iter()
-            .map(|(event, deliveries)| PreparedAppend::new(event, deliveries))
-            .collect::<StoreResult<Vec<_>>>()?
-            .into_iter()
-            .unzip();
-        if prepared.is_empty() {
-            return Ok(Vec::new());
+/// The tenants whose heads a batch moves, each once, in one fixed order: two batches in flight at
+/// once (two nodes on one PostgreSQL database) lock the heads they share in the same order, so
+/// neither waits for a lock the other holds while holding one it waits for (PostgreSQL would
+/// abort one of them as a deadlock).
+pub(crate) fn batch_tenants(prepared: &[PreparedAppend<'_>]) -> Vec<TenantId> {
+    let mut tenants: Vec<(TenantId, &str)> = prepared
+        .iter()
+        .map(|p| (p.event.tenant_id, p.tenant.as_str()))
+        .collect();
+    tenants.sort_unstable_by(|a, b| a.1.cmp(b.1));
+    tenants.dedup_by(|a, b| a.0 == b.0);
+    tenants.into_iter().map(|(t, _)| t).collect()
+}
+
+/// The subjects whose audit keys seal a batch's personal data, each once, in order of first use.
+pub(crate) fn batch_subjects<'a>(prepared: &'a [PreparedAppend<'_>]) -> Vec<(TenantId, &'a str)> {
+    let mut subjects: Vec<(TenantId, &str)> = Vec::new();
+    for p in prepared.iter().filter(|p| p.personal.is_some()) {
+        let subject = (p.event.tenant_id, p.subject_key());
+        if !subjects.contains(&subject) {
+            subjects.push(subject);
         }
-        // The tenants whose heads the batch moves, in one fixed order: two batches in flight at
-        // once (two nodes on one PostgreSQL database) lock the heads they share in the same
-        // order, so neither waits for a lock the other holds while holding one it waits for
-        // (PostgreSQL would abort one of them as a deadlock).
-        let mut tenants: Vec<(TenantId, &str)> = prepared
-            .iter()
-            .map(|p| (p.event.tenant_id, p.tenant.as_str()))
-            .collect();
-        tenants.sort_unstable_by(|a, b| a.1.cmp(b.1));
-        tenants.dedup_by(|a, b| a.0 == b.0);
+    }
+    subjects
+}
+
+/// A subject's audit-key salt: tenant, subject (`audit_subject_keys.subject_id`), salt.
+pub(crate) type SubjectSalt = (TenantId, String, Vec<u8>);
+
+impl Store {
+    /// Appends a batch in one transaction that locks and reads the heads and reads (or creates)
+    /// the salts itself; returns the entries and the salts it used. See `append_events`.
+    pub(crate) async fn append_locked(
+        &self,
+        prepared: &[PreparedAppend<'_>],
+        mut bodies: Vec<serde_json::Value>,
+    ) -> StoreResult<(Vec<AuditEntry>, Vec<SubjectSalt>)> {
+        let tenants = batch_tenants(prepared);
+        let subjects = batch_subjects(prepared);
         transaction!(self, tx => {
             // Per tenant: (seq, hash) of the head as this batch has moved it. The first statement
             // writes (see the module comment): it creates the head on first use, locks it (on
             // SQLite, takes the write lock) and reads it, in one round trip.
             let mut heads: Vec<(TenantId, i64, String)> = Vec::with_capacity(tenants.len());
-            for (tenant_id, tenant) in &tenants {
+            for tenant_id in &tenants {
                 let (seq, hash): (i64, String) = tx_fetch_one!(
                     tx,
-                    sqlx::query_as(LOCK_HEAD).bind(*tenant).bind(GENESIS_HASH)
+                    sqlx::query_as(LOCK_HEAD).bind(tenant_id.to_string()).bind(GENESIS_HASH)
                 )?;
                 heads.push((*tenant_id, seq, hash));
             }
-            // Per tenant and subject: the salt of the subject's audit key, read once per batch.
-            let mut salts: Vec<(TenantId, String, Vec<u8>)> = Vec::new();
-            let mut entries = Vec::with_capacity(prepared.len());
-            for (p, body) in prepared.iter().zip(bodies.iter_mut()) {
-                let event = p.event;
-                let head = heads
-                    .iter()
-                    .position(|(t, _, _)| *t == event.tenant_id)
-                    .ok_or_else(|| {
-                        StoreError::Backend("an audit event's tenant head was not locked".into())
-                    })?;
-                let (personal_sealed, personal_digest) = match &p.personal {
-                    None => (None, None),
-                    Some(json) => {
-                        let known = salts
+            // The salt of each subject's audit key. Most subjects have their key already: read
+            // it first, and only for a new one write it (then read again, as a concurrent batch
+            // on another PostgreSQL connection may have written it first).
+            let mut salts: Vec<SubjectSalt> = Vec::with_capacity(subjects.len());
+            for (tenant_id, subject) in &subjects {
+                let tenant = tenant_id.to_string();
+                let read_salt = || {
+                    sqlx::query_scalar::<_, Vec<u8>>(
+                        "SELECT salt FROM audit_subject_keys WHERE tenant_id = $1 AND subject_id = $2"
+                    )
+                    .bind(tenant.as_str())
+                    .bind(*subject)
+                };
+                let salt = match tx_fetch_optional!(tx, read_salt())? {
+                    Some(salt) => salt,
+                    None => {
+                        let created_at = prepared
                             .iter()
-                            .find(|(t, subject, _)| *t == event.tenant_id && subject == p.subject_key())
-                            .map(|(_, _, salt)| salt.clone());
-                        let salt = match known {
-                            Some(salt) => salt,
-                            None => {
-                                // Most subjects have their key already: read it first, and only
-                                // for a new one write it (then read again, as a concurrent batch
-                                // on another PostgreSQL connection may have written it first).
-                                let read_salt = || {
-                                    sqlx::query_scalar::<_, Vec<u8>>(
-                                        "SELECT salt FROM audit_subject_keys WHERE tenant_id = $1 AND subject_id = $2"
-                                    )
-                                    .bind(&p.tenant)
-                                    .bind(p.subject_key())
-                                };
-                                let salt = match tx_fetch_optional!(tx, read_salt())? {
-                                    Some(salt) => salt,
-                                    None => {
-                                        tx_execute!(
-                                            tx,
-                                            sqlx::query(
-                                                "INSERT INTO audit_subject_keys (tenant_id, subject_id, salt, created_at) \
-                                                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) DO NOTHING"
-                                            )
-                                            .bind(&p.tenant)
-                                            .bind(p.subject_key())
-                                            .bind(random_bytes::<SALT_LEN>().to_vec())
-                                            .bind(p.occurred_at)
-                                        )?;
-                                        tx_fetch_one!(tx, read_salt())?
-                                    }
-                                };
-                                salts.push((event.tenant_id, p.subject_key().to_string(), salt.clone()));
-                                salt
-                            }
-                        };
-                        let sealed = self
-                            .crypto
-                            .encrypt_with_subkey(
-                                &subject_purpose(event.tenant_id, p.subject_key(), &salt),
-                                personal_aad(event.tenant_id, event.id).as_bytes(),
-                                json.as_bytes(),
+                            .find(|p| p.event.tenant_id == *tenant_id && p.subject_key() == *subject)
+                            .map_or(0, |p| p.occurred_at);
+                        tx_execute!(
+                            tx,
+                            sqlx::query(
+                                "INSERT INTO audit_subject_keys (tenant_id, subject_id, salt, created_at) \
+                                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) DO NOTHING"
                             )
-                            .map_err(|e| {
-                                StoreError::Backend(format!(
-                                    "could not encrypt the personal data of an audit entry: {e}"
-                                ))
-                            })?;
-                        let digest = sha256_hex(&sealed);
-                        (Some(sealed), Some(digest))
+                            .bind(tenant.as_str())
+                            .bind(*subject)
+                            .bind(random_bytes::<SALT_LEN>().to_vec())
+                            .bind(created_at)
+                        )?;
+                        tx_fetch_one!(tx, read_salt())?
                     }
                 };
-                let (_, head_seq, head_hash) = &heads[head];
-                let mut entry = AuditEntry {
-                    tenant_id: event.tenant_id,
-                    seq: head_seq + 1,
-                    event_id: event.id,
-                    occurred_at: from_millis(p.occurred_at)?,
-                    event_type: p.event_type.clone(),
-                    // Moved, not copied: only `body_text` is stored.
-                    body: std::mem::take(body),
-                    personal_sealed,
-                    personal_digest,
-                    prev_hash: head_hash.clone(),
-                    hash: String::new(),
-                };
-                entry.hash = sha256_hex(&chain_input(&entry));
-                heads[head].1 = entry.seq;
-                heads[head].2 = entry.hash.clone();
-                entries.push(entry);
+                salts.push((*tenant_id, subject.to_string(), salt));
             }
+            let entries = self.chain_entries(prepared, &mut bodies, &mut heads, &salts)?;
             // The entries in as few statements as the parameter limits allow; the last one also
             // moves the heads.
             let numbered = self.numbered_parameters();
@@ -482,22 +454,7 @@ impl AuditStore for Store {
                     };
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for (p, entry) in chunk.iter().zip(entries) {
-                        let event = p.event;
-                        q = q
-                            .bind(p.tenant.as_str())
-                            .bind(entry.seq)
-                            .bind(p.event_id.as_str())
-                            .bind(p.occurred_at)
-                            .bind(p.event_type.as_str())
-                            .bind(event.actor.id.as_deref())
-                            .bind(event.target.as_ref().map(|t| t.id.as_str()))
-                            .bind(outcome_str(event.outcome))
-                            .bind(p.body_text.as_str())
-                            .bind(p.subject.as_deref())
-                            .bind(entry.personal_sealed.as_deref())
-                            .bind(entry.personal_digest.as_deref())
-                            .bind(entry.prev_hash.as_str())
-                            .bind(entry.hash.as_str());
+                        q = bind_entry!(q, p, entry);
                     }
                     if last {
                         for (tenant, seq, hash) in &heads {
@@ -508,30 +465,119 @@ impl AuditStore for Store {
                 })?;
             }
             // Deliveries after their events' entries.
-            for p in &prepared {
-                for d in &p.deliveries {
-                    tx_execute!(
-                        tx,
-                        sqlx::query(INSERT_DELIVERY)
-                            .bind(&d.id)
-                            .bind(&d.tenant_id)
-                            .bind(&d.subscription_id)
-                            .bind(&d.event_id)
-                            .bind(&d.event_type)
-                            .bind(&d.payload)
-                            .bind(d.status)
-                            .bind(d.attempts)
-                            .bind(d.next_attempt_at)
-                            .bind(d.lease_until)
-                            .bind(d.last_error.as_deref())
-                            .bind(d.last_status_code)
-                            .bind(d.created_at)
-                            .bind(d.delivered_at)
-                    )?;
-                }
+            for d in prepared.iter().flat_map(|p| &p.deliveries) {
+                tx_execute!(tx, bind_delivery!(sqlx::query(INSERT_DELIVERY), d))?;
             }
-            Ok(entries)
+            Ok((entries, salts))
         })
+    }
+
+    /// The entries of a batch, chained on from `heads` (moved to each tenant's last entry), their
+    /// personal data sealed under `salts` (one per subject of `batch_subjects`). The bodies move
+    /// into the entries.
+    pub(crate) fn chain_entries(
+        &self,
+        prepared: &[PreparedAppend<'_>],
+        bodies: &mut [serde_json::Value],
+        heads: &mut [(TenantId, i64, String)],
+        salts: &[SubjectSalt],
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let mut entries = Vec::with_capacity(prepared.len());
+        for (p, body) in prepared.iter().zip(bodies.iter_mut()) {
+            let event = p.event;
+            let head = heads
+                .iter()
+                .position(|(t, _, _)| *t == event.tenant_id)
+                .ok_or_else(|| {
+                    StoreError::Backend("an audit event's tenant head was not read".into())
+                })?;
+            let (personal_sealed, personal_digest) = match &p.personal {
+                None => (None, None),
+                Some(json) => {
+                    let salt = salts
+                        .iter()
+                        .find(|(t, subject, _)| *t == event.tenant_id && subject == p.subject_key())
+                        .map(|(_, _, salt)| salt)
+                        .ok_or_else(|| {
+                            StoreError::Backend("an audit subject's key was not read".into())
+                        })?;
+                    let sealed = self
+                        .crypto
+                        .encrypt_with_subkey(
+                            &subject_purpose(event.tenant_id, p.subject_key(), salt),
+                            personal_aad(event.tenant_id, event.id).as_bytes(),
+                            json.as_bytes(),
+                        )
+                        .map_err(|e| {
+                            StoreError::Backend(format!(
+                                "could not encrypt the personal data of an audit entry: {e}"
+                            ))
+                        })?;
+                    let digest = sha256_hex(&sealed);
+                    (Some(sealed), Some(digest))
+                }
+            };
+            let (_, head_seq, head_hash) = &heads[head];
+            let mut entry = AuditEntry {
+                tenant_id: event.tenant_id,
+                seq: head_seq + 1,
+                event_id: event.id,
+                occurred_at: from_millis(p.occurred_at)?,
+                event_type: p.event_type.clone(),
+                // Moved, not copied: only `body_text` is stored.
+                body: std::mem::take(body),
+                personal_sealed,
+                personal_digest,
+                prev_hash: head_hash.clone(),
+                hash: String::new(),
+            };
+            entry.hash = sha256_hex(&chain_input(&entry));
+            heads[head].1 = entry.seq;
+            heads[head].2 = entry.hash.clone();
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+}
+
+impl AuditStore for Store {
+    /// `Conflict("event_id")` when the event was appended before (nothing is written). Every
+    /// delivery must belong to the event's tenant; a delivery whose subscription no longer exists
+    /// is dropped (its subscription's deletion would have removed it anyway).
+    async fn append_event(
+        &self,
+        event: &Event,
+        deliveries: &[WebhookDelivery],
+    ) -> StoreResult<AuditEntry> {
+        let mut entries = self.append_events(&[(event, deliveries)]).await?;
+        entries
+            .pop()
+            .ok_or_else(|| StoreError::Backend("an append wrote no audit entry".to_string()))
+    }
+
+    /// The batch shares one transaction: each tenant's head is created and locked once, the
+    /// events are chained in order, and each head is written once at the end. Any error (a
+    /// repeated event id, say) rolls the whole batch back. On SQLite the batch is first tried in
+    /// one hand-off from the heads and salts the process remembers (`audit/sqlite.rs`).
+    async fn append_events(
+        &self,
+        batch: &[(&Event, &[WebhookDelivery])],
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let (prepared, bodies): (Vec<_>, Vec<_>) = batch
+            .iter()
+            .map(|(event, deliveries)| PreparedAppend::new(event, deliveries))
+            .collect::<StoreResult<Vec<_>>>()?
+            .into_iter()
+            .unzip();
+        if prepared.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.db {
+            crate::Db::Sqlite {
+                write, audit_tail, ..
+            } => sqlite::append(self, write, audit_tail, &prepared, bodies).await,
+            crate::Db::Postgres(_) => Ok(self.append_locked(&prepared, bodies).await?.0),
+        }
     }
 
     /// Newest first. `from` is inclusive and `until` exclusive; `event_type` matches exactly. The

@@ -104,6 +104,9 @@ pub(crate) enum Db {
         checkpointer: Option<Arc<checkpoint::Checkpointer>>,
         /// Refresh-token rotations, group-committed on `write` (`group_commit.rs`).
         rotations: Arc<group_commit::GroupCommit<grants::Rotation>>,
+        /// The audit chain heads and subject salts this process's appends left
+        /// (`audit/sqlite.rs`).
+        audit_tail: Arc<audit::sqlite::AuditTail>,
     },
     Postgres(PgPool),
 }

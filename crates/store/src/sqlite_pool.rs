@@ -173,6 +173,94 @@ impl Drop for Lease {
     }
 }
 
+/// A lease on which a message of several statements opened a transaction by hand (`BEGIN` …
+/// `COMMIT` sent together, see `audit/sqlite.rs`). sqlx does not know of that transaction, so
+/// nothing would roll it back should the message stop half-way: an error in one statement ends
+/// the message there, and so does its caller being cancelled (the thread stops when no one
+/// takes the results). A connection left inside a transaction must not be lent again: every
+/// later write on it would join that transaction and never commit.
+///
+/// So: [`Self::ended`] once the message ran to its end; [`Self::roll_back`] after an error;
+/// dropped before either (cancelled), the rollback is sent from a task of its own, the lease
+/// held until it is done. A connection whose rollback fails is closed, which rolls it back.
+pub(crate) struct HandTransaction {
+    lease: Option<Lease>,
+}
+
+impl HandTransaction {
+    /// `lease`, about to carry a message that begins a transaction.
+    pub(crate) fn begin(lease: Lease) -> HandTransaction {
+        HandTransaction { lease: Some(lease) }
+    }
+
+    pub(crate) fn connection(&mut self) -> &mut SqliteConnection {
+        self.lease
+            .as_mut()
+            .expect("a hand transaction holds its lease until it ends")
+            .connection()
+    }
+
+    /// The message ran to its end, its `COMMIT` included: the lease goes back as it is.
+    pub(crate) fn ended(mut self) {
+        self.lease = None;
+    }
+
+    /// After a message failed: rolls back whatever it left open.
+    pub(crate) async fn roll_back(mut self) {
+        if let Some(lease) = self.lease.take() {
+            roll_back(lease).await;
+        }
+    }
+}
+
+impl Drop for HandTransaction {
+    fn drop(&mut self) {
+        let Some(mut lease) = self.lease.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(roll_back(lease));
+            }
+            // No runtime to roll back on: close the connection instead.
+            Err(_) => lease.connection = None,
+        }
+    }
+}
+
+/// Rolls back the transaction a message may have left open on `lease`, then gives the lease
+/// back. Its thread runs commands in order, so the rollback comes after whatever the message
+/// still had queued. "No transaction is active" means the message had ended (or never began
+/// one). Should the rollback fail, or never finish (its task dropped with the runtime), the
+/// connection is closed instead of given back.
+async fn roll_back(lease: Lease) {
+    let mut closing = ClosingLease(Some(lease));
+    let Some(lease) = closing.0.as_mut() else {
+        return;
+    };
+    match sqlx::query("ROLLBACK").execute(lease.connection()).await {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.message().contains("no transaction is active") => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "could not roll back a SQLite transaction; the connection is closed and replaced");
+            return;
+        }
+    }
+    // Rolled back: the lease goes back with its connection.
+    drop(closing.0.take());
+}
+
+/// A lease that closes its connection when dropped, unless taken out first.
+struct ClosingLease(Option<Lease>);
+
+impl Drop for ClosingLease {
+    fn drop(&mut self) {
+        if let Some(mut lease) = self.0.take() {
+            lease.connection = None;
+        }
+    }
+}
+
 impl Inner {
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
@@ -395,5 +483,93 @@ mod tests {
             assert_eq!(stale.len(), 1);
             assert_eq!(idle.len(), 1);
         });
+    }
+    /// A file database (an in-memory one dies with its connection, which a failed rollback
+    /// closes) with the table `t`, and one connection.
+    async fn file_pool(dir: &tempfile::TempDir) -> SqlitePool {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("t.db"))
+            .create_if_missing(true);
+        let pool = SqlitePool::open(options, 1, Duration::from_secs(5), None)
+            .await
+            .unwrap();
+        let mut lease = pool.acquire().await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .execute(lease.connection())
+            .await
+            .unwrap();
+        pool
+    }
+
+    async fn rows(pool: &SqlitePool) -> Vec<i64> {
+        let mut lease = pool.acquire().await.unwrap();
+        sqlx::query_scalar("SELECT x FROM t ORDER BY x")
+            .fetch_all(lease.connection())
+            .await
+            .unwrap()
+    }
+
+    /// A message that fails half-way leaves its transaction open; `roll_back` closes it, and the
+    /// next borrower writes and commits on its own.
+    #[tokio::test]
+    async fn a_hand_transaction_that_fails_half_way_is_rolled_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = file_pool(&dir).await;
+        let mut open = HandTransaction::begin(pool.acquire().await.unwrap());
+        let failed = sqlx::query(
+            "BEGIN IMMEDIATE; INSERT INTO t VALUES (1); INSERT INTO t VALUES (1); COMMIT",
+        )
+        .execute(open.connection())
+        .await;
+        assert!(failed.is_err(), "the repeated key fails the message");
+        open.roll_back().await;
+        let mut lease = pool.acquire().await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (2)")
+            .execute(lease.connection())
+            .await
+            .unwrap();
+        drop(lease);
+        assert_eq!(
+            rows(&pool).await,
+            vec![2],
+            "the first insert was rolled back"
+        );
+        // A message that ran to its end is kept, and its lease goes back as it is.
+        let mut open = HandTransaction::begin(pool.acquire().await.unwrap());
+        sqlx::query("BEGIN IMMEDIATE; INSERT INTO t VALUES (3); COMMIT")
+            .execute(open.connection())
+            .await
+            .unwrap();
+        open.ended();
+        assert_eq!(rows(&pool).await, vec![2, 3]);
+    }
+
+    /// Dropped before it ended (its caller cancelled), a hand transaction is rolled back before
+    /// its connection is lent again; one whose message had committed loses nothing.
+    #[tokio::test]
+    async fn a_dropped_hand_transaction_is_rolled_back_before_the_next_borrower_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = file_pool(&dir).await;
+        let mut open = HandTransaction::begin(pool.acquire().await.unwrap());
+        sqlx::query("BEGIN IMMEDIATE; INSERT INTO t VALUES (1)")
+            .execute(open.connection())
+            .await
+            .unwrap();
+        drop(open);
+        let mut lease = pool.acquire().await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (2)")
+            .execute(lease.connection())
+            .await
+            .expect("no transaction is left open on the connection");
+        drop(lease);
+        assert_eq!(rows(&pool).await, vec![2]);
+
+        let mut open = HandTransaction::begin(pool.acquire().await.unwrap());
+        sqlx::query("BEGIN IMMEDIATE; INSERT INTO t VALUES (3); COMMIT")
+            .execute(open.connection())
+            .await
+            .unwrap();
+        drop(open);
+        assert_eq!(rows(&pool).await, vec![2, 3]);
     }
 }

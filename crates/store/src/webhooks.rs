@@ -42,6 +42,7 @@ macro_rules! delivery_columns {
          next_attempt_at, lease_until, last_error, last_status_code, created_at, delivered_at"
     };
 }
+pub(crate) use delivery_columns;
 
 /// Inserts one delivery (binds in the order of `DeliveryValues`), provided its subscription is
 /// still one of its tenant's: a delivery for a subscription deleted in the meantime is dropped,
@@ -179,6 +180,28 @@ impl DeliveryRow {
         })
     }
 }
+
+/// Binds a delivery's 14 values to `$q`, in the column order of `delivery_columns!`.
+macro_rules! bind_delivery {
+    ($q:expr, $d:expr) => {{
+        let d: &crate::webhooks::DeliveryValues = $d;
+        $q.bind(d.id.as_str())
+            .bind(d.tenant_id.as_str())
+            .bind(d.subscription_id.as_str())
+            .bind(d.event_id.as_str())
+            .bind(d.event_type.as_str())
+            .bind(d.payload.as_str())
+            .bind(d.status)
+            .bind(d.attempts)
+            .bind(d.next_attempt_at)
+            .bind(d.lease_until)
+            .bind(d.last_error.as_deref())
+            .bind(d.last_status_code)
+            .bind(d.created_at)
+            .bind(d.delivered_at)
+    }};
+}
+pub(crate) use bind_delivery;
 
 /// The column values of a delivery as written, in the order of `delivery_columns!`.
 pub(crate) struct DeliveryValues {

@@ -829,3 +829,71 @@ pub async fn a_long_batch_moves_every_head(h: &Harness) {
         assert_eq!(verify_chain(s, t.id).await.len(), 51);
     }
 }
+
+/// Two stores on one database (the server and the `tessera` command line on one SQLite file, or
+/// two nodes on one PostgreSQL database) append in turns: each continues the chain from where
+/// the other left it, though each remembers where its own last append left it (SQLite appends
+/// from that memory in one message; a head moved by the other store makes it read the head
+/// again), with personal data sealed under one key per subject for both.
+pub async fn two_stores_on_one_database_continue_each_others_chain(h: &Harness) {
+    let s = &h.store;
+    let other = h.second_store().await;
+    let t = tenant(s, "acme").await;
+    let alice = user(s, t.id, "alice@example.com").await;
+    let no_deliveries: &[tessera_core::webhook::WebhookDelivery] = &[];
+    let mut written = Vec::new();
+    for round in 0..4i64 {
+        for (i, store) in [s, &other].into_iter().enumerate() {
+            let secs = 10 * round + 3 * i as i64;
+            let events = [
+                signin_failed(t.id, alice.id, secs, &format!("192.0.2.{}", secs + 1)),
+                group_created(t.id, secs + 1, &format!("g-{secs}")).ip(Some("192.0.2.200".into())),
+            ];
+            let batch: Vec<_> = events.iter().map(|e| (e, no_deliveries)).collect();
+            let entries = store.append_events(&batch).await.unwrap();
+            let seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
+            let n = written.len() as i64;
+            assert_eq!(seqs, vec![n + 1, n + 2], "round {round}, store {i}");
+            written.extend(events);
+        }
+    }
+    let chain = verify_chain(s, t.id).await;
+    assert_eq!(chain.len(), written.len());
+    // Every entry's personal data reads back, whichever store sealed it: one key per subject.
+    let listed = s
+        .list_audit(t.id, &AuditFilter::default(), &page(50, None))
+        .await
+        .unwrap()
+        .items;
+    let mut personal: Vec<_> = listed.into_iter().map(|(_, p)| p).collect();
+    personal.reverse();
+    let expected: Vec<_> = written.iter().map(|e| Some(e.personal.clone())).collect();
+    assert_eq!(personal, expected);
+    other.close().await;
+}
+
+/// A batch refused for a repeated event id leaves nothing behind, not even an open transaction:
+/// the next appends, on the same store, are written and chain on.
+pub async fn appends_go_on_after_a_refused_batch(h: &Harness) {
+    let s = &h.store;
+    let t = tenant(s, "acme").await;
+    let alice = user(s, t.id, "alice@example.com").await;
+    let no_deliveries: &[tessera_core::webhook::WebhookDelivery] = &[];
+    let first = signin_failed(t.id, alice.id, 1, "192.0.2.1");
+    s.append_event(&first, &[]).await.unwrap();
+    for round in 0..3i64 {
+        let fresh = signin_failed(t.id, alice.id, 10 + round, "192.0.2.2");
+        let bad = [(&fresh, no_deliveries), (&first, no_deliveries)];
+        assert!(
+            matches!(s.append_events(&bad).await, Err(StoreError::Conflict(_))),
+            "round {round}"
+        );
+        assert_eq!(s.audit_head(t.id).await.unwrap().0, 1 + round);
+        let next = s
+            .append_event(&group_created(t.id, 20 + round, "after"), &[])
+            .await
+            .unwrap();
+        assert_eq!(next.seq, 2 + round);
+    }
+    assert_eq!(verify_chain(s, t.id).await.len(), 4);
+}

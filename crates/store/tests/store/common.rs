@@ -18,6 +18,8 @@ use time::Duration;
 pub struct Harness {
     pub store: Store,
     kind: Kind,
+    /// The store's master key (a second store with it reads what the first sealed).
+    crypto: std::sync::Arc<tessera_crypto::FieldCrypto>,
 }
 
 enum Kind {
@@ -29,25 +31,29 @@ impl Harness {
     pub async fn sqlite() -> Harness {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let path = dir.path().join("data").join("tessera.db");
-        let store = Store::connect(&format!("sqlite://{}", path.display()), test_field_crypto())
+        let crypto = test_field_crypto();
+        let store = Store::connect(&format!("sqlite://{}", path.display()), crypto.clone())
             .await
             .expect("SQLite opens");
         store.migrate().await.expect("SQLite migrations run");
         Harness {
             store,
             kind: Kind::Sqlite { _dir: dir, path },
+            crypto,
         }
     }
 
     pub async fn postgres() -> Option<Harness> {
         let db = postgres_test_database().await?;
-        let store = Store::connect(db.url(), test_field_crypto())
+        let crypto = test_field_crypto();
+        let store = Store::connect(db.url(), crypto.clone())
             .await
             .expect("PostgreSQL test database accepts connections");
         store.migrate().await.expect("PostgreSQL migrations run");
         Some(Harness {
             store,
             kind: Kind::Postgres { db },
+            crypto,
         })
     }
 
@@ -64,6 +70,13 @@ impl Harness {
             Kind::Sqlite { path, .. } => Some(path),
             Kind::Postgres { .. } => None,
         }
+    }
+
+    /// A second store on the same database with the same master key (another process or node).
+    pub async fn second_store(&self) -> Store {
+        Store::connect(&self.url(), self.crypto.clone())
+            .await
+            .expect("second store connects")
     }
 
     /// A second store on the same database with a different master key.

@@ -96,6 +96,8 @@ on_both_backends!(
     audit::concurrent_batches_over_the_same_tenants_both_commit,
     audit::a_long_batch_moves_every_head,
     audit::audit_goes_with_its_tenant,
+    audit::two_stores_on_one_database_continue_each_others_chain,
+    audit::appends_go_on_after_a_refused_batch,
     webhooks::webhooks_crud,
     webhooks::delivery_lifecycle,
     webhooks::deliveries_pagination,
