@@ -371,6 +371,9 @@ pub(crate) fn batch_subjects<'a>(prepared: &'a [PreparedAppend<'_>]) -> Vec<(Ten
 /// A subject's audit-key salt: tenant, subject (`audit_subject_keys.subject_id`), salt.
 pub(crate) type SubjectSalt = (TenantId, String, Vec<u8>);
 
+/// A tenant's chain head: tenant, seq and hash of its newest entry.
+pub(crate) type ChainHead = (TenantId, i64, String);
+
 impl Store {
     /// Appends a batch in one transaction that locks and reads the heads and reads (or creates)
     /// the salts itself; returns the entries and the salts it used. See `append_events`.
@@ -385,7 +388,7 @@ impl Store {
             // Per tenant: (seq, hash) of the head as this batch has moved it. The first statement
             // writes (see the module comment): it creates the head on first use, locks it (on
             // SQLite, takes the write lock) and reads it, in one round trip.
-            let mut heads: Vec<(TenantId, i64, String)> = Vec::with_capacity(tenants.len());
+            let mut heads: Vec<ChainHead> = Vec::with_capacity(tenants.len());
             for tenant_id in &tenants {
                 let (seq, hash): (i64, String) = tx_fetch_one!(
                     tx,
@@ -479,7 +482,7 @@ impl Store {
         &self,
         prepared: &[PreparedAppend<'_>],
         bodies: &mut [serde_json::Value],
-        heads: &mut [(TenantId, i64, String)],
+        heads: &mut [ChainHead],
         salts: &[SubjectSalt],
     ) -> StoreResult<Vec<AuditEntry>> {
         let mut entries = Vec::with_capacity(prepared.len());

@@ -45,8 +45,8 @@ use tessera_core::store::StoreResult;
 use tessera_core::{StoreError, TenantId};
 
 use super::{
-    ENTRIES_PER_INSERT, ENTRY_PARAMS, PreparedAppend, SubjectSalt, batch_subjects, batch_tenants,
-    bind_entry,
+    ChainHead, ENTRIES_PER_INSERT, ENTRY_PARAMS, PreparedAppend, SubjectSalt, batch_subjects,
+    batch_tenants, bind_entry,
 };
 use crate::Store;
 use crate::error::from_sqlx;
@@ -87,7 +87,7 @@ impl AuditTail {
         &self,
         tenants: &[TenantId],
         subjects: &[(TenantId, &str)],
-    ) -> Option<(Vec<(TenantId, i64, String)>, Vec<SubjectSalt>)> {
+    ) -> Option<(Vec<ChainHead>, Vec<SubjectSalt>)> {
         let remembered = self.lock();
         let heads = tenants
             .iter()
@@ -189,8 +189,8 @@ async fn write_in_one_message(
     write: &SqlitePool,
     prepared: &[PreparedAppend<'_>],
     entries: &[AuditEntry],
-    start: &[(TenantId, i64, String)],
-    heads: &[(TenantId, i64, String)],
+    start: &[ChainHead],
+    heads: &[ChainHead],
     salts: &[SubjectSalt],
 ) -> StoreResult<bool> {
     let chunks: Vec<usize> = prepared
