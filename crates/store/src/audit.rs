@@ -6,7 +6,9 @@
 //!   that creates the row on first use and otherwise locks and returns it); on SQLite that insert
 //!   is the transaction's first statement, so the database's write lock is held before the head
 //!   is read. Concurrent appends, on any number of nodes, therefore get seq 1, 2, 3… without
-//!   gaps or forks.
+//!   gaps or forks. On SQLite an append first tries one message built from the heads and salts
+//!   the process remembers (`audit/sqlite.rs`), which writes nothing unless they are still the
+//!   stored ones; only then does it take this path.
 //! - `audit_entries.body` is the event's non-personal part as JSON text, exactly as hashed
 //!   (`serde_json::to_string(&event.body())`); it is parsed again when read, and the hash of an
 //!   entry is computed over the parsed value, so what is read back verifies.
