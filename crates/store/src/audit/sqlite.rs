@@ -343,6 +343,15 @@ mod tests {
         .ip(Some("192.0.2.7".into()))
     }
 
+    /// Appends one event of `tenant` on `store`; its entry's seq.
+    async fn appended_seq(store: &Store, tenant: TenantId, name: &str) -> i64 {
+        store
+            .append_event(&event(tenant, name), &[])
+            .await
+            .unwrap()
+            .seq
+    }
+
     /// The first append of a tenant reads its head; the next ones are one message each, until
     /// another store (another process on the file) appends: then one append finds the head
     /// moved, writes nothing in its message and takes the general path, and the chain goes on.
@@ -363,58 +372,16 @@ mod tests {
         .unwrap();
         store.create_tenant(&t).await.unwrap();
 
-        assert_eq!(
-            store
-                .append_event(&event(t.id, "a"), &[])
-                .await
-                .unwrap()
-                .seq,
-            1
-        );
+        assert_eq!(appended_seq(&store, t.id, "a").await, 1);
         assert_eq!(counts(&store), (0, 0), "the first append reads the head");
-        assert_eq!(
-            store
-                .append_event(&event(t.id, "b"), &[])
-                .await
-                .unwrap()
-                .seq,
-            2
-        );
-        assert_eq!(
-            store
-                .append_event(&event(t.id, "c"), &[])
-                .await
-                .unwrap()
-                .seq,
-            3
-        );
+        assert_eq!(appended_seq(&store, t.id, "b").await, 2);
+        assert_eq!(appended_seq(&store, t.id, "c").await, 3);
         assert_eq!(counts(&store), (2, 0), "then one message each");
 
-        assert_eq!(
-            other
-                .append_event(&event(t.id, "d"), &[])
-                .await
-                .unwrap()
-                .seq,
-            4
-        );
-        assert_eq!(
-            store
-                .append_event(&event(t.id, "e"), &[])
-                .await
-                .unwrap()
-                .seq,
-            5
-        );
+        assert_eq!(appended_seq(&other, t.id, "d").await, 4);
+        assert_eq!(appended_seq(&store, t.id, "e").await, 5);
         assert_eq!(counts(&store), (2, 1), "the head moved under the memory");
-        assert_eq!(
-            store
-                .append_event(&event(t.id, "f"), &[])
-                .await
-                .unwrap()
-                .seq,
-            6
-        );
+        assert_eq!(appended_seq(&store, t.id, "f").await, 6);
         assert_eq!(counts(&store), (3, 1));
 
         let chain = store.audit_chain(t.id, 0, 10).await.unwrap();
