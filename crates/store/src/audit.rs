@@ -6,9 +6,10 @@
 //!   that creates the row on first use and otherwise locks and returns it); on SQLite that insert
 //!   is the transaction's first statement, so the database's write lock is held before the head
 //!   is read. Concurrent appends, on any number of nodes, therefore get seq 1, 2, 3… without
-//!   gaps or forks. On SQLite an append first tries one message built from the heads and salts
-//!   the process remembers (`audit/sqlite.rs`), which writes nothing unless they are still the
-//!   stored ones; only then does it take this path.
+//!   gaps or forks. An append first tries the heads and salts the process remembers
+//!   (`audit/tail.rs`): one message on SQLite (`audit/sqlite.rs`), one statement on PostgreSQL
+//!   (`audit/postgres.rs`), which writes nothing unless they are still the stored ones; only
+//!   then does it take this path.
 //! - `audit_entries.body` is the event's non-personal part as JSON text, exactly as hashed
 //!   (`serde_json::to_string(&event.body())`); it is parsed again when read, and the hash of an
 //!   entry is computed over the parsed value, so what is read back verifies.
@@ -20,7 +21,9 @@
 //! - The webhook deliveries of an event are inserted in the transaction of its entry (see
 //!   `webhooks.rs`), so an event and its deliveries are written together or not at all.
 
+pub(crate) mod postgres;
 pub(crate) mod sqlite;
+pub(crate) mod tail;
 
 use tessera_core::events::{
     AuditCheckpoint, AuditEntry, AuditFilter, Event, GENESIS_HASH, Outcome, PersonalData,
@@ -562,8 +565,9 @@ impl AuditStore for Store {
 
     /// The batch shares one transaction: each tenant's head is created and locked once, the
     /// events are chained in order, and each head is written once at the end. Any error (a
-    /// repeated event id, say) rolls the whole batch back. On SQLite the batch is first tried in
-    /// one hand-off from the heads and salts the process remembers (`audit/sqlite.rs`).
+    /// repeated event id, say) rolls the whole batch back. The batch is first tried in one
+    /// message (SQLite) or one statement (PostgreSQL) from the heads and salts the process
+    /// remembers (`audit/tail.rs`).
     async fn append_events(
         &self,
         batch: &[(&Event, &[WebhookDelivery])],
@@ -577,12 +581,7 @@ impl AuditStore for Store {
         if prepared.is_empty() {
             return Ok(Vec::new());
         }
-        match &self.db {
-            crate::Db::Sqlite {
-                write, audit_tail, ..
-            } => sqlite::append(self, write, audit_tail, &prepared, bodies).await,
-            crate::Db::Postgres(_) => Ok(self.append_locked(&prepared, bodies).await?.0),
-        }
+        tail::append(self, &prepared, bodies).await
     }
 
     /// Newest first. `from` is inclusive and `until` exclusive; `event_type` matches exactly. The

@@ -69,7 +69,6 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
             rotations: Arc::new(GroupCommit::new(pool.clone())),
             write: pool,
             checkpointer: None,
-            audit_tail: Arc::default(),
         });
     }
     let path = options.get_filename().to_path_buf();
@@ -125,7 +124,6 @@ async fn connect_sqlite(url: &str) -> Result<Db, StoreError> {
         rotations: Arc::new(GroupCommit::new(write.clone())),
         write,
         checkpointer: Some(checkpointer),
-        audit_tail: Arc::default(),
     })
 }
 

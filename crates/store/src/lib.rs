@@ -79,12 +79,18 @@ use crate::sqlite_pool::SqlitePool;
 use tessera_core::StoreError;
 use tessera_crypto::FieldCrypto;
 
+/// How long, on PostgreSQL, a tenant whose audit head another node moved takes the general
+/// append path before this process's memory of it is trusted again (`audit/tail.rs`).
+const AUDIT_MEMORY_BACK_OFF: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The database behind Tessera: cheap to clone (a pool handle and a shared key), safe to share
 /// between tasks.
 #[derive(Clone)]
 pub struct Store {
     db: Db,
     crypto: Arc<FieldCrypto>,
+    /// The audit chain heads and subject salts this process's appends left (`audit/tail.rs`).
+    audit_tail: Arc<audit::tail::AuditTail>,
 }
 
 /// The pools of whichever backend the deployment uses. Query code never matches on this by hand:
@@ -104,9 +110,6 @@ pub(crate) enum Db {
         checkpointer: Option<Arc<checkpoint::Checkpointer>>,
         /// Refresh-token rotations, group-committed on `write` (`group_commit.rs`).
         rotations: Arc<group_commit::GroupCommit<grants::Rotation>>,
-        /// The audit chain heads and subject salts this process's appends left
-        /// (`audit/sqlite.rs`).
-        audit_tail: Arc<audit::sqlite::AuditTail>,
     },
     Postgres(PgPool),
 }
@@ -122,7 +125,17 @@ impl Store {
     /// Any other form is refused with a message naming `TESSERA_DATABASE_URL`.
     pub async fn connect(url: &str, crypto: Arc<FieldCrypto>) -> Result<Store, StoreError> {
         let db = dialect::connect(url).await?;
-        Ok(Store { db, crypto })
+        // On PostgreSQL other nodes append to the same tenants: a tenant whose head moved under
+        // this process's memory takes the general path for a while (see `audit/tail.rs`).
+        let back_off = match db {
+            Db::Sqlite { .. } => std::time::Duration::ZERO,
+            Db::Postgres(_) => AUDIT_MEMORY_BACK_OFF,
+        };
+        Ok(Store {
+            db,
+            crypto,
+            audit_tail: Arc::new(audit::tail::AuditTail::new(back_off)),
+        })
     }
 
     /// Brings the schema up to date. Forward-only and idempotent: running it again (or from

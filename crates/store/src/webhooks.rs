@@ -181,7 +181,11 @@ impl DeliveryRow {
     }
 }
 
-/// Binds a delivery's 14 values to `$q`, in the column order of `delivery_columns!`.
+/// The values bound for one delivery, in the column order of `delivery_columns!`.
+pub(crate) const DELIVERY_PARAMS: usize = 14;
+
+/// Binds a delivery's [`DELIVERY_PARAMS`] values to `$q`, in the column order of
+/// `delivery_columns!`.
 macro_rules! bind_delivery {
     ($q:expr, $d:expr) => {{
         let d: &crate::webhooks::DeliveryValues = $d;

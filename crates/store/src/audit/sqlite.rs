@@ -1,15 +1,9 @@
-//! SQLite's audit appends in one hand-off to the writer's thread.
+//! SQLite's audit append from memory, in one hand-off to the writer's thread (see
+//! `audit/tail.rs` for when it is tried and what happens when it finds the database moved).
 //!
-//! The general append (`Store::append_locked` in `audit.rs`) is a conversation: `BEGIN`, lock
-//! and read each tenant's head, read each subject's salt, insert the entries, `COMMIT`. On
-//! SQLite each statement is a hand-off to the writer connection's thread and back, and every
-//! request that writes an audit event (a token grant, a sign-in) waits for the commit of its
-//! entry, so the hand-offs are on every such request's path.
-//!
-//! But on SQLite one process writes the database, so it can know the answers before it asks:
-//! it remembers each tenant's head as its last append left it, and the salt of each subject
-//! key it used ([`AuditTail`]). With those, an append computes its entries first and sends them
-//! in one message, statements the thread runs one after the other:
+//! On SQLite each statement of the general append is a hand-off to the writer connection's
+//! thread and back; from memory, the whole batch is one message of statements the thread runs
+//! one after the other:
 //!
 //! ```text
 //! BEGIN IMMEDIATE;
@@ -24,168 +18,28 @@
 //!
 //! The check changes one row per head that is as remembered, and only if every salt is too;
 //! each statement after it writes only if the one before changed what it should, so the message
-//! writes the whole batch or nothing. It writes nothing when the database moved under the
-//! memory: another process appended to the same file (the `tessera` command line, say), a
-//! tenant was deleted, a subject erased (its salt deleted: a salt is never re-created from
-//! memory). The empty transaction commits, the tenants and subjects are forgotten, and the
-//! batch takes the general path, which reads them afresh and is remembered.
+//! writes the whole batch or nothing. When the database moved under the memory it writes
+//! nothing and the empty transaction commits.
 //!
 //! A message stopped half-way (a repeated event id fails its insert) leaves its transaction
 //! open: it is rolled back at once, and a connection whose rollback cannot be confirmed, or
 //! whose append was cancelled mid-message, is closed rather than lent again (closing rolls it
 //! back too); see [`HandTransaction`].
 
-use std::collections::HashMap;
 use std::fmt::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use tessera_core::StoreError;
 use tessera_core::events::AuditEntry;
 use tessera_core::store::StoreResult;
-use tessera_core::{StoreError, TenantId};
 
-use super::{
-    ChainHead, ENTRIES_PER_INSERT, ENTRY_PARAMS, PreparedAppend, SubjectSalt, batch_subjects,
-    batch_tenants, bind_entry,
-};
-use crate::Store;
+use super::{ChainHead, ENTRIES_PER_INSERT, ENTRY_PARAMS, PreparedAppend, SubjectSalt, bind_entry};
 use crate::error::from_sqlx;
 use crate::sqlite_pool::{HandTransaction, SqlitePool};
-use crate::webhooks::{bind_delivery, delivery_columns};
-
-/// The most tenants' heads, and the most subjects' salts, remembered; past either, everything is
-/// forgotten and remembered again as appends go (each forgotten one costs an append on the
-/// general path).
-const MOST_HEADS: usize = 10_000;
-const MOST_SALTS: usize = 50_000;
-
-/// What the process's last appends left in the database, as far as it knows.
-#[derive(Default)]
-pub(crate) struct AuditTail {
-    remembered: Mutex<Remembered>,
-    /// Batches written in one message, and batches that found the database moved and took the
-    /// general path (for the tests: which path ran).
-    in_one_message: AtomicU64,
-    moved_under_memory: AtomicU64,
-}
-
-#[derive(Default)]
-struct Remembered {
-    /// Per tenant: seq and hash of its chain's head.
-    heads: HashMap<TenantId, (i64, String)>,
-    /// Per tenant and subject: the salt of the subject's audit key.
-    salts: HashMap<(TenantId, String), Vec<u8>>,
-}
-
-impl AuditTail {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Remembered> {
-        self.remembered.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The heads of `tenants` and the salts of `subjects`, if all of them are remembered.
-    fn recall(
-        &self,
-        tenants: &[TenantId],
-        subjects: &[(TenantId, &str)],
-    ) -> Option<(Vec<ChainHead>, Vec<SubjectSalt>)> {
-        let remembered = self.lock();
-        let heads = tenants
-            .iter()
-            .map(|t| {
-                let (seq, hash) = remembered.heads.get(t)?;
-                Some((*t, *seq, hash.clone()))
-            })
-            .collect::<Option<Vec<_>>>()?;
-        let salts = subjects
-            .iter()
-            .map(|(t, subject)| {
-                let salt = remembered.salts.get(&(*t, subject.to_string()))?;
-                Some((*t, subject.to_string(), salt.clone()))
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some((heads, salts))
-    }
-
-    /// Remembers the heads as `entries` (committed) leave them, and `salts`.
-    fn remember(&self, entries: &[AuditEntry], salts: Vec<SubjectSalt>) {
-        let mut remembered = self.lock();
-        if remembered.heads.len() >= MOST_HEADS {
-            remembered.heads.clear();
-        }
-        if remembered.salts.len() + salts.len() > MOST_SALTS {
-            remembered.salts.clear();
-        }
-        for entry in entries {
-            remembered
-                .heads
-                .insert(entry.tenant_id, (entry.seq, entry.hash.clone()));
-        }
-        for (tenant, subject, salt) in salts {
-            remembered.salts.insert((tenant, subject), salt);
-        }
-    }
-
-    /// Forgets the heads of `tenants` and the salts of `subjects`.
-    fn forget(&self, tenants: &[TenantId], subjects: &[(TenantId, &str)]) {
-        let mut remembered = self.lock();
-        for t in tenants {
-            remembered.heads.remove(t);
-        }
-        for (t, subject) in subjects {
-            remembered.salts.remove(&(*t, subject.to_string()));
-        }
-    }
-}
-
-/// Appends a prepared batch: in one message from what `tail` remembers when it can, otherwise
-/// on the general path. See the module comment.
-pub(crate) async fn append(
-    store: &Store,
-    write: &SqlitePool,
-    tail: &AuditTail,
-    prepared: &[PreparedAppend<'_>],
-    mut bodies: Vec<serde_json::Value>,
-) -> StoreResult<Vec<AuditEntry>> {
-    let tenants = batch_tenants(prepared);
-    let subjects = batch_subjects(prepared);
-    if let Some((start, salts)) = tail.recall(&tenants, &subjects) {
-        let mut heads = start.clone();
-        let entries = store.chain_entries(prepared, &mut bodies, &mut heads, &salts)?;
-        match write_in_one_message(write, prepared, &entries, &start, &heads, &salts).await {
-            Ok(true) => {
-                tail.in_one_message.fetch_add(1, Ordering::Relaxed);
-                tail.remember(&entries, Vec::new());
-                return Ok(entries);
-            }
-            Ok(false) => {
-                // The database moved under the memory: nothing was written.
-                tail.moved_under_memory.fetch_add(1, Ordering::Relaxed);
-                tail.forget(&tenants, &subjects);
-                for (entry, body) in entries.into_iter().zip(bodies.iter_mut()) {
-                    *body = entry.body;
-                }
-            }
-            Err(e) => {
-                tail.forget(&tenants, &subjects);
-                return Err(e);
-            }
-        }
-    }
-    match store.append_locked(prepared, bodies).await {
-        Ok((entries, salts)) => {
-            tail.remember(&entries, salts);
-            Ok(entries)
-        }
-        Err(e) => {
-            tail.forget(&tenants, &subjects);
-            Err(e)
-        }
-    }
-}
+use crate::webhooks::{DELIVERY_PARAMS, bind_delivery, delivery_columns};
 
 /// Writes `entries` (chained from `start` to `heads`, sealed under `salts`) and their deliveries
 /// in one message. `Ok(false)`: a head or salt was not as remembered, and nothing was written.
-async fn write_in_one_message(
+pub(super) async fn write_in_one_message(
     write: &SqlitePool,
     prepared: &[PreparedAppend<'_>],
     entries: &[AuditEntry],
@@ -299,7 +153,7 @@ fn message_sql(heads: usize, salts: usize, chunks: &[usize], deliveries: usize) 
             delivery_columns!(),
             ") SELECT v.* FROM (VALUES "
         ));
-        crate::dialect::push_values(&mut sql, deliveries, 14, false);
+        crate::dialect::push_values(&mut sql, deliveries, DELIVERY_PARAMS, false);
         let _ = write!(
             sql,
             ") AS v JOIN webhook_subscriptions s ON s.tenant_id = v.column2 \
@@ -313,35 +167,12 @@ fn message_sql(heads: usize, salts: usize, chunks: &[usize], deliveries: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Store;
+    use crate::audit::tail::tests::{counts, event};
     use crate::testing::test_field_crypto;
-    use tessera_core::events::{Actor, Event, EventKind};
+    use tessera_core::TenantId;
     use tessera_core::store::{AuditStore, TenantStore};
     use tessera_core::tenant::{Preset, Tenant};
-
-    fn tail(store: &Store) -> &AuditTail {
-        match &store.db {
-            crate::Db::Sqlite { audit_tail, .. } => audit_tail,
-            crate::Db::Postgres(_) => unreachable!("a SQLite store"),
-        }
-    }
-
-    fn counts(store: &Store) -> (u64, u64) {
-        let t = tail(store);
-        (
-            t.in_one_message.load(Ordering::Relaxed),
-            t.moved_under_memory.load(Ordering::Relaxed),
-        )
-    }
-
-    fn event(tenant: TenantId, name: &str) -> Event {
-        Event::new(
-            tenant,
-            time::OffsetDateTime::now_utc(),
-            EventKind::GroupCreated { name: name.into() },
-            Actor::cli(),
-        )
-        .ip(Some("192.0.2.7".into()))
-    }
 
     /// Appends one event of `tenant` on `store`; its entry's seq.
     async fn appended_seq(store: &Store, tenant: TenantId, name: &str) -> i64 {
@@ -402,8 +233,11 @@ mod tests {
         ] {
             let sql = message_sql(heads, salts, &chunks, deliveries);
             let entries: usize = chunks.iter().sum();
-            let expected =
-                3 * heads + 3 * salts + 5 * heads + ENTRY_PARAMS * entries + 14 * deliveries;
+            let expected = 3 * heads
+                + 3 * salts
+                + 5 * heads
+                + ENTRY_PARAMS * entries
+                + DELIVERY_PARAMS * deliveries;
             assert_eq!(sql.matches('?').count(), expected, "{sql}");
             assert!(sql.starts_with("BEGIN IMMEDIATE;") && sql.ends_with("; COMMIT"));
         }
