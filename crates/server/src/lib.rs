@@ -144,6 +144,7 @@ pub async fn serve(services: Services) -> Result<(), String> {
     delivery::spawn(state.clone());
     mail::spawn(state.clone())?;
     let app = build_router(state.clone())?;
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {} (TESSERA_LISTEN): {e}", config.listen))?;
@@ -162,7 +163,7 @@ pub async fn serve(services: Services) -> Result<(), String> {
         })
         .await
     });
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!(
         grace_secs = config.shutdown_grace_secs,
         "shutting down: no new connections, finishing in-flight requests"
@@ -189,23 +190,26 @@ pub async fn serve(services: Services) -> Result<(), String> {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Takes over SIGTERM and SIGINT (Ctrl-C) at once, and resolves when either arrives. Installed
+/// before the listener is bound: a SIGTERM sent as soon as the server answers (an orchestrator
+/// that stops a node right after it started) is a graceful shutdown, not the default kill.
+#[cfg(unix)]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let cannot = |e: std::io::Error| format!("cannot install the shutdown signal handlers: {e}");
+    let mut term = signal(SignalKind::terminate()).map_err(cannot)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(cannot)?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
